@@ -1,0 +1,74 @@
+// The contract between the registry and what it builds: for each kind of
+// registered thing, the context its build function receives and the object it
+// returns. Shapes are written (B = batch, N = region tokens, T = words, d = dim).
+import type * as tf from "@tensorflow/tfjs";
+import type { ParamScope } from "../nn/scope.js";
+
+/** Per-forward-pass state: training flag and a seed source for dropout. */
+export interface ForwardContext {
+  training: boolean;
+  /** A fresh integer seed (deterministic given the recipe seed and step). */
+  seed(): number;
+}
+
+// ── fusion modules ───────────────────────────────────────────────────────────
+export interface FusionInput {
+  tokens: tf.Tensor3D; // (B, N, d) the module's input tokens (layer 1: reference region tokens X)
+  words: tf.Tensor3D; // (B, T, d) word features W
+  wordMask: tf.Tensor2D; // (B, T) float32, 1 for a real word, 0 for padding
+  sentence: tf.Tensor2D; // (B, d) sentence feature s
+}
+export interface ModuleBuildContext {
+  dim: number;
+  scope: ParamScope;
+}
+export interface FusionModule {
+  /** (B, N, d) → (B, N, d) */
+  forward(input: FusionInput, fc: ForwardContext): tf.Tensor3D;
+}
+
+// ── routers ──────────────────────────────────────────────────────────────────
+export interface RouterBuildContext {
+  dim: number;
+  /** M: modules of the layer being routed (the senders). */
+  senders: number;
+  /** Modules of the next layer; 1 for the last layer (output weights). */
+  receivers: number;
+  /** True for the last layer: probabilities then sum to 1 over the senders. */
+  final: boolean;
+  scope: ParamScope;
+}
+export interface Router {
+  /**
+   * pooled: (B, M, d) mean-pooled outputs of the layer's M modules; sentence: (B, d).
+   * Returns (B, M, R) probabilities: rows sum to 1 over R in hidden layers; in the
+   * last layer R = 1 and the column sums to 1 over M.
+   */
+  route(pooled: tf.Tensor3D, sentence: tf.Tensor2D, fc: ForwardContext): tf.Tensor3D;
+}
+
+// ── encoders ─────────────────────────────────────────────────────────────────
+export interface ImageEncoderBuildContext {
+  dim: number;
+  scope: ParamScope;
+  /** Directory of the recipe file: relative weight paths resolve against it. */
+  recipeDir: string;
+}
+export interface ImageEncoder {
+  /** images (B, H, W, 3) normalised, or precomputed features → region tokens (B, N, d). */
+  encode(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor3D;
+}
+export interface TextEncoderBuildContext {
+  dim: number;
+  vocabulary: { size: number; words: readonly string[] };
+  scope: ParamScope;
+  recipeDir: string;
+}
+export interface TextEncoder {
+  /** tokens (B, T) int32, mask (B, T) float32 → word features (B, T, d) and sentence (B, d). */
+  encode(
+    tokens: tf.Tensor2D,
+    mask: tf.Tensor2D,
+    fc: ForwardContext,
+  ): { words: tf.Tensor3D; sentence: tf.Tensor2D };
+}
