@@ -42,8 +42,8 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
   for (const [name, variable] of ctx.variables) {
     slots.set(name, {
       variable,
-      m: tf.variable(tf.zerosLike(variable), false),
-      v: tf.variable(tf.zerosLike(variable), false),
+      m: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      v: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
       lrMult: name.startsWith(BACKBONE_PREFIX) ? p.backbone_lr_mult : 1,
     });
   }
