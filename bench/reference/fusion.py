@@ -1,0 +1,224 @@
+"""Fusion of SDFN (DESIGN §2): the operation modules JRM, CAM, GTM, RCM, the
+routers msr / shared / static, and L layers of dynamic routing between them.
+
+Every module maps (x (B, N, d), W (B, T, d), mask (B, T), s (B, d)) -> (B, N, d).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Attention(nn.Module):
+    """Multi-head scaled dot-product attention with q, k, v, o projections."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention: dim {dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+
+    def forward(self, x, context, key_mask=None):  # (B, N, d), (B, T, d), (B, T) -> (B, N, d)
+        b, n, d = x.shape
+        h = self.heads
+        q = self.q(x).view(b, n, h, d // h).transpose(1, 2)  # (B, h, N, dh)
+        k = self.k(context).view(b, -1, h, d // h).transpose(1, 2)  # (B, h, T, dh)
+        v = self.v(context).view(b, -1, h, d // h).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)  # (B, h, N, T)
+        if key_mask is not None:
+            scores = scores.masked_fill(key_mask[:, None, None, :] == 0, float("-inf"))
+        out = scores.softmax(-1) @ v  # (B, h, N, dh)
+        return self.o(out.transpose(1, 2).reshape(b, n, d))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim, hidden, dropout):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.fc2(self.dropout(F.relu(self.fc1(x))))
+
+
+class JRM(nn.Module):
+    """Joint reasoning: concat(x, s) along tokens -> linear -> self-attention ->
+    FFN, each with residual + LayerNorm -> the N image tokens."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        self.input = nn.Linear(dim, dim)
+        self.attn = Attention(dim, int(cfg.get("heads", 8)))
+        self.norm1 = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, _ffn_width(dim, cfg), float(cfg.get("dropout", 0.1)))
+        self.norm2 = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(float(cfg.get("dropout", 0.1)))
+
+    def forward(self, x, words, mask, sentence):
+        n = x.shape[1]
+        z = self.input(torch.cat([x, sentence[:, None, :]], 1))  # (B, N+1, d)
+        z = self.norm1(z + self.dropout(self.attn(z, z)))
+        z = self.norm2(z + self.dropout(self.ffn(z)))
+        return z[:, :n]
+
+
+class CAM(nn.Module):
+    """Cross attention: queries from LN(x), keys/values from the valid words;
+    residual, then a pre-norm FFN with residual."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, int(cfg.get("heads", 8)))
+        self.norm2 = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, _ffn_width(dim, cfg), float(cfg.get("dropout", 0.1)))
+        self.dropout = nn.Dropout(float(cfg.get("dropout", 0.1)))
+
+    def forward(self, x, words, mask, sentence):
+        h = x + self.dropout(self.attn(self.norm1(x), words, mask))
+        return h + self.dropout(self.ffn(self.norm2(h)))
+
+
+class GTM(nn.Module):
+    """Global transformation (FiLM): gamma = W_g s, beta = W_b s; gamma * x + beta."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        self.gamma = nn.Linear(dim, dim)
+        self.beta = nn.Linear(dim, dim)
+
+    def forward(self, x, words, mask, sentence):
+        return self.gamma(sentence)[:, None, :] * x + self.beta(sentence)[:, None, :]
+
+
+class RCM(nn.Module):
+    """Residual connection: the identity."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+
+    def forward(self, x, words, mask, sentence):
+        return x
+
+
+MODULES = {"JRM": JRM, "CAM": CAM, "GTM": GTM, "RCM": RCM}
+
+
+def _ffn_width(dim, cfg):
+    return int(round(float(cfg.get("ffn_mult", 4)) * dim))
+
+
+# ── routers ──────────────────────────────────────────────────────────────────
+def _mlp(cin, hidden, cout):
+    """hidden = 0: a single linear layer."""
+    if hidden == 0:
+        return nn.Sequential(nn.Linear(cin, cout))
+    return nn.Sequential(nn.Linear(cin, hidden), nn.ReLU(), nn.Linear(hidden, cout))
+
+
+def _normalise(logits, final):
+    """Hidden layers: each sender's distribution over the receivers (last axis).
+    Last layer: R = 1 and the distribution runs over the senders (axis 1)."""
+    return logits.softmax(1 if final else -1)
+
+
+class MSR(nn.Module):
+    """Modality-specific routing: per sender, an image MLP on its mean-pooled
+    output and a text MLP on s; the two distributions are combined."""
+
+    def __init__(self, dim, senders, receivers, final, cfg):
+        super().__init__()
+        hidden = int(cfg.get("hidden", 256))
+        self.final = final
+        self.combine = cfg.get("combine", "mean")
+        self.image = nn.ModuleList(_mlp(dim, hidden, receivers) for _ in range(senders))
+        self.text = nn.ModuleList(_mlp(dim, hidden, receivers) for _ in range(senders))
+        if self.combine == "gate":
+            self.gate = nn.Parameter(torch.zeros(senders))
+
+    def forward(self, pooled, sentence):  # (B, M, d), (B, d) -> (B, M, R)
+        a = _normalise(torch.stack([mlp(pooled[:, i]) for i, mlp in enumerate(self.image)], 1), self.final)
+        b = _normalise(torch.stack([mlp(sentence) for mlp in self.text], 1), self.final)
+        if self.combine == "mean":
+            return (a + b) / 2
+        if self.combine == "product":
+            p = a * b
+            return p / p.sum(1 if self.final else -1, keepdim=True)
+        if self.combine == "gate":
+            g = torch.sigmoid(self.gate)[None, :, None]
+            return g * a + (1 - g) * b
+        raise ValueError(f"msr combine {self.combine!r}: expected mean, product or gate")
+
+
+class SharedRouter(nn.Module):
+    """Modality-agnostic routing: per sender, one MLP on concat(mean x, s)."""
+
+    def __init__(self, dim, senders, receivers, final, cfg):
+        super().__init__()
+        hidden = int(cfg.get("hidden", 256))
+        self.final = final
+        self.mlps = nn.ModuleList(_mlp(2 * dim, hidden, receivers) for _ in range(senders))
+
+    def forward(self, pooled, sentence):
+        logits = torch.stack([mlp(torch.cat([pooled[:, i], sentence], -1)) for i, mlp in enumerate(self.mlps)], 1)
+        return _normalise(logits, self.final)
+
+
+class StaticRouter(nn.Module):
+    """Uniform routing, no parameters."""
+
+    def __init__(self, dim, senders, receivers, final, cfg):
+        super().__init__()
+        self.shape = (senders, receivers)
+        self.final = final
+
+    def forward(self, pooled, sentence):
+        m, r = self.shape
+        return pooled.new_full((pooled.shape[0], m, r), 1.0 / (m if self.final else r))
+
+
+ROUTERS = {"msr": MSR, "shared": SharedRouter, "static": StaticRouter}
+
+
+class FusionLayer(nn.Module):
+    def __init__(self, dim, module_cfgs, receivers, final, router_cfg):
+        super().__init__()
+        self.modules_ = nn.ModuleList(MODULES[c["type"]](dim, c) for c in module_cfgs)
+        kind = router_cfg.get("type", "msr")
+        if kind not in ROUTERS:
+            raise ValueError(f"router {kind!r}: the reference knows {sorted(ROUTERS)}")
+        self.router = ROUTERS[kind](dim, len(module_cfgs), receivers, final, router_cfg)
+
+
+class Fusion(nn.Module):
+    """L layers x M modules; layer 1 takes X, module j of layer l+1 takes
+    sum_i p_{i->j} y_i; the output is f = sum_i w_i y^L_i."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        mods = [m if isinstance(m, dict) else {"type": m} for m in cfg["modules"]]
+        for m in mods:
+            if m["type"] not in MODULES:
+                raise ValueError(f"module {m['type']!r}: the reference knows {sorted(MODULES)}")
+        count = int(cfg.get("layers", 3))
+        router = cfg.get("router", {"type": "msr"})
+        router = router if isinstance(router, dict) else {"type": router}
+        self.layers = nn.ModuleList(
+            FusionLayer(dim, mods, 1 if l == count - 1 else len(mods), l == count - 1, router) for l in range(count)
+        )
+
+    def forward(self, x, words, mask, sentence):
+        """-> f (B, N, d), paths [(B, M, M)] * (L-1) + [(B, M, 1)], last layer's pooled inputs (B, M, d)."""
+        m = len(self.layers[0].modules_)
+        inputs = x[:, None].expand(-1, m, -1, -1)  # (B, M, N, d)
+        paths = []
+        for layer in self.layers:
+            last_inputs = inputs.mean(2)
+            y = torch.stack([mod(inputs[:, j], words, mask, sentence) for j, mod in enumerate(layer.modules_)], 1)
+            p = layer.router(y.mean(2), sentence)  # (B, M, R)
+            paths.append(p)
+            inputs = torch.einsum("bij,bind->bjnd", p, y)  # the last layer: R = 1 -> f
+        return inputs[:, 0], paths, last_inputs
