@@ -1,0 +1,48 @@
+// shapes: a generated compositional dataset (coloured shapes on a grid) for the quickstart and tests.
+import { z } from "zod";
+import { defineDataset } from "../dataset.js";
+import { loaderParams, textParams } from "../params.js";
+
+export const shapes = defineDataset({
+  name: "shapes",
+  doc: 'Generated scenes of coloured shapes with edits ("make the red circle blue"); neither image nor text alone finds the target.',
+  params: z.object({
+    seed: z.number().int().nonnegative().default(0).describe("Generator seed, added to the recipe seed."),
+    train_pairs: z.number().int().positive().default(2000).describe("Training pairs (random scene, random edit)."),
+    test_groups: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe("Evaluation groups; each is test_references scenes × test_edits edits, all in one gallery."),
+    test_references: z
+      .number()
+      .int()
+      .min(2)
+      .default(32)
+      .describe("Reference scenes per group; they share the edited objects, so each text fits this many targets."),
+    test_edits: z
+      .number()
+      .int()
+      .min(2)
+      .default(32)
+      .describe("Edits per group applied to every reference, so each reference has this many one-edit neighbours."),
+    test_queries: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe("Evaluation queries kept (seeded sample); 0 = every reference × edit."),
+    image_size: z.number().int().min(8).default(32).describe("Side of the rendered square image, in pixels."),
+    grid: z.number().int().min(2).max(4).default(3).describe("Cells per side; each holds at most one shape."),
+    colors: z.number().int().min(2).max(6).default(4).describe("Colours used (red, green, blue, yellow, purple, orange)."),
+    shapes: z.number().int().min(2).max(4).default(3).describe("Shape kinds used (circle, square, triangle, cross)."),
+    mean: z.array(z.number()).length(3).default([0.485, 0.456, 0.406]).describe("Per-channel mean subtracted from pixels in [0, 1]."),
+    std: z.array(z.number()).length(3).default([0.229, 0.224, 0.225]).describe("Per-channel standard deviation."),
+    ...textParams,
+    ...loaderParams,
+  }),
+  build: async () => {
+    throw new Error("shapes: not implemented yet");
+  },
+});

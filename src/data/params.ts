@@ -1,0 +1,57 @@
+// Parameters every dataset shares (images, text, loading, feature cache), written
+// once and spread into each dataset's zod object so a recipe's `data:` stays flat.
+import { z } from "zod";
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+const rgb = z.array(z.number()).length(3);
+
+/** Image decoding and augmentation. */
+export const imageParams = {
+  image_size: z.number().int().positive().default(224).describe("Side of the square image fed to the encoder, in pixels."),
+  resize: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe("Shorter side after resizing, before cropping; 0 = image_size × 256/224 (256 for 224)."),
+  random_crop: z.boolean().default(true).describe("Training: random image_size crop of the resized image (evaluation: center crop)."),
+  flip: z.boolean().default(true).describe("Training: horizontal flip with probability 1/2."),
+  pad_square: z.boolean().default(false).describe("Pad each image with white to a square before resizing (keeps the whole garment)."),
+  mean: rgb.default(IMAGENET_MEAN).describe("Per-channel mean subtracted from pixels in [0, 1] (ImageNet)."),
+  std: rgb.default(IMAGENET_STD).describe("Per-channel standard deviation pixels are divided by (ImageNet)."),
+};
+
+/** Tokenisation and vocabulary. */
+export const textParams = {
+  min_count: z.number().int().positive().default(1).describe("Vocabulary: keep training words seen at least this often; others become <unk>."),
+  max_words: z.number().int().positive().default(32).describe("Truncate each text to this many tokens."),
+};
+
+/** Batching and decoding ahead of compute. */
+export const loaderParams = {
+  prefetch: z.number().int().nonnegative().default(3).describe("Training batches decoded ahead of the one being computed."),
+  decode_concurrency: z.number().int().positive().default(8).describe("Images decoded at the same time (sharp runs them on libuv threads)."),
+  feature_cache: z
+    .string()
+    .default("")
+    .describe("Directory caching frozen-backbone features per image (relative to the working directory); empty = no cache."),
+};
+
+/** Caption joining for datasets with two captions per pair (FashionIQ). */
+export const captionParams = {
+  caption_join: z.string().default("and").describe('Word joining a pair\'s two captions: "c1 and c2".'),
+  reversed_captions: z
+    .enum(["none", "train", "train_and_eval"])
+    .default("none")
+    .describe('Also use the reversed order "c2 and c1": as an extra training pair ("train"), and as a second query per evaluation pair ("train_and_eval").'),
+};
+
+export type ImageOptions = { [K in keyof typeof imageParams]: z.output<(typeof imageParams)[K]> };
+export type TextOptions = { [K in keyof typeof textParams]: z.output<(typeof textParams)[K]> };
+export type LoaderOptions = { [K in keyof typeof loaderParams]: z.output<(typeof loaderParams)[K]> };
+
+/** The resize target of the shorter side. */
+export const resizeOf = (o: Pick<ImageOptions, "image_size" | "resize">): number =>
+  o.resize > 0 ? Math.max(o.resize, o.image_size) : Math.round((o.image_size * 256) / 224);

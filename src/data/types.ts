@@ -1,0 +1,101 @@
+// The data contract (contracts.md "Data"): training pairs, evaluation sets, the
+// vocabulary, the batch loader, and what a dataset declaration builds.
+import type * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.js";
+
+/** One training triplet: reference image + modification text → target image. */
+export interface Pair {
+  /** Stable index into `OpenDataset.train` (the path-distillation cache keys on it). */
+  id: number;
+  reference: string; // image id
+  target: string; // image id
+  text: string;
+  category?: string;
+}
+
+export interface EvalQuery {
+  reference: string;
+  text: string;
+  /** Gallery indices that count as a hit. */
+  positives: number[];
+  /** Gallery indices removed from this query's ranking (the reference itself). */
+  exclude: number[];
+}
+
+export interface EvalSet {
+  /** "dress", "shoes", "all", … */
+  name: string;
+  /** Image ids. */
+  gallery: string[];
+  queries: EvalQuery[];
+}
+
+export interface Vocabulary {
+  /** Number of ids, specials included (<pad> = 0, <unk> = 1). */
+  size: number;
+  words: readonly string[];
+  /** Token ids of `text` (unknown words → 1), not truncated. */
+  encode(text: string): number[];
+  toJSON(): unknown;
+}
+
+export interface TrainBatch {
+  /** Pair ids, in batch order. */
+  ids: number[];
+  reference: tf.Tensor4D; // (B, H, W, 3) normalised
+  target: tf.Tensor4D; // (B, H, W, 3) normalised
+  tokens: tf.Tensor2D; // (B, T) int32, 0-padded
+  mask: tf.Tensor2D; // (B, T) float32, 1 for a word
+}
+
+/** Prefetching batches; every tensor it returns belongs to the caller (dispose it). */
+export interface BatchLoader {
+  /** One epoch: shuffles `pairs` with `rng`, drops a last batch smaller than 2, decodes ahead. */
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng): AsyncIterable<TrainBatch>;
+  /** Images by id, (B, H, W, 3); `train: true` applies the training augmentation (random crop, flip). */
+  images(ids: readonly string[], opts?: { train?: boolean; rng?: Rng }): Promise<tf.Tensor4D>;
+  /** Tokenised texts, padded to the longest (at most max_words). */
+  texts(texts: readonly string[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D };
+}
+
+/** Normalised pixels of one image, (H, W, 3) row-major float32. */
+export interface Pixels {
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+/** Where a dataset's images come from. */
+export interface ImageSource {
+  /** Absolute file path of an image id, or undefined for generated images. */
+  path(id: string): string | undefined;
+  /** Decoded, augmented and normalised pixels (image_size × image_size). */
+  load(id: string, augment: Augment | undefined): Promise<Pixels>;
+}
+
+/** Per-image training augmentation, drawn before decoding so results do not depend on decode order. */
+export interface Augment {
+  /** Crop offsets as fractions in [0, 1) of the free room. */
+  cropX: number;
+  cropY: number;
+  flip: boolean;
+}
+
+/** What a dataset declaration builds: pairs and evaluation sets over image ids. */
+export interface DatasetSource {
+  train: Pair[];
+  evalSets: EvalSet[];
+  images: ImageSource;
+  /** Paths (or ids) of referenced images that do not exist on disk. */
+  missing: string[];
+  /** Root directory the images were looked up under (for messages). */
+  root?: string;
+}
+
+/** What a dataset's build receives. */
+export interface DatasetBuildContext {
+  /** The recipe seed. */
+  seed: number;
+  /** Relative data paths resolve against it (the current working directory). */
+  cwd: string;
+}
