@@ -56,6 +56,7 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
     teacher = None
     if "teacher.0" in inputs:
         teacher = [inputs[f"teacher.{l}"] for l in range(len(model.fusion.layers))]
+        teacher = (teacher, inputs.get("teacher_mask"))
     with torch.no_grad():
         out = model(
             {"reference": inputs["reference"], "target": inputs["target"], "tokens": inputs["tokens"], "mask": inputs["mask"]},

@@ -50,7 +50,7 @@ class PathDistillation(nn.Module):
     def forward(self, out, teacher=None):
         if teacher is None:
             return out["query"].new_zeros(())
-        teacher, has = teacher if isinstance(teacher, tuple) else (teacher, None)
+        teacher, has = teacher if isinstance(teacher, tuple) else (teacher, None)  # has: (B) 1 = has a teacher
         eps = 1e-8  # log of a zero probability stays finite
         total = 0.0
         last = len(out["paths"]) - 1

@@ -1,0 +1,95 @@
+"""Speed of the PyTorch reference on the inputs sdfn's bench wrote.
+
+  /usr/bin/python3 bench/reference/bench.py --recipe R.json --batch B.safetensors [--steps 3] [--device cpu|cuda]
+
+R: {"recipe": resolved recipe, "vocab_size": V}; B: input.reference, input.target,
+input.tokens, input.mask. Prints one JSON line: step_ms (forward + backward +
+Adam, training mode), samples_per_s, eval_queries_per_s (eval mode, no grad:
+encode the query and its gallery image and score them), peak_rss_mib.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import SDFN  # noqa: E402
+from safetensors_io import read_safetensors  # noqa: E402
+
+
+def timed(fn, device, repeats):
+    """Mean seconds of fn() over `repeats` runs after one warm-up run."""
+    fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / repeats
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipe", required=True)
+    ap.add_argument("--batch", required=True)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: PyTorch's default)")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    device = torch.device("cuda" if a.device == "cuda" or (a.device == "auto" and torch.cuda.is_available()) else "cpu")
+    spec = json.load(open(a.recipe))
+    tensors, _ = read_safetensors(a.batch)
+    batch = {k[len("input.") :]: v.to(device) for k, v in tensors.items() if k.startswith("input.")}
+    torch.manual_seed(0)
+    model = SDFN(spec["recipe"], int(spec["vocab_size"]), spec.get("image_channels")).to(device)
+    opt = spec["recipe"].get("training", {}).get("optimizer", {})
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=float(opt.get("lr", 1e-4)), weight_decay=float(opt.get("weight_decay", 0.0))
+    )
+    size = batch["reference"].shape[0]
+
+    with torch.no_grad():  # a cached teacher, as from epoch 2 on: the distillation cost is paid every step
+        teacher = [p.detach() for p in model.eval().encode_query(batch["reference"], batch["tokens"], batch["mask"])["paths"]]
+
+    def step():
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        model(batch, teacher)["total"].backward()
+        optimizer.step()
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            q = model.encode_query(batch["reference"], batch["tokens"], batch["mask"])["query"]
+            t = model.encode_target(batch["target"])
+            (torch.nn.functional.normalize(q, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).t()).max()
+
+    step_s = timed(step, device, a.steps)
+    eval_s = timed(evaluate, device, a.steps)
+    result = {
+        "name": "pytorch",
+        "device": f"{device.type}" + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)"),
+        "version": torch.__version__,
+        "step_ms": step_s * 1e3,
+        "samples_per_s": size / step_s,
+        "eval_queries_per_s": size / eval_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_device_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
