@@ -1,0 +1,265 @@
+// The live area of the Ink dashboard: header, progress, losses, routing,
+// evaluation and messages. Pure components of the folded state; the layout
+// fits the terminal's height (a frame taller than the terminal makes Ink
+// clear the screen on every frame) and widens to two columns from 110 columns.
+import { Box, Text } from "ink";
+import { ProgressBar, Spinner } from "@inkjs/ui";
+import type { TrainEvent } from "../../train/events.js";
+import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "./format.js";
+import { etaSeconds, routingMeans, routingRows, type DashboardState, type Message } from "./state.js";
+
+type Evaluation = Extract<TrainEvent, { type: "evaluation" }>;
+
+const WIDE = 110;
+
+const Title = ({ children }: { children: string }) => (
+  <Text bold color="cyan">
+    {children}
+  </Text>
+);
+
+export function Header({ state, width }: { state: DashboardState; width: number }) {
+  const info = state.info;
+  if (!info) return <Spinner label="sdfn: starting (loading data, compiling the network)…" />;
+  const head = `${info.recipeName} · ${info.backend} (${info.device}) · ${formatCount(info.parameters)} params · `;
+  return (
+    <Text>
+      <Text bold>{head}</Text>
+      <Text dimColor>{fit(info.runDir, Math.max(8, width - head.length))}</Text>
+    </Text>
+  );
+}
+
+function ProgressRow({ label, fraction, width }: { label: string; fraction: number; width: number }) {
+  const pct = `${Math.floor(fraction * 100)}%`.padStart(5);
+  return (
+    <Box width={width}>
+      <Text>{fit(label, 14)}</Text>
+      <Box width={Math.max(4, width - 20)}>
+        <ProgressBar value={fraction * 100} />
+      </Box>
+      <Text>{pct}</Text>
+    </Box>
+  );
+}
+
+export function ProgressPanel({ state, width }: { state: DashboardState; width: number }) {
+  const info = state.info;
+  const e = state.lastStep;
+  if (!info) return null;
+  if (!e) return <Text dimColor>{`waiting for the first step of ${info.epochs} epochs × ${info.stepsPerEpoch} steps…`}</Text>;
+  const epochFraction = (e.epoch + (e.epochStep + 1) / e.stepsPerEpoch) / info.epochs;
+  const eta = etaSeconds(state);
+  const stats = [
+    `ETA ${eta === undefined ? "…" : formatDuration(eta)}`,
+    `${formatRate(e.samplesPerSec)} samples/s`,
+    `lr ${formatLr(e.lr)}`,
+    `elapsed ${state.startTime === undefined ? "?" : formatDuration((e.time - state.startTime) / 1000)}`,
+  ].join(" · ");
+  return (
+    <Box flexDirection="column">
+      <ProgressRow label={`epoch ${e.epoch + 1}/${info.epochs}`} fraction={epochFraction} width={width} />
+      <ProgressRow label={`step ${e.epochStep + 1}/${e.stepsPerEpoch}`} fraction={(e.epochStep + 1) / e.stepsPerEpoch} width={width} />
+      <Text>{fit(stats, width)}</Text>
+    </Box>
+  );
+}
+
+/** Loss names in the run's order, then any others, then the total. */
+function lossNames(state: DashboardState): string[] {
+  const declared = (state.info?.losses ?? []).filter((n) => state.history.has(n));
+  const other = [...state.history.keys()].filter((n) => n !== "total" && !declared.includes(n));
+  return [...declared, ...other, "total"].filter((n) => state.history.has(n));
+}
+
+export function LossesPanel({ state, width }: { state: DashboardState; width: number }) {
+  const names = lossNames(state);
+  if (names.length === 0) return null;
+  const nameWidth = Math.min(24, Math.max(...names.map((n) => n.length)));
+  const sparkWidth = Math.max(4, width - nameWidth - 12);
+  return (
+    <Box flexDirection="column">
+      <Title>{fit(`Losses (weighted; last ${sparkWidth} steps)`, width)}</Title>
+      {names.map((name) => {
+        const h = state.history.get(name) ?? [];
+        const latest = h[h.length - 1];
+        const bad = !Number.isFinite(latest);
+        return (
+          <Text key={name}>
+            <Text bold={name === "total"}>{` ${fit(name, nameWidth)} `}</Text>
+            <Text color={bad ? "red" : undefined}>{fit(formatLoss(latest), 9, "right")} </Text>
+            <Text color="green">{sparkline(h, sparkWidth)}</Text>
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+export function RoutingPanel({ state, width }: { state: DashboardState; width: number }) {
+  const means = routingMeans(state);
+  if (means.length === 0) return null;
+  const rows = routingRows(state.info?.layers ?? [], means.length);
+  const labelWidth = Math.max(...rows.map((r) => r.label.length)) + 1;
+  const moduleCount = Math.max(...means.map((m) => m.length));
+  const nameWidth = Math.min(6, Math.max(3, ...rows.flatMap((r) => r.modules.map((m) => m.length))));
+  const cellWidth = Math.floor((width - labelWidth - 1) / moduleCount);
+  const barWidth = Math.max(2, cellWidth - nameWidth - 8);
+  return (
+    <Box flexDirection="column">
+      <Title>{fit(`Routing (mean weight over the last ${state.routing.length} steps)`, width)}</Title>
+      {means.map((row, r) => (
+        <Text key={r}>
+          <Text dimColor>{` ${fit(rows[r].label, labelWidth)}`}</Text>
+          {row.map((w, m) => (
+            <Text key={m}>
+              {fit(rows[r].modules[m] ?? `#${m}`, nameWidth)}
+              <Text color="magenta">{` ${bar(w, barWidth, "·")}`}</Text>
+              {` ${Number.isFinite(w) ? w.toFixed(2) : " NaN"}  `}
+            </Text>
+          ))}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+interface Column {
+  group: string;
+  metric: string;
+  name: string;
+}
+
+/** Metric columns grouped by category/protocol ("dress/R@10" → dress, R@10), in first-seen order. */
+function metricColumns(evaluations: readonly Evaluation[]): Column[] {
+  const seen = new Map<string, Column>();
+  for (const e of evaluations)
+    for (const name of Object.keys(e.metrics)) {
+      if (seen.has(name)) continue;
+      const cut = name.lastIndexOf("/");
+      seen.set(name, { group: cut < 0 ? "" : name.slice(0, cut), metric: cut < 0 ? name : name.slice(cut + 1), name });
+    }
+  const groups = [...new Set([...seen.values()].map((c) => c.group))];
+  return groups.flatMap((g) => [...seen.values()].filter((c) => c.group === g));
+}
+
+const VALUE = 7; // "100.00" and a space
+
+/** Keeps whole groups that fit in `width`, the primary metric's group first. */
+function fitColumns(columns: Column[], width: number, primary?: string): Column[] {
+  const groups = [...new Set(columns.map((c) => c.group))];
+  const primaryGroup = columns.find((c) => c.name === primary)?.group;
+  const order = primaryGroup === undefined ? groups : [primaryGroup, ...groups.filter((g) => g !== primaryGroup)];
+  const keep = new Set<string>();
+  let used = 0;
+  for (const g of order) {
+    const w = columns.filter((c) => c.group === g).length * VALUE;
+    if (used + w > width) break;
+    keep.add(g);
+    used += w;
+  }
+  return columns.filter((c) => keep.has(c.group));
+}
+
+export function EvaluationPanel({ state, width, maxRows }: { state: DashboardState; width: number; maxRows: number }) {
+  const evals = state.evaluations;
+  const best = state.bestEvaluation;
+  if (evals.length === 0) return <Title>{fit("Evaluation (none yet)", width)}</Title>;
+  const lead = 11;
+  const columns = fitColumns(metricColumns(evals), width - lead, best?.primary.name);
+  const groupHeader = columns
+    .map((c, i) => (i === 0 || columns[i - 1].group !== c.group ? fit(c.group, VALUE) : " ".repeat(VALUE)))
+    .join("");
+  const metricHeader = columns.map((c) => fit(c.metric, VALUE - 1, "right") + " ").join("");
+  // The most recent evaluations, and the best one when it has scrolled away.
+  let shown = evals.slice(-Math.max(1, maxRows));
+  if (best && !shown.includes(best)) shown = [best, ...shown.slice(1)];
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Title>{"Evaluation".padEnd(lead)}</Title>
+        <Text bold>{groupHeader}</Text>
+      </Text>
+      <Text dimColor>{`${" epoch".padEnd(lead)}${metricHeader}`}</Text>
+      {shown.map((e) => {
+        const isBest = e === best;
+        const values = columns.map((c) => fit(formatPercent(e.metrics[c.name]), VALUE - 1, "right") + " ").join("");
+        return (
+          <Text key={e.time} color={isBest ? "green" : undefined} bold={isBest}>
+            {`${isBest ? " ★" : "  "} ${String(e.epoch + 1).padStart(5)}   ${values}`}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+const toneColor = (tone: Message["tone"]) => (tone === "warning" ? "yellow" : tone === "error" ? "red" : undefined);
+
+export function MessagesPanel({ state, width, maxRows }: { state: DashboardState; width: number; maxRows: number }) {
+  const recent = state.messages.slice(-Math.max(0, maxRows));
+  return (
+    <Box flexDirection="column">
+      <Title>Messages</Title>
+      {recent.length === 0 ? (
+        <Text dimColor>{fit(" (none yet)", width)}</Text>
+      ) : (
+        recent.map((m, i) => (
+          <Text key={`${m.time}-${i}`} color={toneColor(m.tone)}>
+            {` ${fit(m.text, width - 1)}`}
+          </Text>
+        ))
+      )}
+    </Box>
+  );
+}
+
+export function Footer({ state, width }: { state: DashboardState; width: number }) {
+  if (state.stopped || state.ended) return null;
+  if (state.stopping)
+    return <Spinner label="stopping after the current step; a checkpoint follows (Ctrl-C again exits now)" />;
+  return <Text dimColor>{fit("q: stop after this step and checkpoint · Ctrl-C twice: exit now", width)}</Text>;
+}
+
+/** Lines each panel needs, to fit the frame in the terminal's height. */
+function plan(state: DashboardState, rows: number, wide: boolean) {
+  const losses = lossNames(state).length;
+  const routing = state.routing.length ? state.routing[state.routing.length - 1].length + 1 : 0;
+  const fixed = 1 + 3 + (losses ? losses + 1 : 0) + routing + 1; // header, progress, losses, routing, footer
+  const budget = Math.max(4, rows - 1 - fixed); // lines for evaluation and messages
+  const evalRows = Math.min(state.evaluations.length, wide ? budget - 2 : Math.max(1, Math.floor((budget - 2) / 2)));
+  const evalHeight = state.evaluations.length ? evalRows + 2 : 1;
+  const messageRows = wide ? budget - 1 : budget - evalHeight - 1;
+  return { evalRows: Math.max(1, evalRows), messageRows: Math.max(0, Math.min(messageRows, 8)) };
+}
+
+export function Dashboard({ state, columns, rows }: { state: DashboardState; columns: number; rows: number }) {
+  const width = Math.max(40, columns - 1);
+  const wide = columns >= WIDE;
+  const { evalRows, messageRows } = plan(state, rows, wide);
+  const half = Math.floor((width - 2) / 2);
+  return (
+    <Box flexDirection="column" width={width}>
+      <Header state={state} width={width} />
+      <ProgressPanel state={state} width={width} />
+      <LossesPanel state={state} width={width} />
+      <RoutingPanel state={state} width={width} />
+      {wide ? (
+        <Box flexDirection="row" gap={2}>
+          <Box width={half}>
+            <EvaluationPanel state={state} width={half} maxRows={evalRows} />
+          </Box>
+          <Box width={width - half - 2}>
+            <MessagesPanel state={state} width={width - half - 2} maxRows={messageRows} />
+          </Box>
+        </Box>
+      ) : (
+        <>
+          <EvaluationPanel state={state} width={width} maxRows={evalRows} />
+          {messageRows > 0 && <MessagesPanel state={state} width={width} maxRows={messageRows} />}
+        </>
+      )}
+      <Footer state={state} width={width} />
+    </Box>
+  );
+}

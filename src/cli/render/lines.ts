@@ -1,0 +1,72 @@
+// One-line plain-text renderings of run events, without escape codes: the
+// plain logger prints them, the Ink dashboard keeps them as finished lines.
+import type { RunInfo, TrainEvent } from "../../train/events.js";
+import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate } from "./format.js";
+
+type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
+
+/** "batch_classification 2.1034 · consistency 0.2011" in the order the run declared. */
+export function formatLossList(losses: Record<string, number>, order: readonly string[] = []): string {
+  const names = [...order.filter((n) => n in losses), ...Object.keys(losses).filter((n) => !order.includes(n))];
+  return names.map((n) => `${n} ${formatLoss(losses[n])}`).join(" · ");
+}
+
+/** Two lines: what runs where, and its shape. */
+export function formatStart(info: RunInfo): string[] {
+  const layers = info.layers.length
+    ? `${info.layers.length}×${info.layers[0].length} fusion [${info.layers[0].join(" ")}]`
+    : "no fusion layers";
+  const resumed = info.startEpoch > 0 ? ` · resumed at epoch ${info.startEpoch + 1}` : "";
+  return [
+    `${info.recipeName} · ${info.backend} (${info.device}) · ${formatCount(info.parameters)} parameters · ${info.runDir}`,
+    `${info.epochs} epochs × ${info.stepsPerEpoch} steps · batch ${info.batchSize} · ${layers}${resumed}`,
+  ];
+}
+
+export function formatStep(e: Of<"step">, epochs: number, eta?: number): string {
+  const where = `epoch ${e.epoch + 1}/${epochs} step ${e.epochStep + 1}/${e.stepsPerEpoch}`;
+  const etaText = eta === undefined ? "" : ` · ETA ${formatDuration(eta)}`;
+  return (
+    `${where} · loss ${formatLoss(e.total)} (${formatLossList(e.losses)}) · lr ${formatLr(e.lr)}` +
+    ` · ${formatRate(e.samplesPerSec)} samples/s${etaText}`
+  );
+}
+
+/** `full`: every loss component (logs); otherwise their sum (the dashboard's finished lines). */
+export function formatEpoch(e: Of<"epoch">, epochs: number, order: readonly string[] = [], full = true): string {
+  const sum = Object.values(e.losses).reduce((a, b) => a + b, 0);
+  const losses = full ? formatLossList(e.losses, order) : `loss ${formatLoss(e.losses.total ?? sum)}`;
+  return `epoch ${e.epoch + 1}/${epochs} done in ${formatDuration(e.seconds)} · ${formatRate(e.samplesPerSec)} samples/s · ${losses}`;
+}
+
+/** `full`: every metric (logs); otherwise the primary one only (the dashboard's table has the rest). */
+export function formatEvaluation(e: Of<"evaluation">, full = true): string {
+  const best = e.best ? " ★ best" : "";
+  const primary = `${e.primary.name} ${formatPercent(e.primary.value)}${best}`;
+  if (!full) return `evaluation after epoch ${e.epoch + 1}: ${primary}`;
+  const metrics = Object.entries(e.metrics)
+    .map(([k, v]) => `${k} ${formatPercent(v)}`)
+    .join(" · ");
+  return `evaluation after epoch ${e.epoch + 1}: ${metrics} · primary ${primary}`;
+}
+
+export function formatCheckpoint(e: Of<"checkpoint">): string {
+  return `checkpoint (${e.reason}, epoch ${e.epoch + 1}, step ${e.step + 1}): ${e.path}`;
+}
+
+/**
+ * The stop notice. The resume command stands alone on its last line, exactly as
+ * the trainer gave it, so it can be copied.
+ */
+export function formatStopped(e: Of<"stopped">): string[] {
+  const lines = [`stopped (${e.reason}): ${e.message}`];
+  if (e.resumeCommand) lines.push("resume with:", e.resumeCommand);
+  return lines;
+}
+
+export function formatEnd(e: Of<"end">): string {
+  const parts = Object.entries(e.summary)
+    .filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean")
+    .map(([k, v]) => `${k} ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : String(v)}`);
+  return parts.length ? `done · ${parts.join(" · ")}` : "done";
+}

@@ -1,0 +1,149 @@
+// Each dashboard panel rendered by Ink (ink-testing-library) from synthetic events.
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, render } from "ink-testing-library";
+import {
+  Dashboard,
+  EvaluationPanel,
+  Header,
+  LossesPanel,
+  MessagesPanel,
+  ProgressPanel,
+  RoutingPanel,
+} from "../../src/cli/render/dashboard.js";
+import { applyEvent, emptyState, markStopping, type DashboardState } from "../../src/cli/render/state.js";
+import type { TrainEvent } from "../../src/train/events.js";
+import { evaluationEvent, runInfo, stepEvent, syntheticRun, T0 } from "./fixtures/events.js";
+
+afterEach(cleanup);
+
+const stateOf = (events: TrainEvent[]): DashboardState => {
+  const s = emptyState();
+  for (const e of events) applyEvent(s, e);
+  return s;
+};
+
+/** The last frame, after a second render (ProgressBar measures its width on the first). */
+function frame(node: React.ReactElement): string {
+  const r = render(node);
+  r.rerender(node);
+  return r.lastFrame() ?? "";
+}
+
+const ESC = String.fromCharCode(27);
+const plain = (text: string) => text.replace(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
+
+describe("dashboard panels", () => {
+  const info = runInfo();
+  const run = syntheticRun(info);
+  // Midway: epoch 2 (index 1), step 10 of 20, one evaluation done.
+  const mid = run.slice(0, 1 + 20 + 3 + 10);
+
+  it("header shows recipe, backend and device, parameter count and run dir", () => {
+    const text = plain(frame(<Header state={stateOf(mid)} width={100} />));
+    expect(text).toContain("sdfn-synthetic · cpu (cpu) · 1.23M params · runs/synthetic-001");
+  });
+
+  it("header shows a spinner line before the run starts", () => {
+    expect(plain(frame(<Header state={emptyState()} width={80} />))).toContain("starting");
+  });
+
+  it("progress shows epoch and step bars with percentages, ETA and samples/s", () => {
+    const text = plain(frame(<ProgressPanel state={stateOf(mid)} width={80} />));
+    const lines = text.split("\n");
+    // Epoch 2 of 3 with 10 of 20 steps: (1 + 10/20) / 3 = 50 %; steps 10/20 = 50 %.
+    expect(lines[0]).toMatch(/^epoch 2\/3\s+.*\s50%$/);
+    expect(lines[1]).toMatch(/^step 10\/20\s+.*\s50%$/);
+    // The bar is half filled: as many █ as ░ (±1 for rounding), and it is drawn.
+    const filled = (lines[0].match(/█/g) ?? []).length;
+    const empty = (lines[0].match(/░/g) ?? []).length;
+    expect(filled).toBeGreaterThan(10);
+    expect(Math.abs(filled - empty)).toBeLessThanOrEqual(1);
+    // 10 + 20 steps left at 0.25 s, plus 2 more evaluations of 2 s = 11.5 s.
+    expect(lines[2]).toContain("ETA 12s");
+    expect(lines[2]).toContain("16.0 samples/s");
+    expect(lines[2]).toContain("lr 1.0e-4");
+  });
+
+  it("losses show each component's latest value and a sparkline, total last", () => {
+    const s = stateOf(mid);
+    const text = plain(frame(<LossesPanel state={s} width={80} />));
+    const last = mid[mid.length - 1] as Extract<TrainEvent, { type: "step" }>;
+    const rows = text.split("\n").slice(1);
+    expect(rows.map((r) => r.trim().split(/\s+/)[0])).toEqual([
+      "batch_classification",
+      "consistency",
+      "path_distillation",
+      "total",
+    ]);
+    expect(rows[0]).toContain(last.losses.batch_classification.toFixed(4));
+    expect(rows[3]).toContain(last.total.toFixed(4));
+    // batch_classification falls monotonically: its sparkline starts at █ and ends at ▁.
+    const spark = rows[0].trim().split(/\s+/)[2];
+    expect(spark[0]).toBe("█");
+    expect(spark[spark.length - 1]).toBe("▁");
+  });
+
+  it("routing shows one bar row per layer with each module's mean weight", () => {
+    const s = emptyState();
+    applyEvent(s, { type: "start", time: T0, info });
+    const step = stepEvent(0, 0, info, T0 + 1);
+    applyEvent(s, { ...step, routing: [[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]] });
+    applyEvent(s, { ...step, routing: [[0.3, 0.2, 0.1, 0.4], [0.25, 0.25, 0.25, 0.25], [0.5, 0.3, 0.1, 0.1]] });
+    const rows = plain(frame(<RoutingPanel state={s} width={80} />)).split("\n");
+    expect(rows[0]).toContain("last 2 steps");
+    expect(rows[1]).toMatch(/into L2\s+JRM .* 0\.20\s+CAM .* 0\.20\s+GTM .* 0\.20\s+RCM .* 0\.40/);
+    expect(rows[2]).toMatch(/into L3\s+JRM .* 0\.25/);
+    expect(rows[3]).toMatch(/out w \(L3\)\s+JRM (\S+) 0\.60\s+CAM (\S+) 0\.20/);
+    // 0.60 draws a longer bar than 0.20.
+    const [, jrm, cam] = rows[3].match(/JRM (\S+) 0\.60\s+CAM (\S+) 0\.20/)!;
+    expect(jrm.replace(/·/g, "").length).toBeGreaterThan(cam.replace(/·/g, "").length);
+  });
+
+  it("evaluation lists R@K per category after each evaluation and stars the best", () => {
+    const s = stateOf(run); // 3 evaluations; the second is the last marked best
+    const rows = plain(frame(<EvaluationPanel state={s} width={80} maxRows={5} />)).split("\n");
+    expect(rows[0]).toMatch(/Evaluation\s+dress\s+shirt\s+toptee\s+avg/);
+    expect(rows[1]).toMatch(/epoch\s+R@10\s+R@50\s+R@10/);
+    expect(rows.slice(2).map((r) => r.trim().split(/\s+/).slice(0, 3))).toEqual([
+      ["1", "10.00", "20.00"],
+      ["★", "2", "15.00"],
+      ["3", "20.00", "40.00"],
+    ]);
+  });
+
+  it("evaluation keeps the best row when only the latest fit", () => {
+    const s = stateOf([evaluationEvent(0, 1, true), evaluationEvent(1, 2, false), evaluationEvent(2, 3, false)]);
+    const rows = plain(frame(<EvaluationPanel state={s} width={80} maxRows={2} />)).split("\n");
+    expect(rows.slice(2).map((r) => r.trim().split(/\s+/).slice(0, 2))).toEqual([
+      ["★", "1"],
+      ["3", "20.00"],
+    ]);
+  });
+
+  it("messages show checkpoints, warnings and the stop request, latest last", () => {
+    const s = stateOf([
+      ...run.slice(0, 24),
+      { type: "warning", time: T0 + 1, message: "3 images missing; skipped" },
+    ]);
+    markStopping(s, T0 + 2);
+    const rows = plain(frame(<MessagesPanel state={s} width={80} maxRows={3} />)).split("\n");
+    expect(rows).toEqual([
+      "Messages",
+      " checkpoint (epoch, epoch 1, step 20): runs/synthetic-001/checkpoints/epoch-1",
+      " warning: 3 images missing; skipped",
+      " stop requested: finishing the current step, then a checkpoint",
+    ]);
+  });
+
+  for (const [columns, rows] of [
+    [80, 24],
+    [120, 40],
+  ] as const)
+    it(`the whole dashboard fits a ${columns}×${rows} terminal`, () => {
+      const text = plain(frame(<Dashboard state={stateOf(run.slice(0, -1))} columns={columns} rows={rows} />));
+      const lines = text.split("\n");
+      expect(lines.length).toBeLessThan(rows);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(columns);
+      for (const title of ["Losses", "Routing", "Evaluation", "Messages"]) expect(text).toContain(title);
+    });
+});
