@@ -1,0 +1,126 @@
+// Loading a recipe: YAML with positions → extends → --set overrides → version
+// migration → plugins → validation (JSON Schema from the registry) → a typed,
+// frozen Recipe with every default filled. Every problem is collected and thrown
+// at once as a RecipeError.
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { createRegistry } from "../registry/builtins.js";
+import { loadPlugin, PluginError } from "../registry/plugins.js";
+import { Registry, KINDS } from "../registry/registry.js";
+import { loadChain, showFile, type PluginRef } from "./extends.js";
+import { isMapping, placeAll, type Where } from "./located.js";
+import { migrate } from "./migrate.js";
+import { applyOverrides } from "./overrides.js";
+import { RecipeError, type Problem } from "./problems.js";
+import type { Recipe } from "./schema.js";
+import { toYaml } from "./render.js";
+import { validateTree } from "./validate.js";
+
+export { RecipeError, formatProblem, type Problem } from "./problems.js";
+export { RECIPE_VERSION, recipeJsonSchema, type Recipe } from "./schema.js";
+export { BACKENDS } from "./sections/backend.js";
+export type { KindEntry, DatasetEntry } from "../registry/schema.js";
+
+export interface LoadOptions {
+  /** `key.path=value` overrides, applied in order after extends. */
+  sets?: string[];
+  /** Extra plugin files (relative to the working directory), as `--plugin`. */
+  plugins?: string[];
+  /** The registry to start from (default: every built-in); it is copied, never changed. */
+  registry?: Registry;
+}
+
+export interface LoadedRecipe {
+  /** Validated, every default filled, deeply frozen. */
+  recipe: Recipe;
+  /** Built-ins (or the given registry) plus the recipe's plugins. */
+  registry: Registry;
+  /** Absolute path of the recipe. */
+  file: string;
+  /** Its directory (plugins and extends resolve against it). */
+  dir: string;
+  /** sha256 (hex) of the canonical JSON of the resolved recipe. */
+  hash: string;
+  /** The resolved recipe as YAML (sdfn render; a run's recipe.resolved.yaml). */
+  yaml: string;
+}
+
+/** Loads, resolves and validates the recipe at `file`. Throws RecipeError listing every problem. */
+export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<LoadedRecipe> {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  const shown = showFile(abs);
+  const problems: Problem[] = [];
+
+  const chain = await loadChain(abs, problems);
+  if (!chain) throw new RecipeError(problems);
+  const located = chain.located;
+  const tree = located.tree as Record<string, unknown>;
+
+  problems.push(...applyOverrides(located, opts.sets ?? []));
+  problems.push(...migrate(located));
+  if (isMapping(located.tree) && located.tree.name === undefined) {
+    located.tree.name = path.basename(abs).replace(/\.ya?ml$/i, "");
+  }
+
+  // Plugins: the chain's (relative to the file naming them), then --plugin (relative to the working directory).
+  const plugins: PluginRef[] = [...chain.plugins];
+  for (const p of opts.plugins ?? []) {
+    const ref = { path: path.resolve(p), where: { file: `--plugin ${p}`, value: { line: 0, col: 0 } } };
+    if (!plugins.some((q) => q.path === ref.path)) plugins.push(ref);
+  }
+  const registry = copyRegistry(opts.registry ?? createRegistry());
+  for (const ref of plugins) {
+    try {
+      await loadPlugin(registry, ref.path, showFile(ref.path));
+    } catch (err) {
+      if (!(err instanceof PluginError)) throw err;
+      problems.push(problemAtWhere(ref.where, err.message));
+    }
+  }
+  // The resolved recipe lists its plugins relative to the recipe's directory.
+  if (isMapping(located.tree)) {
+    const listed = plugins.map((p) => toPosix(path.relative(dir, p.path))).map((p) => (p.startsWith(".") ? p : `./${p}`));
+    located.tree.plugins = listed;
+    plugins.forEach((p, i) => placeAll(located.places, ["plugins", i], listed[i], p.where));
+  }
+  void tree;
+
+  const { problems: invalid, recipe } = validateTree(located, registry, shown);
+  problems.push(...invalid);
+  if (problems.length > 0 || !recipe) throw new RecipeError(problems);
+
+  return {
+    recipe,
+    registry,
+    file: abs,
+    dir,
+    hash: createHash("sha256").update(canonicalJson(recipe)).digest("hex"),
+    yaml: toYaml(recipe, path.basename(abs)),
+  };
+}
+
+/** The params a declaration's build receives: the entry without its `type` (or `dataset`). */
+export function paramsOf<T extends { type: string } | { dataset: string }>(entry: T): Record<string, unknown> {
+  const { type: _t, dataset: _d, ...params } = entry as Record<string, unknown>;
+  return params;
+}
+
+/** JSON with keys sorted at every level: the same recipe always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    isMapping(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}
+
+function copyRegistry(from: Registry): Registry {
+  const copy = new Registry();
+  for (const kind of KINDS) for (const d of from.list(kind)) copy.register(kind, d);
+  return copy;
+}
+
+function problemAtWhere(w: Where, message: string): Problem {
+  return { file: w.file, line: w.value.line, col: w.value.col, message };
+}
+
+const toPosix = (p: string) => p.split(path.sep).join("/");
