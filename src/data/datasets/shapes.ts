@@ -1,7 +1,11 @@
 // shapes: a generated compositional dataset (coloured shapes on a grid) for the quickstart and tests.
 import { z } from "zod";
+import { Rng } from "../../util/rng.js";
 import { defineDataset } from "../dataset.js";
+import { cropNormalise } from "../images.js";
 import { loaderParams, textParams } from "../params.js";
+import { generateShapes } from "../shapes/generate.js";
+import { renderScene } from "../shapes/render.js";
 
 export const shapes = defineDataset({
   name: "shapes",
@@ -42,7 +46,19 @@ export const shapes = defineDataset({
     ...textParams,
     ...loaderParams,
   }),
-  build: async () => {
-    throw new Error("shapes: not implemented yet");
+  build: async (p, ctx) => {
+    const { scenes, train, evalSet } = generateShapes(new Rng(ctx.seed + p.seed), p);
+    const pixels = (id: string) => {
+      const scene = scenes.get(id);
+      if (!scene) throw new Error(`shapes: no image "${id}"`);
+      return renderScene(scene, p.image_size, p.grid);
+    };
+    const images = {
+      path: () => undefined,
+      // No augmentation: a flip or crop would change what "left" or "top" means.
+      load: async (id: string) =>
+        cropNormalise({ data: pixels(id), height: p.image_size, width: p.image_size }, p.image_size, 0, 0, false, p),
+    };
+    return { train, evalSets: [evalSet], images, missing: [], scenes, pixels };
   },
 });

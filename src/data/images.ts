@@ -1,0 +1,98 @@
+// Image decoding with sharp (JPEG, PNG, WebP): resize the shorter side (or pad to
+// a white square first), crop (center for evaluation, random + flip for training)
+// and normalise to float32 (H, W, 3).
+import sharp from "sharp";
+import { resizeOf, type ImageOptions } from "./params.js";
+import type { Augment, Pixels } from "./types.js";
+
+const WHITE = { r: 255, g: 255, b: 255 };
+
+/** Decoded, resized RGB bytes (H, W, 3). */
+interface Rgb {
+  data: Uint8Array;
+  height: number;
+  width: number;
+}
+
+async function decodeResized(file: string, o: Pick<ImageOptions, "image_size" | "resize" | "pad_square">): Promise<Rgb> {
+  const r = resizeOf(o);
+  const image = sharp(file, { failOn: "none" }).rotate().flatten({ background: WHITE });
+  // contain: pad to an r×r white square; outside: shorter side = r, aspect kept.
+  const resized = o.pad_square
+    ? image.resize(r, r, { fit: "contain", background: WHITE })
+    : image.resize(r, r, { fit: "outside" });
+  const { data, info } = await resized.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  return { data: toRgb(data, info.channels), height: info.height, width: info.width };
+}
+
+/** Drops alpha or expands grey so every pixel has 3 bytes. */
+function toRgb(data: Uint8Array, channels: number): Uint8Array {
+  if (channels === 3) return data;
+  const n = data.length / channels;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + (channels < 3 ? 0 : c)]!;
+  }
+  return out;
+}
+
+/**
+ * Crops an s×s window at (x0, y0), optionally mirrored, and normalises:
+ * (byte / 255 − mean) / std per channel → (s, s, 3) float32.
+ */
+export function cropNormalise(
+  rgb: Rgb,
+  s: number,
+  x0: number,
+  y0: number,
+  flip: boolean,
+  o: Pick<ImageOptions, "mean" | "std">,
+): Pixels {
+  const out = new Float32Array(s * s * 3);
+  const scale = [0, 1, 2].map((c) => 1 / (255 * o.std[c]!));
+  const shift = [0, 1, 2].map((c) => o.mean[c]! / o.std[c]!);
+  for (let y = 0; y < s; y++) {
+    const row = (y0 + y) * rgb.width;
+    for (let x = 0; x < s; x++) {
+      const src = (row + x0 + (flip ? s - 1 - x : x)) * 3;
+      const dst = (y * s + x) * 3;
+      for (let c = 0; c < 3; c++) out[dst + c] = rgb.data[src + c]! * scale[c]! - shift[c]!;
+    }
+  }
+  return { data: out, height: s, width: s };
+}
+
+/** One image file → normalised (image_size, image_size, 3); `augment` given = training crop/flip. */
+export async function decodeImage(file: string, o: ImageOptions, augment?: Augment): Promise<Pixels> {
+  const rgb = await decodeResized(file, o);
+  const s = o.image_size;
+  if (rgb.width < s || rgb.height < s) {
+    throw new Error(`${file}: resized to ${rgb.width}×${rgb.height}, smaller than image_size ${s}; raise data.resize`);
+  }
+  const random = augment && o.random_crop;
+  const x0 = random ? Math.floor(augment.cropX * (rgb.width - s + 1)) : (rgb.width - s) >> 1;
+  const y0 = random ? Math.floor(augment.cropY * (rgb.height - s + 1)) : (rgb.height - s) >> 1;
+  return cropNormalise(rgb, s, x0, y0, Boolean(augment?.flip && o.flip), o);
+}
+
+/** Runs at most `n` of the given async tasks at once (a finished task hands its slot to the next). */
+export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}
+
+export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp"];

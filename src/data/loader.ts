@@ -1,0 +1,111 @@
+// The batch loader: shuffles, draws the augmentation, decodes images concurrently
+// and keeps `prefetch` batches in flight while the caller computes on the current
+// one. Pixels stay in Float32Arrays until a batch is handed over, so a consumer
+// that stops early leaks no tensors.
+import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../util/rng.js";
+import { limiter } from "./images.js";
+import type { Augment, BatchLoader, ImageSource, Pair, Pixels, TrainBatch, Vocabulary } from "./types.js";
+
+export interface LoaderConfig {
+  image_size: number;
+  max_words: number;
+  prefetch: number;
+  decode_concurrency: number;
+}
+
+interface PreparedBatch {
+  ids: number[];
+  reference: Float32Array; // (B, S, S, 3)
+  target: Float32Array;
+  texts: string[];
+}
+
+const drawAugment = (rng: Rng): Augment => ({ cropX: rng.next(), cropY: rng.next(), flip: rng.next() < 0.5 });
+
+export function createLoader(source: ImageSource, vocabulary: Vocabulary, config: LoaderConfig): BatchLoader {
+  const run = limiter(config.decode_concurrency);
+  const s = config.image_size;
+  const pixelsPerImage = s * s * 3;
+
+  /** Decodes `ids` into one (B, S, S, 3) buffer; augment[i] given = training crop/flip. */
+  async function decodeInto(ids: readonly string[], augment: (Augment | undefined)[]): Promise<Float32Array> {
+    const out = new Float32Array(ids.length * pixelsPerImage);
+    await Promise.all(
+      ids.map((id, i) =>
+        run(() => source.load(id, augment[i])).then((p: Pixels) => {
+          if (p.data.length !== pixelsPerImage) {
+            throw new Error(`image "${id}": decoded to ${p.height}×${p.width}, expected ${s}×${s}`);
+          }
+          out.set(p.data, i * pixelsPerImage);
+        }),
+      ),
+    );
+    return out;
+  }
+
+  function texts(list: readonly string[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
+    const encoded = list.map((t) => vocabulary.encode(t).slice(0, config.max_words));
+    const T = Math.max(1, ...encoded.map((e) => e.length));
+    const tokens = new Int32Array(list.length * T);
+    const mask = new Float32Array(list.length * T);
+    encoded.forEach((ids, b) => {
+      tokens.set(ids, b * T);
+      mask.fill(1, b * T, b * T + ids.length);
+    });
+    return { tokens: tf.tensor2d(tokens, [list.length, T], "int32"), mask: tf.tensor2d(mask, [list.length, T]) };
+  }
+
+  async function prepare(batch: readonly Pair[], rng: Rng): Promise<PreparedBatch> {
+    // Drawn synchronously in batch order: the augmentation never depends on decode timing.
+    const refAug = batch.map(() => drawAugment(rng));
+    const tgtAug = batch.map(() => drawAugment(rng));
+    const [reference, target] = await Promise.all([
+      decodeInto(batch.map((p) => p.reference), refAug),
+      decodeInto(batch.map((p) => p.target), tgtAug),
+    ]);
+    return { ids: batch.map((p) => p.id), reference, target, texts: batch.map((p) => p.text) };
+  }
+
+  function toTensors(p: PreparedBatch): TrainBatch {
+    const B = p.ids.length;
+    return {
+      ids: p.ids,
+      reference: tf.tensor4d(p.reference, [B, s, s, 3]),
+      target: tf.tensor4d(p.target, [B, s, s, 3]),
+      ...texts(p.texts),
+    };
+  }
+
+  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng): AsyncGenerator<TrainBatch> {
+    if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
+    const order = rng.shuffle(pairs);
+    const augRng = rng.fork(0x5eed);
+    const batches: Pair[][] = [];
+    for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+    // A last batch of one sample has no in-batch negatives: drop it.
+    if (batches.length > 1 && batches[batches.length - 1]!.length < 2) batches.pop();
+    const pending: Promise<PreparedBatch>[] = [];
+    let next = 0;
+    const schedule = () => {
+      const p = prepare(batches[next++]!, augRng);
+      p.catch(() => {}); // rejections surface when awaited below, not as unhandled ones
+      pending.push(p);
+    };
+    while (pending.length > 0 || next < batches.length) {
+      if (pending.length === 0) schedule();
+      const prepared = await pending.shift()!;
+      while (pending.length < config.prefetch && next < batches.length) schedule();
+      yield toTensors(prepared);
+    }
+  }
+
+  async function images(ids: readonly string[], opts: { train?: boolean; rng?: Rng } = {}): Promise<tf.Tensor4D> {
+    const rng = opts.rng;
+    if (opts.train && !rng) throw new Error("loader.images: train: true needs an rng for the crop/flip draws");
+    const augment = ids.map(() => (opts.train ? drawAugment(rng!) : undefined));
+    return tf.tensor4d(await decodeInto(ids, augment), [ids.length, s, s, 3]);
+  }
+
+  return { trainBatches, images, texts };
+}

@@ -1,0 +1,93 @@
+// Tokenizer and vocabulary: lowercase words split at punctuation and spaces; ids
+// <pad> = 0, <unk> = 1, then training words by count. Saved as JSON with a run so
+// evaluation and queries tokenize exactly as training did.
+import { readFile, writeFile } from "node:fs/promises";
+import type { Vocabulary } from "./types.js";
+
+export const PAD = 0;
+export const UNK = 1;
+const SPECIALS = ["<pad>", "<unk>"] as const;
+
+// Letters/digits runs, keeping inner apostrophes ("don't"); punctuation separates words and is dropped.
+const WORD = /[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*/gu;
+
+/** "Is Shiny, and SILVER!" → ["is", "shiny", "and", "silver"] */
+export function tokenize(text: string): string[] {
+  return text.toLowerCase().match(WORD) ?? [];
+}
+
+export interface VocabularyJSON {
+  format: "sdfn-vocabulary";
+  version: 1;
+  min_count: number;
+  words: string[];
+}
+
+class WordVocabulary implements Vocabulary {
+  readonly words: readonly string[];
+  private readonly index: Map<string, number>;
+
+  constructor(
+    words: readonly string[],
+    readonly minCount: number,
+  ) {
+    this.words = Object.freeze(words.slice());
+    this.index = new Map(words.map((w, i) => [w, i]));
+  }
+
+  get size(): number {
+    return this.words.length;
+  }
+
+  encode(text: string): number[] {
+    return tokenize(text).map((w) => this.index.get(w) ?? UNK);
+  }
+
+  toJSON(): VocabularyJSON {
+    return { format: "sdfn-vocabulary", version: 1, min_count: this.minCount, words: [...this.words] };
+  }
+}
+
+/** Vocabulary of the words seen at least `minCount` times in `texts` (count desc, then alphabetical). */
+export function buildVocabulary(texts: Iterable<string>, minCount = 1): Vocabulary {
+  const counts = new Map<string, number>();
+  for (const text of texts) for (const w of tokenize(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const kept = [...counts]
+    .filter(([w, n]) => n >= minCount && !(SPECIALS as readonly string[]).includes(w))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([w]) => w);
+  return new WordVocabulary([...SPECIALS, ...kept], minCount);
+}
+
+/** The vocabulary a `toJSON()` produced; throws with the reason when the object is not one. */
+export function vocabularyFromJSON(json: unknown, where = "vocabulary"): Vocabulary {
+  const v = json as Partial<VocabularyJSON> | null;
+  if (!v || v.format !== "sdfn-vocabulary" || v.version !== 1 || !Array.isArray(v.words)) {
+    throw new Error(`${where}: not an sdfn vocabulary (expected {"format": "sdfn-vocabulary", "version": 1, "words": [...]})`);
+  }
+  if (v.words[PAD] !== SPECIALS[0] || v.words[UNK] !== SPECIALS[1]) {
+    throw new Error(`${where}: words must start with "<pad>", "<unk>"; got ${JSON.stringify(v.words.slice(0, 2))}`);
+  }
+  return new WordVocabulary(v.words, v.min_count ?? 1);
+}
+
+export async function saveVocabulary(vocabulary: Vocabulary, file: string): Promise<void> {
+  await writeFile(file, `${JSON.stringify(vocabulary.toJSON())}\n`);
+}
+
+export async function loadVocabulary(file: string): Promise<Vocabulary> {
+  return vocabularyFromJSON(JSON.parse(await readFile(file, "utf8")), file);
+}
+
+/** Tokens and unknown tokens over `texts` (the out-of-vocabulary rate of a split). */
+export function countUnknown(vocabulary: Vocabulary, texts: Iterable<string>): { tokens: number; unknown: number } {
+  let tokens = 0;
+  let unknown = 0;
+  for (const text of texts) {
+    for (const id of vocabulary.encode(text)) {
+      tokens++;
+      if (id === UNK) unknown++;
+    }
+  }
+  return { tokens, unknown };
+}
