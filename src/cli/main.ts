@@ -1,9 +1,19 @@
 // `sdfn` entry: dispatches to the commands listed below (an explicit table).
+// Only the named command is imported to run it; `sdfn --help` imports them all
+// for their summaries, so command files keep heavy imports inside `run`.
+import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
+import { RecipeError } from "../recipe/problems.js";
+import { closest } from "../recipe/suggest.js";
 
-// Each command lives in ./commands/NAME.ts; add new ones to this list.
-const loaders: Record<string, () => Promise<Command>> = {};
+// Each command lives in ./commands/NAME.ts; add new ones to this list (the order of `sdfn --help`).
+const loaders: Record<string, () => Promise<Command>> = {
+  validate: async () => (await import("./commands/validate.js")).command,
+  render: async () => (await import("./commands/render.js")).command,
+  modules: async () => (await import("./commands/modules.js")).command,
+  schema: async () => (await import("./commands/schema.js")).command,
+};
 
 const usage = (commands: Command[]) =>
   [
@@ -14,20 +24,40 @@ const usage = (commands: Command[]) =>
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     "",
+    "Start here:",
+    "  sdfn validate recipes/*.yaml              check recipes; problems print as FILE:LINE:COL: error: ...",
+    "  sdfn render recipes/sdfn-fashioniq.yaml   the recipe with every default filled in",
+    "  sdfn modules                              everything a recipe can name, with parameters and defaults",
+    "",
+    "Exit codes: 0 ok, 1 failure while running, 2 invalid input (nothing written).",
+    "",
   ].join("\n");
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const commands = await Promise.all(Object.values(loaders).map((load) => load()));
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(usage(commands));
+    const commands = await Promise.all(Object.values(loaders).map((load) => load()));
+    (name ? process.stdout : process.stderr).write(usage(commands));
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    process.stderr.write(`error: unknown command "${name}"\n\n${usage(commands)}`);
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`sdfn ${version()}\n`);
+    return 0;
+  }
+  const load = Object.hasOwn(loaders, name) ? loaders[name] : undefined;
+  if (!load) {
+    const hint = closest(name, Object.keys(loaders));
+    process.stderr.write(
+      `error: unknown command "${name}"${hint ? `; did you mean "${hint}"?` : ""}\nRun sdfn --help for the list of commands.\n`,
+    );
     return 2;
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
     return 0;
@@ -35,10 +65,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
+    if (err instanceof RecipeError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
-    throw err;
+    // A failure while running: the message, and the stack only when asked for.
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(
+      process.env.SDFN_DEBUG ? `${e.stack}\n` : `error: ${e.message}\n(set SDFN_DEBUG=1 to see the stack trace)\n`,
+    );
+    return 1;
   }
 }

@@ -55,7 +55,6 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
   const chain = await loadChain(abs, problems);
   if (!chain) throw new RecipeError(problems);
   const located = chain.located;
-  const tree = located.tree as Record<string, unknown>;
 
   problems.push(...applyOverrides(located, opts.sets ?? []));
   problems.push(...migrate(located));
@@ -84,7 +83,6 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     located.tree.plugins = listed;
     plugins.forEach((p, i) => placeAll(located.places, ["plugins", i], listed[i], p.where));
   }
-  void tree;
 
   const { problems: invalid, recipe } = validateTree(located, registry, shown);
   problems.push(...invalid);
@@ -98,6 +96,25 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     hash: createHash("sha256").update(canonicalJson(recipe)).digest("hex"),
     yaml: toYaml(recipe, path.basename(abs)),
   };
+}
+
+/**
+ * The registry a recipe would see: built-ins (or `base`) plus the given plugin
+ * files (relative to the working directory). Throws RecipeError naming each `--plugin`.
+ */
+export async function loadRegistry(plugins: readonly string[] = [], base?: Registry): Promise<Registry> {
+  const registry = copyRegistry(base ?? createRegistry());
+  const problems: Problem[] = [];
+  for (const p of plugins) {
+    try {
+      await loadPlugin(registry, path.resolve(p), showFile(path.resolve(p)));
+    } catch (err) {
+      if (!(err instanceof PluginError)) throw err;
+      problems.push({ file: `--plugin ${p}`, line: 0, col: 0, message: err.message });
+    }
+  }
+  if (problems.length) throw new RecipeError(problems);
+  return registry;
 }
 
 /** The params a declaration's build receives: the entry without its `type` (or `dataset`). */

@@ -123,3 +123,45 @@ function tidy(value: unknown): unknown {
   }
   return out;
 }
+
+/** One parameter of a declaration, for listings (`sdfn modules`) and docs. */
+export interface ParamInfo {
+  name: string;
+  /** `integer ≥ 1`, `mean | product | gate`, `list of number`, ... */
+  type: string;
+  /** JSON of the default; undefined when the parameter is required or optional without default. */
+  default?: string;
+  required: boolean;
+  description: string;
+}
+
+/** The parameters of a declaration, in order, from its zod params (through JSON Schema, input side). */
+export function describeParams(declaration: Declaration): ParamInfo[] {
+  const json = z.toJSONSchema(declaration.params, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
+  const props = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(props).map(([name, s]) => ({
+    name,
+    type: typeText(s),
+    default: "default" in s ? JSON.stringify(s.default) : undefined,
+    required: required.has(name),
+    description: String(s.description ?? ""),
+  }));
+}
+
+function typeText(s: JsonSchema): string {
+  if (Array.isArray(s.enum)) return s.enum.map(String).join(" | ");
+  if ("const" in s) return JSON.stringify(s.const);
+  if (Array.isArray(s.anyOf)) return (s.anyOf as JsonSchema[]).map(typeText).join(" | ");
+  const type = Array.isArray(s.type) ? s.type.join(" | ") : String(s.type ?? "any");
+  if (type === "array") return `list of ${s.items ? typeText(s.items as JsonSchema) : "any"}`;
+  if (typeof s.minimum === "number" && typeof s.maximum === "number" && s.maximum !== Number.MAX_SAFE_INTEGER) {
+    return `${type} in [${s.minimum}, ${s.maximum}]`;
+  }
+  const bounds: string[] = [];
+  if (typeof s.minimum === "number" && s.minimum !== -Number.MAX_SAFE_INTEGER) bounds.push(`≥ ${s.minimum}`);
+  if (typeof s.exclusiveMinimum === "number") bounds.push(`> ${s.exclusiveMinimum}`);
+  if (typeof s.maximum === "number" && s.maximum !== Number.MAX_SAFE_INTEGER) bounds.push(`≤ ${s.maximum}`);
+  if (typeof s.exclusiveMaximum === "number") bounds.push(`< ${s.exclusiveMaximum}`);
+  return [type === "object" ? "mapping" : type, ...bounds].join(" ");
+}
