@@ -33,6 +33,8 @@ export interface RendererOptions {
   every?: number;
   /** Dashboard frames per second at most (default 10). */
   fps?: number;
+  /** Route console.* output above the dashboard (default true; vitest's console cannot be patched). */
+  patchConsole?: boolean;
 }
 
 export interface Renderer {
@@ -98,9 +100,11 @@ function inkParts(stdout: NodeJS.WriteStream, out: Output, opts: RendererOptions
   const store = new DashboardStore(1000 / fps);
   let stopped: Extract<TrainEvent, { type: "stopped" }> | undefined;
   let ended: Extract<TrainEvent, { type: "end" }> | undefined;
+  let unmounted = false;
   const interrupt = createInterrupt({
     onStopping: () => store.stopping(),
     onExitNow: () => {
+      unmounted = true;
       store.dispose();
       instance.unmount();
       out.write("exiting now, without a checkpoint of the current epoch\n");
@@ -109,7 +113,7 @@ function inkParts(stdout: NodeJS.WriteStream, out: Output, opts: RendererOptions
   });
   const instance = mountDashboard(
     { store, onStop: interrupt.stop, onInterrupt: interrupt.interrupt },
-    { stdout, stdin: opts.stdin ?? process.stdin, fps },
+    { stdout, stdin: opts.stdin ?? process.stdin, fps, patchConsole: opts.patchConsole ?? true },
   );
   return {
     interrupt,
@@ -119,7 +123,11 @@ function inkParts(stdout: NodeJS.WriteStream, out: Output, opts: RendererOptions
       store.dispatch(event);
     },
     async close() {
+      if (unmounted) return;
+      unmounted = true;
       store.flush();
+      // Let React commit the last update (and ProgressBar measure itself) before the final frame.
+      await new Promise((resolve) => setTimeout(resolve, 30));
       instance.unmount();
       await instance.waitUntilExit();
       store.dispose();

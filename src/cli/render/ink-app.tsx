@@ -61,12 +61,13 @@ export function App({ store, onStop, onInterrupt }: AppProps) {
 
 export function mountDashboard(
   props: AppProps,
-  io: { stdout: NodeJS.WriteStream; stdin: NodeJS.ReadStream; fps: number },
+  io: { stdout: NodeJS.WriteStream; stdin: NodeJS.ReadStream; fps: number; patchConsole: boolean },
 ): Instance {
   return render(<App {...props} />, {
     stdout: io.stdout,
     stdin: io.stdin,
     exitOnCtrlC: false,
     maxFps: io.fps,
+    patchConsole: io.patchConsole,
   });
 }

@@ -1,0 +1,91 @@
+// The plain-lines and JSON-lines loggers, fed a synthetic run.
+import { describe, expect, it } from "vitest";
+import { createJsonSink } from "../../src/cli/render/json.js";
+import type { Output } from "../../src/cli/render/output.js";
+import { createPlainLogger } from "../../src/cli/render/plain.js";
+import type { TrainEvent } from "../../src/train/events.js";
+import { runInfo, stepEvent, syntheticRun, T0 } from "./fixtures/events.js";
+
+const collect = () => {
+  const chunks: string[] = [];
+  const out: Output = { write: (t) => void chunks.push(t), closed: false };
+  return { out, lines: () => chunks.join("").split("\n").slice(0, -1) };
+};
+
+describe("plain logger", () => {
+  const run = syntheticRun(runInfo()); // 3 epochs × 20 steps, 250 ms apart
+
+  it("prints a line every N steps (about ten per epoch) and one per epoch, evaluation, checkpoint", () => {
+    const { out, lines } = collect();
+    const logger = createPlainLogger(out);
+    run.forEach(logger.sink);
+    const all = lines();
+    // The very first step (a sign of life), then every = ceil(20 / 10) = 2 → 10 step lines per epoch.
+    const steps = all.filter((l) => / step \d+\/20 /.test(l));
+    expect(steps).toHaveLength(1 + 30);
+    expect(steps[0]).toMatch(/^epoch 1\/3 step 1\/20 · loss \d\.\d{4} \(batch_classification /);
+    expect(steps.slice(1, 4).map((l) => l.match(/step (\d+)\//)![1])).toEqual(["2", "4", "6"]);
+    expect(all.filter((l) => /^epoch \d\/3 done in/.test(l))).toHaveLength(3);
+    expect(all.filter((l) => l.startsWith("evaluation after epoch"))).toHaveLength(3);
+    expect(all.filter((l) => l.startsWith("checkpoint (epoch"))).toHaveLength(3);
+    expect(all[0]).toBe("sdfn-synthetic · cpu (cpu) · 1.23M parameters · runs/synthetic-001");
+    expect(all[all.length - 1]).toMatch(/^done · epochs 3/);
+    expect(all).toHaveLength(2 + 31 + 3 + 3 + 3 + 1);
+    expect(all.join("\n")).not.toContain(String.fromCharCode(27));
+  });
+
+  it("evaluation lines carry every metric and mark the best", () => {
+    const { out, lines } = collect();
+    const logger = createPlainLogger(out);
+    run.forEach(logger.sink);
+    const evals = lines().filter((l) => l.startsWith("evaluation"));
+    expect(evals[1]).toContain("dress/R@10 15.00 · dress/R@50 30.00");
+    expect(evals[1]).toMatch(/primary avg\/R@10 16\.00 ★ best$/);
+    expect(evals[2]).not.toContain("★");
+  });
+
+  it("also prints a step line when the last one is older than maxQuietMs", () => {
+    const { out, lines } = collect();
+    const logger = createPlainLogger(out, { every: 1000, maxQuietMs: 1000 });
+    run.slice(0, 21).forEach(logger.sink);
+    // Steps at 250 ms intervals: the first, then every 4th.
+    expect(lines().filter((l) => l.includes(" step ")).map((l) => l.match(/step (\d+)\//)![1])).toEqual([
+      "1",
+      "5",
+      "9",
+      "13",
+      "17",
+    ]);
+  });
+
+  it("prints the stop notice and the resume command alone on its last line", () => {
+    const { out, lines } = collect();
+    const logger = createPlainLogger(out);
+    logger.sink(run[0]);
+    logger.stopping();
+    logger.sink({ type: "stopped", time: T0, reason: "interrupt", message: "stopped at step 3", resumeCommand: "sdfn build r.yaml --resume 'runs/a b/ckpt'" });
+    expect(lines().slice(-4)).toEqual([
+      "stopping after the current step; a checkpoint follows (Ctrl-C again exits now)",
+      "stopped (interrupt): stopped at step 3",
+      "resume with:",
+      "sdfn build r.yaml --resume 'runs/a b/ckpt'",
+    ]);
+  });
+});
+
+describe("JSON-lines logger", () => {
+  it("writes each event as one JSON line that parses back to the event", () => {
+    const { out, lines } = collect();
+    const sink = createJsonSink(out);
+    const run = syntheticRun(runInfo({ epochs: 1, stepsPerEpoch: 3 }));
+    run.forEach(sink);
+    expect(lines().map((l) => JSON.parse(l) as TrainEvent)).toEqual(run);
+  });
+
+  it("writes a non-finite loss as null (valid JSON)", () => {
+    const { out, lines } = collect();
+    const step = stepEvent(0, 0, runInfo(), T0);
+    createJsonSink(out)({ ...step, total: Number.NaN });
+    expect(JSON.parse(lines()[0]).total).toBeNull();
+  });
+});
