@@ -1,0 +1,285 @@
+// N-API glue of the sdfn torch backend: a table of ATen tensors addressed by integer
+// handles, data movement in and out of JS typed arrays, and one `run` entry point that
+// calls a kernel by index. Arguments and results travel through three shared typed arrays
+// (ints, floats, output records) so that a kernel call costs one N-API call with two ints.
+#include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <node_api.h>
+
+#include <cstring>
+#include <string>
+
+#include "ops.h"
+
+namespace sdfn {
+namespace {
+
+constexpr int kRecord = 12;  // output record: handle, dtype, rank, up to 9 dims
+constexpr int kMaxRank = kRecord - 3;
+
+std::vector<at::Tensor> tensors;  // handle -> tensor (undefined when free)
+std::vector<int32_t> free_handles;
+int64_t live = 0;
+at::Device device(at::kCPU);
+int32_t* meta = nullptr;
+size_t meta_len = 0;
+int32_t* ibuf = nullptr;
+size_t ibuf_len = 0;
+double* fbuf = nullptr;
+napi_ref keep[3] = {nullptr, nullptr, nullptr};
+
+int32_t store(at::Tensor t) {
+  int32_t h;
+  if (!free_handles.empty()) {
+    h = free_handles.back();
+    free_handles.pop_back();
+    tensors[h] = std::move(t);
+  } else {
+    h = static_cast<int32_t>(tensors.size());
+    tensors.push_back(std::move(t));
+  }
+  ++live;
+  return h;
+}
+
+const at::Tensor& lookup(int32_t h) {
+  if (h < 0 || static_cast<size_t>(h) >= tensors.size() || !tensors[h].defined())
+    throw std::runtime_error("sdfn torch: invalid tensor handle " + std::to_string(h));
+  return tensors[h];
+}
+
+// Narrows 64-bit results to tfjs dtypes and writes the output record for slot k.
+int32_t emit(at::Tensor t, size_t k) {
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: break;
+    case at::kLong: case at::kShort: case at::kChar: case at::kByte: t = t.to(at::kInt); break;
+    case at::kDouble: case at::kHalf: case at::kBFloat16: t = t.to(at::kFloat); break;
+    default: throw std::runtime_error(std::string("sdfn torch: unsupported result dtype ") + at::toString(t.scalar_type()));
+  }
+  if (t.dim() > kMaxRank) throw std::runtime_error("sdfn torch: results of rank > 9 are not supported");
+  if ((k + 1) * kRecord > meta_len) throw std::runtime_error("sdfn torch: too many outputs for the record buffer");
+  int32_t* r = meta + k * kRecord;
+  r[1] = dtype_code(t.scalar_type());
+  r[2] = static_cast<int32_t>(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) r[3 + d] = static_cast<int32_t>(t.size(d));
+  r[0] = store(std::move(t));
+  return r[0];
+}
+
+napi_value throw_error(napi_env env, const char* msg) {
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+#define ARGS(n)                \
+  size_t argc = n;             \
+  napi_value argv[n > 0 ? n : 1]; \
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr)
+
+#define GUARD_BEGIN try {
+#define GUARD_END                                                   \
+  }                                                                 \
+  catch (const c10::Error& e) {                                     \
+    return throw_error(env, e.what_without_backtrace());            \
+  }                                                                 \
+  catch (const std::exception& e) {                                 \
+    return throw_error(env, e.what());                              \
+  }
+
+int32_t int_arg(napi_env env, napi_value v) {
+  int32_t x = 0;
+  napi_get_value_int32(env, v, &x);
+  return x;
+}
+
+napi_value make_int(napi_env env, int64_t x) {
+  napi_value v;
+  napi_create_double(env, static_cast<double>(x), &v);
+  return v;
+}
+
+void* typed_data(napi_env env, napi_value v, size_t* bytes, napi_value* buffer = nullptr) {
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok)
+    throw std::runtime_error("sdfn torch: expected a typed array");
+  size_t elem = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    default: elem = 1;
+  }
+  *bytes = length * elem;
+  if (buffer) *buffer = ab;
+  return data;
+}
+
+// init(meta: Int32Array, ints: Int32Array, floats: Float64Array, device: "cpu" | "cuda" | "cuda:N")
+napi_value Init(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GUARD_BEGIN
+  napi_value bufs[3] = {argv[0], argv[1], argv[2]};
+  size_t bytes;
+  meta = static_cast<int32_t*>(typed_data(env, argv[0], &bytes));
+  meta_len = bytes / 4;
+  ibuf = static_cast<int32_t*>(typed_data(env, argv[1], &bytes));
+  ibuf_len = bytes / 4;
+  fbuf = static_cast<double*>(typed_data(env, argv[2], &bytes));
+  for (int k = 0; k < 3; ++k) {
+    if (keep[k]) napi_delete_reference(env, keep[k]);
+    napi_create_reference(env, bufs[k], 1, &keep[k]);
+  }
+  char name[64] = {0};
+  size_t len = 0;
+  napi_get_value_string_utf8(env, argv[3], name, sizeof(name), &len);
+  device = at::Device(std::string(name));
+  if (device.is_cuda() && !at::hasCUDA())
+    throw std::runtime_error("sdfn torch: CUDA requested but this libtorch has no CUDA device available");
+  napi_value result, ops;
+  napi_create_object(env, &result);
+  const auto& table = op_table();
+  napi_create_array_with_length(env, table.size(), &ops);
+  for (size_t k = 0; k < table.size(); ++k) {
+    napi_value s;
+    napi_create_string_utf8(env, table[k].name, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, ops, k, s);
+  }
+  napi_set_named_property(env, result, "ops", ops);
+  return result;
+  GUARD_END
+}
+
+// info() → { version, cuda, cudaDevices, threads }: what this libtorch offers, without choosing.
+napi_value Info(napi_env env, napi_callback_info info) {
+  GUARD_BEGIN
+  napi_value result, v;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, SDFN_TORCH_VERSION, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, result, "version", v);
+  napi_get_boolean(env, at::hasCUDA(), &v);
+  napi_set_named_property(env, result, "cuda", v);
+  napi_set_named_property(env, result, "cudaDevices", make_int(env, at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
+  napi_set_named_property(env, result, "threads", make_int(env, at::get_num_threads()));
+  return result;
+  GUARD_END
+}
+
+// upload(values: TypedArray, dtype, rank) → handle; the shape is in ints[0..rank).
+napi_value Upload(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GUARD_BEGIN
+  size_t bytes;
+  void* data = typed_data(env, argv[0], &bytes);
+  at::ScalarType type = scalar_type(int_arg(env, argv[1]));
+  int32_t rank = int_arg(env, argv[2]);
+  std::vector<int64_t> shape(ibuf, ibuf + rank);
+  at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(type));
+  if (static_cast<size_t>(cpu.nbytes()) != bytes)
+    throw std::runtime_error("sdfn torch: upload size mismatch (" + std::to_string(bytes) + " bytes for shape of " +
+                             std::to_string(cpu.nbytes()) + ")");
+  if (bytes) std::memcpy(cpu.data_ptr(), data, bytes);
+  // Rank-0 values stay on the CPU: ATen accepts them as scalars in CUDA elementwise ops,
+  // so constants like `tf.sub(1, m)` cost no host-to-device copy.
+  if (device.is_cuda() && rank > 0) cpu = cpu.to(device);
+  return make_int(env, store(std::move(cpu)));
+  GUARD_END
+}
+
+// download(handle, out: TypedArray): copies the tensor (row-major) into out.
+napi_value Download(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GUARD_BEGIN
+  size_t bytes;
+  void* data = typed_data(env, argv[1], &bytes);
+  at::Tensor t = lookup(int_arg(env, argv[0]));
+  if (!t.device().is_cpu()) t = t.to(at::kCPU);
+  t = t.contiguous();
+  if (static_cast<size_t>(t.nbytes()) != bytes)
+    throw std::runtime_error("sdfn torch: download size mismatch");
+  if (bytes) std::memcpy(data, t.data_ptr(), bytes);
+  return nullptr;
+  GUARD_END
+}
+
+napi_value Free(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t h = int_arg(env, argv[0]);
+  if (h >= 0 && static_cast<size_t>(h) < tensors.size() && tensors[h].defined()) {
+    tensors[h] = at::Tensor();
+    free_handles.push_back(h);
+    --live;
+  }
+  return nullptr;
+}
+
+// run(op, nIn) → number of outputs; input handles in ints[0..nIn), attributes after them.
+napi_value Run(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GUARD_BEGIN
+  const auto& table = op_table();
+  int32_t op = int_arg(env, argv[0]);
+  int32_t n_in = int_arg(env, argv[1]);
+  if (op < 0 || static_cast<size_t>(op) >= table.size()) throw std::runtime_error("sdfn torch: unknown kernel index");
+  Call call{{}, ibuf + n_in, fbuf, device, {}};
+  call.in.reserve(n_in);
+  for (int32_t k = 0; k < n_in; ++k) call.in.push_back(ibuf[k] < 0 ? at::Tensor() : lookup(ibuf[k]));
+  table[op].fn(call);
+  for (size_t k = 0; k < call.out.size(); ++k) emit(std::move(call.out[k]), k);
+  napi_value v;
+  napi_create_int32(env, static_cast<int32_t>(call.out.size()), &v);
+  return v;
+  GUARD_END
+}
+
+// stats() → [live handles, bytes held by them (views counted at their own size)]
+napi_value Stats(napi_env env, napi_callback_info info) {
+  int64_t bytes = 0;
+  for (const auto& t : tensors)
+    if (t.defined()) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  napi_value result;
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, make_int(env, live));
+  napi_set_element(env, result, 1, make_int(env, bytes));
+  return result;
+}
+
+// sync(): waits for queued device work (a one-element read forces the stream to drain).
+napi_value Sync(napi_env env, napi_callback_info info) {
+  GUARD_BEGIN
+  if (device.is_cuda()) at::zeros({1}, at::TensorOptions().device(device)).to(at::kCPU);
+  return nullptr;
+  GUARD_END
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GUARD_BEGIN
+  int32_t n = int_arg(env, argv[0]);
+  if (n > 0) at::set_num_threads(n);
+  return nullptr;
+  GUARD_END
+}
+
+napi_value Module(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"upload", nullptr, Upload, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"download", nullptr, Download, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"free", nullptr, Free, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+}  // namespace sdfn
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, sdfn::Module)

@@ -1,0 +1,147 @@
+// Choosing the tfjs backend: `auto` prefers the native libtorch backend (CUDA, then CPU), then
+// tfjs-node (`tensorflow`, only when the user installed it), then wasm, then the pure-JS cpu.
+// Optional backends are imported dynamically; none of them is a dependency.
+import * as tf from "@tensorflow/tfjs";
+
+import { loadAddon } from "./torch/native.js";
+import { registerTorchBackend } from "./torch/register.js";
+
+export { fallbackCounts, resetFallbackCounts } from "./torch/fallback.js";
+export { nativeKernelNames } from "./torch/register.js";
+
+export const backendNames = ["auto", "cpu", "torch", "wasm", "tensorflow", "webgpu"] as const;
+export type BackendName = (typeof backendNames)[number];
+
+/** Order tried by `auto`. webgpu is chosen only by name. */
+const autoOrder = ["torch", "tensorflow", "wasm", "cpu"] as const;
+
+export interface BackendAvailability {
+  name: string;
+  available: boolean;
+  /** Why not, when unavailable. */
+  why?: string;
+  /** What it runs on when available, e.g. "cuda", "cpu", "libtorch 1.13.1 (cpu)". */
+  device?: string;
+}
+
+// Bare specifiers kept in variables so the type checker does not require the optional packages.
+const optional = {
+  tfjsNode: "@tensorflow/tfjs-node",
+  tfjsNodeGpu: "@tensorflow/tfjs-node-gpu",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  webgpu: "webgpu",
+  tfjsWebgpu: "@tensorflow/tfjs-backend-webgpu",
+};
+
+function resolvable(specifier: string): boolean {
+  try {
+    import.meta.resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function torchStatus(): Promise<BackendAvailability> {
+  const loaded = loadAddon();
+  if ("error" in loaded) return { name: "torch", available: false, why: loaded.error };
+  const info = loaded.addon.info();
+  const device = process.env.SDFN_TORCH_DEVICE ?? (info.cuda ? "cuda" : "cpu");
+  return { name: "torch", available: true, device: `${device} (libtorch ${info.version}, ${info.cuda ? `${info.cudaDevices} CUDA device(s)` : "no CUDA"})` };
+}
+
+function tensorflowStatus(): BackendAvailability {
+  if (resolvable(optional.tfjsNodeGpu)) return { name: "tensorflow", available: true, device: "gpu (@tensorflow/tfjs-node-gpu)" };
+  if (resolvable(optional.tfjsNode)) return { name: "tensorflow", available: true, device: "cpu (@tensorflow/tfjs-node)" };
+  return { name: "tensorflow", available: false, why: "@tensorflow/tfjs-node is not installed (optional: `npm install @tensorflow/tfjs-node@4.22.0`; its install downloads libtensorflow)" };
+}
+
+function wasmStatus(): BackendAvailability {
+  if (resolvable(optional.wasm)) return { name: "wasm", available: true, device: "cpu (WebAssembly)" };
+  return { name: "wasm", available: false, why: "@tensorflow/tfjs-backend-wasm is not installed (`npm install @tensorflow/tfjs-backend-wasm@4.22.0`)" };
+}
+
+/** Installs Dawn's WebGPU (the `webgpu` package) as navigator.gpu and returns an adapter, if any. */
+async function webgpuAdapter(): Promise<{ adapter?: unknown; why?: string }> {
+  const missing = [optional.webgpu, optional.tfjsWebgpu].filter((m) => !resolvable(m));
+  if (missing.length) return { why: `${missing.join(" and ")} not installed (\`npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0\`)` };
+  try {
+    const dawn = (await import(optional.webgpu)) as { create(opts: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
+    const g = globalThis as Record<string, unknown>;
+    Object.assign(g, dawn.globals);
+    const gpu = dawn.create([]);
+    if (!g.navigator || !(g.navigator as { gpu?: unknown }).gpu) Object.defineProperty(g, "navigator", { value: { gpu }, configurable: true });
+    const adapter = await gpu.requestAdapter();
+    return adapter ? { adapter } : { why: "no WebGPU adapter (no GPU, or no Vulkan driver for it)" };
+  } catch (err) {
+    return { why: `the webgpu package failed to start: ${(err as Error).message}` };
+  }
+}
+
+/** Each backend sdfn can use, whether it is available here, and why not. */
+export async function backendStatus(): Promise<BackendAvailability[]> {
+  const webgpu = await webgpuAdapter();
+  return [
+    { name: "cpu", available: true, device: "cpu (pure JavaScript)" },
+    await torchStatus(),
+    tensorflowStatus(),
+    wasmStatus(),
+    webgpu.adapter ? { name: "webgpu", available: true, device: "gpu (Dawn)" } : { name: "webgpu", available: false, why: webgpu.why },
+  ];
+}
+
+async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: string; device: string }> {
+  switch (name) {
+    case "cpu":
+      await tf.setBackend("cpu");
+      return { name, device: "cpu" };
+    case "torch": {
+      const { device } = registerTorchBackend();
+      if (!(await tf.setBackend("torch"))) throw new Error("backend torch: tfjs could not initialise the backend");
+      return { name, device };
+    }
+    case "tensorflow": {
+      const status = tensorflowStatus();
+      if (!status.available) throw new Error(`backend tensorflow: ${status.why}`);
+      await import(resolvable(optional.tfjsNodeGpu) ? optional.tfjsNodeGpu : optional.tfjsNode);
+      if (!(await tf.setBackend("tensorflow"))) {
+        throw new Error("backend tensorflow: tfjs-node loaded but did not register with this @tensorflow/tfjs (versions must match 4.22.0)");
+      }
+      return { name, device: status.device!.split(" ")[0] };
+    }
+    case "wasm": {
+      await import(optional.wasm);
+      if (!(await tf.setBackend("wasm"))) throw new Error("backend wasm: tfjs could not initialise the WebAssembly backend");
+      return { name, device: "cpu" };
+    }
+    case "webgpu": {
+      const { adapter, why } = await webgpuAdapter();
+      if (!adapter) throw new Error(`backend webgpu: not available: ${why}`);
+      await import(optional.tfjsWebgpu);
+      if (!(await tf.setBackend("webgpu"))) throw new Error("backend webgpu: tfjs could not initialise the WebGPU backend");
+      return { name, device: "gpu" };
+    }
+  }
+}
+
+/**
+ * Makes `name` the active tfjs backend and says what it runs on. `auto` takes the first that
+ * works of torch (CUDA, else CPU), tensorflow, wasm, cpu. Throws, saying how to fix it, when the
+ * named backend is unavailable.
+ */
+export async function useBackend(name: string): Promise<{ name: string; device: string }> {
+  if (!(backendNames as readonly string[]).includes(name)) {
+    throw new Error(`unknown backend "${name}": expected one of ${backendNames.join(", ")}`);
+  }
+  if (name !== "auto") return activate(name as Exclude<BackendName, "auto">);
+  const failures: string[] = [];
+  for (const candidate of autoOrder) {
+    if (candidate === "tensorflow" && !tensorflowStatus().available) continue;
+    try {
+      return await activate(candidate);
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  }
+  throw new Error(`no backend could be started:\n  ${failures.join("\n  ")}`);
+}

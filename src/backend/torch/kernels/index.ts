@@ -1,0 +1,9 @@
+// Every kernel the torch backend implements natively (the rest run through the cpu backend).
+import type { KernelConfig } from "@tensorflow/tfjs";
+
+import { elementwiseKernels } from "./elementwise.js";
+import { layoutKernels } from "./layout.js";
+import { nnKernels } from "./nn.js";
+import { reduceKernels } from "./reduce.js";
+
+export const torchKernels: Omit<KernelConfig, "backendName">[] = [...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...nnKernels];
