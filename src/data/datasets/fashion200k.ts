@@ -1,7 +1,55 @@
 // fashion200k: Fashion200k label files; training pairs are images whose descriptions differ in one word.
+import { join, resolve } from "node:path";
 import { z } from "zod";
+import { Rng } from "../../util/rng.js";
 import { defineDataset } from "../dataset.js";
+import { existingFiles, fileImages, lines, readText, unique } from "../files.js";
 import { imageParams, loaderParams, textParams } from "../params.js";
+import type { EvalQuery, Pair } from "../types.js";
+
+/** One label line: `path \t detection_score \t description`. */
+interface Labelled {
+  path: string;
+  description: string; // lowercased, single-spaced
+}
+
+const normalise = (d: string) => d.toLowerCase().trim().split(/\s+/).join(" ");
+
+function parseLabels(text: string, file: string): Labelled[] {
+  return lines(text).map((line, i) => {
+    const parts = line.split("\t");
+    if (parts.length < 3) throw new Error(`fashion200k: ${file}:${i + 1}: expected "path<TAB>score<TAB>description", got "${line}"`);
+    return { path: parts[0]!, description: normalise(parts.slice(2).join(" ")) };
+  });
+}
+
+/** "replace X with Y": the first source word absent from the target, and vice versa (as TIRG reads it). */
+export function replaceText(source: string, target: string): string {
+  const [s, t] = [source.split(" "), target.split(" ")];
+  const x = s.find((w) => !t.includes(w)) ?? s[s.length - 1];
+  const y = t.find((w) => !s.includes(w)) ?? t[t.length - 1];
+  return `replace ${x} with ${y}`;
+}
+
+/** For each description, the other descriptions one word away (sharing a "parent": the words minus one). */
+function neighbours(descriptions: readonly string[]): Map<string, string[]> {
+  const byParent = new Map<string, Set<string>>();
+  for (const d of descriptions) {
+    const words = d.split(" ");
+    words.forEach((_, i) => {
+      const parent = words.filter((__, j) => j !== i).join(" ");
+      if (!byParent.has(parent)) byParent.set(parent, new Set());
+      byParent.get(parent)!.add(d);
+    });
+  }
+  const out = new Map<string, string[]>(descriptions.map((d) => [d, []]));
+  for (const group of byParent.values()) {
+    if (group.size < 2) continue;
+    for (const d of group) for (const e of group) if (e !== d) out.get(d)!.push(e);
+  }
+  for (const [d, list] of out) out.set(d, unique(list).sort());
+  return out;
+}
 
 export const FASHION200K_CATEGORIES = ["dress", "jacket", "pants", "skirt", "top"] as const;
 
@@ -28,7 +76,74 @@ export const fashion200k = defineDataset({
     ...textParams,
     ...loaderParams,
   }),
-  build: async () => {
-    throw new Error("fashion200k: not implemented yet");
+  build: async (p, ctx) => {
+    const root = resolve(ctx.cwd, p.root);
+    const expected = `data.root should hold ${p.labels_dir}/<category>_{train,test}_detect_all.txt and ${p.test_queries}`;
+    const readSplit = async (split: string) => {
+      const out: Labelled[] = [];
+      for (const category of p.categories) {
+        const file = join(root, p.labels_dir, `${category}_${split}_detect_all.txt`);
+        out.push(...parseLabels(await readText(file, "fashion200k", expected), file));
+      }
+      return out;
+    };
+    const [trainImages, testImages] = [await readSplit("train"), await readSplit("test")];
+
+    // Training pairs: per source image, `pairs_per_image` targets whose description is one word away (seeded).
+    const rng = new Rng(ctx.seed ^ 0x200c);
+    const byDescription = new Map<string, string[]>();
+    for (const im of trainImages) {
+      if (!byDescription.has(im.description)) byDescription.set(im.description, []);
+      byDescription.get(im.description)!.push(im.path);
+    }
+    const near = neighbours([...byDescription.keys()]);
+    const train: Pair[] = [];
+    for (const source of trainImages) {
+      const options = near.get(source.description)!;
+      for (let r = 0; r < p.pairs_per_image && options.length > 0; r++) {
+        const description = options[rng.int(options.length)]!;
+        const targets = byDescription.get(description)!;
+        const text = replaceText(source.description, description);
+        train.push({ id: train.length, reference: source.path, target: targets[rng.int(targets.length)]!, text });
+      }
+    }
+
+    // Evaluation: all test images; a hit is any image whose description equals the target's.
+    const gallery = unique(testImages.map((im) => im.path));
+    const description = new Map(testImages.map((im) => [im.path, im.description]));
+    const index = new Map(gallery.map((path, i) => [path, i]));
+    const withDescription = new Map<string, number[]>();
+    gallery.forEach((path, i) => {
+      const d = description.get(path)!;
+      if (!withDescription.has(d)) withDescription.set(d, []);
+      withDescription.get(d)!.push(i);
+    });
+    const queryFile = join(root, p.test_queries);
+    const queries: EvalQuery[] = lines(await readText(queryFile, "fashion200k", expected)).map((line, i) => {
+      const [source, target] = line.split(/\s+/);
+      for (const path of [source, target]) {
+        if (!path || !index.has(path)) {
+          throw new Error(`fashion200k: ${queryFile}:${i + 1}: "${path ?? ""}" is not a test image of the label files (categories ${p.categories.join(", ")})`);
+        }
+      }
+      const wanted = description.get(target!)!;
+      return {
+        reference: source!,
+        text: replaceText(description.get(source!)!, wanted),
+        positives: withDescription.get(wanted)!,
+        exclude: p.exclude_reference ? [index.get(source!)!] : [],
+      };
+    });
+
+    const imagesDir = resolve(root);
+    const needed = unique([...trainImages.map((im) => im.path), ...gallery]).map((path) => join(imagesDir, path));
+    const present = await existingFiles(needed);
+    return {
+      train,
+      evalSets: [{ name: "fashion200k", gallery, queries }],
+      images: fileImages((path) => join(imagesDir, path), p),
+      missing: needed.filter((f) => !present.has(f)),
+      root: imagesDir,
+    };
   },
 });

@@ -1,7 +1,10 @@
 // fashioniq: FashionIQ (dress, shirt, toptee) from its captions/ and image_splits/ JSON files.
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { defineDataset } from "../dataset.js";
+import { fileImages, indexImages, readJson, unique } from "../files.js";
 import { captionParams, imageParams, loaderParams, textParams } from "../params.js";
+import type { EvalQuery, EvalSet, Pair } from "../types.js";
 
 export const FASHIONIQ_CATEGORIES = ["dress", "shirt", "toptee"] as const;
 
@@ -31,7 +34,59 @@ export const fashioniq = defineDataset({
     ...textParams,
     ...loaderParams,
   }),
-  build: async () => {
-    throw new Error("fashioniq: not implemented yet");
+  build: async (p, ctx) => {
+    const root = resolve(ctx.cwd, p.root);
+    const read = <T>(dir: string, file: string) =>
+      readJson<T>(join(root, dir, file), "fashioniq", `data.root should hold ${p.captions_dir}/cap.<category>.<split>.json and ${p.splits_dir}/split.<category>.<split>.json`);
+    const join2 = (a: string, b: string) => [a, b].map((c) => c.trim()).filter(Boolean).join(` ${p.caption_join} `);
+    const texts = (c: [string, string], withReversed: boolean) => (withReversed ? [join2(c[0], c[1]), join2(c[1], c[0])] : [join2(c[0], c[1])]);
+
+    const train: Pair[] = [];
+    const evalSets: EvalSet[] = [];
+    for (const category of p.categories) {
+      const trainCaps = await read<CaptionEntry[]>(p.captions_dir, `cap.${category}.train.json`);
+      for (const e of trainCaps) {
+        for (const text of texts(e.captions, p.reversed_captions !== "none")) {
+          train.push({ id: train.length, reference: e.candidate, target: e.target, text, category });
+        }
+      }
+      const valCaps = await read<CaptionEntry[]>(p.captions_dir, `cap.${category}.val.json`);
+      const gallery =
+        p.protocol === "val"
+          ? unique(valCaps.flatMap((e) => [e.candidate, e.target]))
+          : unique(await read<string[]>(p.splits_dir, `split.${category}.val.json`));
+      evalSets.push({ name: category, gallery, queries: queriesOf(category, valCaps, gallery) });
+    }
+
+    function queriesOf(category: string, caps: CaptionEntry[], gallery: string[]): EvalQuery[] {
+      const index = new Map(gallery.map((id, i) => [id, i]));
+      return caps.flatMap((e) => {
+        const target = index.get(e.target);
+        if (target === undefined) {
+          throw new Error(`fashioniq: val pair target ${e.target} (${category}) is not in the ${p.protocol} gallery; is split.${category}.val.json complete?`);
+        }
+        const ref = index.get(e.candidate);
+        const exclude = p.exclude_reference && ref !== undefined ? [ref] : [];
+        return texts(e.captions, p.reversed_captions === "train_and_eval").map((text) => ({
+          reference: e.candidate,
+          text,
+          positives: [target],
+          exclude,
+        }));
+      });
+    }
+
+    // One folder of <ASIN>.jpg|png, or one subfolder per category (either works).
+    const imagesDir = join(root, p.images_dir);
+    const found = await indexImages(imagesDir, (_, depth) => depth === 0);
+    const needed = unique([...train.flatMap((x) => [x.reference, x.target]), ...evalSets.flatMap((s) => [...s.gallery, ...s.queries.map((q) => q.reference)])]);
+    const missing = needed.filter((id) => !found.has(id)).map((id) => join(imagesDir, `${id}.jpg|png`));
+    return { train, evalSets, images: fileImages((id) => found.get(id), p), missing, root: imagesDir };
   },
 });
+
+interface CaptionEntry {
+  target: string;
+  candidate: string;
+  captions: [string, string];
+}
