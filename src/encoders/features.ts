@@ -2,6 +2,7 @@
 // (frozen-backbone training with a feature cache).
 import { z } from "zod";
 import { defineImageEncoder } from "../registry/define.js";
+import { projectedEncoder } from "./projection.js";
 
 export const features = defineImageEncoder({
   name: "features",
@@ -10,7 +11,5 @@ export const features = defineImageEncoder({
     dim: z.number().int().positive().default(1024).describe("Fusion width d: output channels of the 1×1 projection."),
     channels: z.number().int().positive().default(2048).describe("Channels of the stored feature maps (2048 for resnet50)."),
   }),
-  build: () => {
-    throw new Error("features: not implemented yet");
-  },
+  build: (p, { scope }) => projectedEncoder(scope, p.dim, p.channels),
 });

@@ -1,6 +1,11 @@
 // CAM, the cross-attention module (DESIGN §2): queries from LN(x), keys and values from
-// the (masked) word features → multi-head attention → residual → FFN.
+// the (masked) word features → multi-head attention → residual → FFN (pre-norm residual).
+import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { multiHeadAttention } from "../nn/attention.js";
+import { dropout } from "../nn/dropout.js";
+import { feedForward } from "../nn/ffn.js";
+import { layerNorm } from "../nn/layer-norm.js";
 import { defineModule } from "../registry/define.js";
 
 export const cam = defineModule({
@@ -11,7 +16,17 @@ export const cam = defineModule({
     ffn_mult: z.number().positive().default(4).describe("FFN hidden width as a multiple of d."),
     dropout: z.number().min(0).max(1).default(0.1).describe("Dropout on attention weights and sublayer outputs."),
   }),
-  build: () => {
-    throw new Error("CAM: not implemented yet");
+  build: (p, { dim, scope }) => {
+    const norm1 = layerNorm(scope.child("norm1"), dim);
+    const attn = multiHeadAttention(scope.child("attn"), dim, p.heads, p.dropout);
+    const norm2 = layerNorm(scope.child("norm2"), dim);
+    const ffn = feedForward(scope.child("ffn"), dim, Math.round(dim * p.ffn_mult), p.dropout);
+    return {
+      forward: ({ tokens, words, wordMask }, fc) =>
+        tf.tidy(() => {
+          const h = tf.add(tokens, dropout(attn.apply(norm1.apply(tokens), words, wordMask, fc), p.dropout, fc)) as tf.Tensor3D;
+          return tf.add(h, dropout(ffn.apply(norm2.apply(h), fc), p.dropout, fc)) as tf.Tensor3D;
+        }),
+    };
   },
 });

@@ -1,6 +1,12 @@
 // JRM, the joint reasoning module (DESIGN §2): concat(x, s) along tokens → linear →
 // multi-head self-attention → FFN (residual + LayerNorm each) → keep the N image tokens.
+import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { multiHeadAttention } from "../nn/attention.js";
+import { dropout } from "../nn/dropout.js";
+import { feedForward } from "../nn/ffn.js";
+import { layerNorm } from "../nn/layer-norm.js";
+import { linear } from "../nn/linear.js";
 import { defineModule } from "../registry/define.js";
 
 export const jrm = defineModule({
@@ -11,7 +17,21 @@ export const jrm = defineModule({
     ffn_mult: z.number().positive().default(4).describe("FFN hidden width as a multiple of d."),
     dropout: z.number().min(0).max(1).default(0.1).describe("Dropout on attention weights and sublayer outputs."),
   }),
-  build: () => {
-    throw new Error("JRM: not implemented yet");
+  build: (p, { dim, scope }) => {
+    const inProj = linear(scope.child("input"), dim, dim);
+    const attn = multiHeadAttention(scope.child("attn"), dim, p.heads, p.dropout);
+    const norm1 = layerNorm(scope.child("norm1"), dim);
+    const ffn = feedForward(scope.child("ffn"), dim, Math.round(dim * p.ffn_mult), p.dropout);
+    const norm2 = layerNorm(scope.child("norm2"), dim);
+    return {
+      forward: ({ tokens, sentence }, fc) =>
+        tf.tidy(() => {
+          const [b, n] = tokens.shape;
+          const z = inProj.apply(tf.concat([tokens, sentence.expandDims(1)], 1) as tf.Tensor3D); // (B, N+1, d)
+          const h = norm1.apply(tf.add(z, dropout(attn.apply(z, z, null, fc), p.dropout, fc)) as tf.Tensor3D);
+          const out = norm2.apply(tf.add(h, dropout(ffn.apply(h, fc), p.dropout, fc)));
+          return out.slice([0, 0, 0], [b, n, dim]) as tf.Tensor3D; // the image tokens
+        }),
+    };
   },
 });

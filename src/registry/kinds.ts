@@ -55,8 +55,21 @@ export interface ImageEncoderBuildContext {
   recipeDir: string;
 }
 export interface ImageEncoder {
-  /** images (B, H, W, 3) normalised, or precomputed features → region tokens (B, N, d). */
+  /**
+   * images (B, H, W, 3) normalised → region tokens (B, N, d). Built-ins also accept the
+   * backbone's feature maps (B, h, w, featureChannels) here (a feature cache) and then only project.
+   */
   encode(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor3D;
+  /** Channels of the backbone feature maps (what `project` takes and a feature cache stores). */
+  readonly featureChannels?: number;
+  /** images (B, H, W, 3) → backbone feature maps (B, h, w, C); absent for `features`. */
+  backbone?(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor4D;
+  /** feature maps (B, h, w, C) → region tokens (B, h·w, d). */
+  project?(maps: tf.Tensor4D, fc: ForwardContext): tf.Tensor3D;
+  /** True when no backbone weight trains and its batch norm runs in eval mode: its maps can be cached. */
+  readonly backboneFrozen?: boolean;
+  /** Side of the token grid for a square input of `size` px (224 → 7 for ResNet); for summaries. */
+  grid?(size: number): number;
 }
 export interface TextEncoderBuildContext {
   dim: number;
@@ -64,7 +77,17 @@ export interface TextEncoderBuildContext {
   scope: ParamScope;
   recipeDir: string;
 }
+/** How a GloVe file covered the vocabulary (words missing from it start random). */
+export interface GloveStats {
+  file: string;
+  found: number;
+  missing: number;
+  /** Up to 20 missing words, for the log. */
+  missingExamples: string[];
+}
 export interface TextEncoder {
+  /** Present when the embeddings were initialised from GloVe. */
+  readonly glove?: GloveStats;
   /** tokens (B, T) int32, mask (B, T) float32 → word features (B, T, d) and sentence (B, d). */
   encode(
     tokens: tf.Tensor2D,

@@ -1,0 +1,73 @@
+// GloVe vectors from a local text file ("word v1 v2 … vD" per line), read in chunks so a
+// multi-gigabyte file never sits in memory: only the vocabulary's words are kept.
+import { closeSync, openSync, readSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
+import type { GloveStats } from "../registry/kinds.js";
+
+export interface GloveTable {
+  /** Row i = the vector of vocabulary word i, or null when the file lacks it. */
+  rows: (Float32Array | null)[];
+  stats: GloveStats;
+}
+
+/**
+ * Looks up every vocabulary word in `file` (exact form first, then lower case).
+ * Throws when the file's vectors are not `dim`-dimensional.
+ */
+export function loadGlove(file: string, words: readonly string[], dim: number): GloveTable {
+  const wanted = new Map<string, number[]>();
+  const want = (key: string, i: number) => {
+    const list = wanted.get(key);
+    if (list) list.push(i);
+    else wanted.set(key, [i]);
+  };
+  words.forEach((w, i) => want(w, i));
+  const rows: (Float32Array | null)[] = words.map(() => null);
+  const exact = new Set<number>();
+  let lineNo = 0;
+  forEachLine(file, (line) => {
+    lineNo++;
+    const space = line.indexOf(" ");
+    if (space <= 0) return;
+    const word = line.slice(0, space);
+    const targets = wanted.get(word) ?? wanted.get(word.toLowerCase());
+    if (!targets) return;
+    const values = line.slice(space + 1).trim().split(" ");
+    if (values.length !== dim) {
+      throw new Error(`${file}:${lineNo}: GloVe vectors have ${values.length} values but embedding_dim is ${dim}; set embedding_dim: ${values.length}`);
+    }
+    const vector = Float32Array.from(values, Number);
+    for (const i of targets) {
+      // an exact-case line wins over a lower-cased match found earlier
+      if (exact.has(i)) continue;
+      if (words[i] === word) exact.add(i);
+      rows[i] = vector;
+    }
+  });
+  const missingWords = words.filter((_, i) => rows[i] === null);
+  return {
+    rows,
+    stats: { file, found: words.length - missingWords.length, missing: missingWords.length, missingExamples: missingWords.slice(0, 20) },
+  };
+}
+
+/** Calls `fn` for each line of a (possibly huge) text file, 4 MiB at a time. */
+function forEachLine(file: string, fn: (line: string) => void): void {
+  const fd = openSync(file, "r");
+  try {
+    const chunk = Buffer.alloc(4 << 20);
+    const decoder = new StringDecoder("utf8"); // keeps a character split across chunks whole
+    let rest = "";
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const text = rest + decoder.write(chunk.subarray(0, n));
+      const lines = text.split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) fn(line.endsWith("\r") ? line.slice(0, -1) : line);
+    }
+    if (rest) fn(rest);
+  } finally {
+    closeSync(fd);
+  }
+}

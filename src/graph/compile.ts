@@ -1,0 +1,217 @@
+// The graph compiler: a validated recipe → a trainable Network (DESIGN §2). Every parameter
+// lives in one ParamStore under a stable dotted name (docs/weights.md):
+//   image.*  text.*  fusion.layers.{l}.modules.{i}.*  fusion.layers.{l}.router.*
+import * as tf from "@tensorflow/tfjs";
+import { ParamStore } from "../nn/scope.js";
+import { unstack } from "../nn/unstack.js";
+import type { Declaration, Kind, Registry } from "../registry/registry.js";
+import type {
+  ForwardContext,
+  FusionModule,
+  ImageEncoder,
+  ImageEncoderBuildContext,
+  ModuleBuildContext,
+  Router,
+  RouterBuildContext,
+  TextEncoder,
+  TextEncoderBuildContext,
+} from "../registry/kinds.js";
+
+/** A registered thing as a recipe names it: `{ type, ...params }`. */
+export type Typed = { readonly type: string } & { readonly [key: string]: unknown };
+
+/** The part of a Recipe (src/recipe) the compiler reads; a validated Recipe is one. */
+export interface NetworkRecipe {
+  readonly seed?: number;
+  readonly data?: { readonly image_size?: number } & { readonly [key: string]: unknown };
+  readonly encoders: { readonly image: Typed; readonly text: Typed };
+  readonly fusion: { readonly layers: number; readonly modules: readonly Typed[]; readonly router: Typed };
+}
+
+export interface CompileOptions {
+  vocabulary: { size: number; words: readonly string[] };
+  /** Directory of the recipe: relative weight and GloVe paths resolve against it. */
+  recipeDir: string;
+}
+
+export interface QueryOutput {
+  /** (B, d) q = average-pooled final fused tokens f̄ */
+  query: tf.Tensor2D;
+  /** (B, N, d) f */
+  tokens: tf.Tensor3D;
+  /** L entries: layer l < L−1 (B, M, M), rows sum to 1; last (B, M, 1) w, sums to 1 over M. */
+  paths: tf.Tensor3D[];
+  /** (B, M, d) average-pooled inputs of the last layer's modules */
+  lastInputs: tf.Tensor3D;
+}
+
+export interface QueryInput {
+  /** (B, H, W, 3) normalised pixels, or backbone feature maps (B, h, w, C) */
+  reference: tf.Tensor4D;
+  /** (B, T) int32 word ids */
+  tokens: tf.Tensor2D;
+  /** (B, T) float32, 1 = word, 0 = padding */
+  mask: tf.Tensor2D;
+}
+
+/** What the recipe asked for, by part (for summaries and logs). */
+export interface NetworkSpec {
+  image: Typed;
+  text: Typed;
+  router: Typed;
+  modules: Typed[];
+  imageSize?: number;
+}
+
+export interface FusionLayer {
+  modules: FusionModule[];
+  router: Router;
+}
+
+export interface Network {
+  store: ParamStore;
+  dim: number;
+  /** Module type names per layer. */
+  layers: string[][];
+  spec: NetworkSpec;
+  image: ImageEncoder;
+  text: TextEncoder;
+  fusion: FusionLayer[];
+  encodeQuery(input: QueryInput, fc: ForwardContext): QueryOutput;
+  /** (B, d) average-pooled target t */
+  encodeTarget(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** Looks a declaration up by exact name; an unknown name lists the registered ones. */
+function lookup(registry: Registry, kind: Kind, typed: Typed, where: string): [Declaration, Record<string, unknown>] {
+  const { type, ...params } = typed;
+  const declaration = registry.get(kind, type);
+  if (!declaration) {
+    throw new Error(`${where}: unknown ${kind} "${type}"; registered: ${registry.names(kind).join(", ") || "(none)"}`);
+  }
+  const parsed = declaration.params.safeParse(params);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${i.message}`).join("; ");
+    throw new Error(`${where} (${type}): invalid parameters: ${issues}`);
+  }
+  return [declaration, parsed.data as Record<string, unknown>];
+}
+
+/** Builds the network of `recipe`: encoders, L layers × M modules, one router per layer. */
+export function compileNetwork(recipe: NetworkRecipe, registry: Registry, opts: CompileOptions): Network {
+  const store = new ParamStore(recipe.seed ?? 0);
+  try {
+    return assemble(recipe, registry, opts, store);
+  } catch (err) {
+    store.dispose();
+    throw err;
+  }
+}
+
+function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOptions, store: ParamStore): Network {
+  const root = store.root();
+  const [imageDecl, imageParams] = lookup(registry, "image_encoder", recipe.encoders.image, "encoders.image");
+  const dim = imageParams.dim;
+  if (typeof dim !== "number" || !Number.isInteger(dim) || dim <= 0) {
+    throw new Error(`encoders.image (${recipe.encoders.image.type}): needs an integer "dim" (the fusion width d), got ${String(dim)}`);
+  }
+  const image = imageDecl.build(imageParams, {
+    dim,
+    scope: root.child("image"),
+    recipeDir: opts.recipeDir,
+  } satisfies ImageEncoderBuildContext) as ImageEncoder;
+  const [textDecl, textParams] = lookup(registry, "text_encoder", recipe.encoders.text, "encoders.text");
+  const text = textDecl.build(textParams, {
+    dim,
+    vocabulary: opts.vocabulary,
+    scope: root.child("text"),
+    recipeDir: opts.recipeDir,
+  } satisfies TextEncoderBuildContext) as TextEncoder;
+
+  const { layers: count, modules: moduleSpecs, router: routerSpec } = recipe.fusion;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`fusion.layers: expected an integer ≥ 1, got ${count}`);
+  if (moduleSpecs.length < 1) throw new Error("fusion.modules: list at least one module");
+  const m = moduleSpecs.length;
+  const fusion: FusionLayer[] = Array.from({ length: count }, (_, l) => {
+    const layerScope = root.child(`fusion.layers.${l}`);
+    const modules = moduleSpecs.map((spec, i) => {
+      const [decl, params] = lookup(registry, "module", spec, `fusion.modules.${i}`);
+      return decl.build(params, { dim, scope: layerScope.child(`modules.${i}`) } satisfies ModuleBuildContext) as FusionModule;
+    });
+    const final = l === count - 1;
+    const [routerDecl, routerParams] = lookup(registry, "router", routerSpec, "fusion.router");
+    const router = routerDecl.build(routerParams, {
+      dim,
+      senders: m,
+      receivers: final ? 1 : m,
+      final,
+      scope: layerScope.child("router"),
+    } satisfies RouterBuildContext) as Router;
+    return { modules, router };
+  });
+
+  const moduleNames = moduleSpecs.map((s) => s.type);
+  return {
+    store,
+    dim,
+    layers: fusion.map(() => [...moduleNames]),
+    spec: {
+      image: recipe.encoders.image,
+      text: recipe.encoders.text,
+      router: routerSpec,
+      modules: [...moduleSpecs],
+      imageSize: recipe.data?.image_size,
+    },
+    image,
+    text,
+    fusion,
+    encodeQuery: (input, fc) =>
+      // tidy keeps the tensors nested in the returned object (its arrays included)
+      tf.tidy(() => fuse(fusion, moduleNames, dim, image, text, input, fc) as unknown as tf.TensorContainer) as unknown as QueryOutput,
+    encodeTarget: (images, fc) => tf.tidy(() => image.encode(images, fc).mean(1) as tf.Tensor2D),
+    dispose: () => store.dispose(),
+  };
+}
+
+/** The query path of DESIGN §2: X, (W, s) → L routed layers → f, q. */
+function fuse(
+  fusion: FusionLayer[],
+  names: string[],
+  dim: number,
+  image: ImageEncoder,
+  text: TextEncoder,
+  { reference, tokens, mask }: QueryInput,
+  fc: ForwardContext,
+): QueryOutput {
+  const x = image.encode(reference, fc); // (B, N, d)
+  const [b, n] = x.shape;
+  const { words, sentence } = text.encode(tokens, mask, fc); // (B, T, d), (B, d)
+  const m = names.length;
+  let inputs: tf.Tensor3D[] = names.map(() => x); // layer 1: every module takes X
+  const paths: tf.Tensor3D[] = [];
+  let fused: tf.Tensor3D | null = null;
+  let lastInputs: tf.Tensor3D | null = null;
+  fusion.forEach(({ modules, router }, l) => {
+    const outputs = modules.map((module, i) => {
+      const y = module.forward({ tokens: inputs[i]!, words, wordMask: mask, sentence }, fc);
+      if (y.shape.length !== 3 || y.shape[0] !== b || y.shape[1] !== n || y.shape[2] !== dim) {
+        throw new Error(`fusion.layers.${l}.modules.${i} (${names[i]}) returned shape [${y.shape}], expected [${b}, ${n}, ${dim}]`);
+      }
+      return y;
+    });
+    const y = tf.stack(outputs, 1).reshape([b, m, n * dim]) as tf.Tensor3D; // (B, M, N·d)
+    const pooled = tf.stack(outputs.map((o) => o.mean(1)), 1) as tf.Tensor3D; // (B, M, d)
+    const p = router.route(pooled, sentence, fc); // (B, M, R)
+    paths.push(p);
+    // receiver j takes Σ_i p_{i→j} y_i: (B, R, M) × (B, M, N·d) → (B, R, N·d)
+    const mixed = tf.matMul(p, y, true, false);
+    if (l < fusion.length - 1) {
+      inputs = unstack<tf.Tensor3D>(mixed.reshape([b, m, n, dim]), 1);
+    } else {
+      lastInputs = tf.stack(inputs.map((t) => t.mean(1)), 1) as tf.Tensor3D;
+      fused = mixed.reshape([b, n, dim]) as tf.Tensor3D; // f = Σ_i w_i y^L_i
+    }
+  });
+  return { query: fused!.mean(1) as tf.Tensor2D, tokens: fused!, paths, lastInputs: lastInputs! };
+}

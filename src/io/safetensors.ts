@@ -1,0 +1,129 @@
+// The safetensors format (https://github.com/huggingface/safetensors): 8-byte little-endian
+// header length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?},
+// then the raw little-endian tensor bytes. Shared by checkpoints, weight loading and the
+// PyTorch reference. Reading converts F16/BF16/F64 to float32 and I64 to int32.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+
+export type SafeDtype = "F32" | "F16" | "BF16" | "F64" | "I32" | "I64" | "I8" | "U8" | "BOOL";
+
+/** A tensor as stored: float32 for every float dtype after reading; int32 for integer dtypes. */
+export interface SafeTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Record<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I8: 1, U8: 1, BOOL: 1 };
+
+/** Writes `tensors` (F32 / I32 / U8) to `path` atomically (a temporary file, then rename). */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, { dtype?: SafeDtype; shape: readonly number[]; data: Float32Array | Int32Array | Uint8Array }>,
+  metadata: Record<string, string> = {},
+): void {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : "U8");
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new Error(`safetensors: "${name}" has shape [${t.shape}] (${count} values) but ${t.data.length} values`);
+    }
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8); // align the data to 8 bytes (spaces are valid JSON)
+  const head = Buffer.from(json, "utf8");
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(head.length));
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, length);
+    writeSync(fd, head);
+    for (const c of chunks) writeSync(fd, c);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Reads a safetensors file; throws naming the file when it is not one. */
+export function readSafetensors(path: string): SafetensorsFile {
+  const buf = readFileSync(path);
+  if (buf.length < 8) throw new Error(`${path}: not a safetensors file (only ${buf.length} bytes)`);
+  const headerLength = Number(buf.readBigUInt64LE(0));
+  if (headerLength > buf.length - 8) throw new Error(`${path}: not a safetensors file (header length ${headerLength})`);
+  let header: Record<string, { dtype: SafeDtype; shape: number[]; data_offsets: [number, number] }>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + headerLength).toString("utf8"));
+  } catch {
+    throw new Error(`${path}: not a safetensors file (the header is not JSON)`);
+  }
+  const base = 8 + headerLength;
+  const tensors: Record<string, SafeTensor> = {};
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = entry as unknown as Record<string, string>;
+      continue;
+    }
+    const [begin, end] = entry.data_offsets;
+    const count = entry.shape.reduce((a, b) => a * b, 1);
+    if (!(entry.dtype in BYTES)) throw new Error(`${path}: "${name}" has unsupported dtype ${entry.dtype}`);
+    if (end - begin !== count * BYTES[entry.dtype] || base + end > buf.length) {
+      throw new Error(`${path}: "${name}" data [${begin}, ${end}) does not match shape [${entry.shape}] ${entry.dtype}`);
+    }
+    // copy into an aligned buffer: the data offset need not be a multiple of the element size
+    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + base + begin, buf.byteOffset + base + end));
+    tensors[name] = { dtype: entry.dtype, shape: entry.shape, data: decode(entry.dtype, bytes, count) };
+  }
+  return { tensors, metadata };
+}
+
+function decode(dtype: SafeDtype, bytes: Uint8Array, count: number): Float32Array | Int32Array | Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case "F32":
+      return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+    case "F64":
+      return Float32Array.from({ length: count }, (_, i) => view.getFloat64(i * 8, true));
+    case "F16":
+      return Float32Array.from({ length: count }, (_, i) => halfToFloat(view.getUint16(i * 2, true)));
+    case "BF16": {
+      // bfloat16 is the top half of a float32
+      const bits = new Uint32Array(count);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+      return new Float32Array(bits.buffer);
+    }
+    case "I32":
+      return new Int32Array(bytes.buffer, bytes.byteOffset, count);
+    case "I64":
+      return Int32Array.from({ length: count }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+    case "I8":
+      return Int32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, count));
+    case "U8":
+    case "BOOL":
+      return bytes;
+  }
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
