@@ -2,4 +2,24 @@
 export { Registry, KINDS, type Kind, type Declaration } from "./registry/registry.js";
 export type * from "./registry/kinds.js";
 export { ParamStore, ParamScope } from "./nn/scope.js";
+export { zeros, ones, constant, normal, uniform, glorotUniform, heNormal, type Init } from "./nn/scope.js";
+export { defineModule, defineRouter, defineImageEncoder, defineTextEncoder } from "./registry/define.js";
+export { createRegistry } from "./registry/builtins.js";
+export { loadPlugin, PluginError, type PluginRegistry } from "./registry/plugins.js";
+export { describeParams, type KindEntry, type DatasetEntry, type ParamInfo } from "./registry/schema.js";
+export {
+  loadRecipe,
+  loadRegistry,
+  paramsOf,
+  canonicalJson,
+  recipeJsonSchema,
+  RecipeError,
+  formatProblem,
+  RECIPE_VERSION,
+  BACKENDS,
+  type LoadOptions,
+  type LoadedRecipe,
+  type Problem,
+  type Recipe,
+} from "./recipe/index.js";
 export { Rng } from "./util/rng.js";

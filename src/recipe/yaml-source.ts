@@ -42,10 +42,11 @@ export function parseYaml(text: string, shown: string): ParsedFile {
     }
     fatal = true;
     // One problem per line: the YAML parser often reports a cascade from one mistake.
-    const { line } = at(e.pos[0]);
+    const offset = opening(text, e.message, e.pos[0]) ?? e.pos[0];
+    const { line } = at(offset);
     if (syntaxLines.has(line)) continue;
     syntaxLines.add(line);
-    problem(e.pos[0], `YAML syntax: ${syntaxMessage(e.code, e.message)}`);
+    problem(offset, `YAML syntax: ${syntaxMessage(e.code, e.message)}`);
   }
   if (fatal) return { problems };
 
@@ -121,8 +122,41 @@ function duplicateKeyMessage(doc: Document, offset: number, at: (o: number) => P
 }
 
 function syntaxMessage(code: string, message: string): string {
+  const quote = /Missing closing (["'])quote/.exec(message)?.[1];
+  if (quote) return `unclosed string: add the closing ${quote}`;
+  const bracket = /end with an? ([\]}])/.exec(message)?.[1];
+  if (bracket) {
+    return `unclosed ${bracket === "]" ? "[" : "{"}: add the closing ${bracket} (a flow list or mapping that goes on over lines must be indented more than its key)`;
+  }
   const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   if (code === "MULTIPLE_DOCS") return "a recipe is one YAML document; remove the `---` separator";
   if (code === "TAB_AS_INDENT") return "tabs are not allowed for indentation; use spaces";
   return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+/**
+ * The parser reports an unclosed quote or bracket where the file ends or the next
+ * key starts; the place to fix is the opening one. Returns its offset, or undefined.
+ */
+function opening(text: string, message: string, offset: number): number | undefined {
+  const quote = /Missing closing (["'])quote/.exec(message)?.[1];
+  if (quote) {
+    for (let i = Math.min(offset, text.length) - 1; i >= 0; i--) {
+      if (text[i] !== quote) continue;
+      if (quote === '"' && text[i - 1] === "\\") continue;
+      if (quote === "'" && (text[i - 1] === "'" || text[i + 1] === "'")) continue;
+      return i;
+    }
+    return undefined;
+  }
+  const bracket = /end with an? ([\]}])/.exec(message)?.[1];
+  if (bracket) {
+    const open = bracket === "]" ? "[" : "{";
+    let depth = 0;
+    for (let i = Math.min(offset, text.length) - 1; i >= 0; i--) {
+      if (text[i] === bracket) depth++;
+      else if (text[i] === open && depth-- === 0) return i;
+    }
+  }
+  return undefined;
 }
