@@ -1,0 +1,86 @@
+import * as tf from "@tensorflow/tfjs";
+import { describe, expect, it } from "vitest";
+import { createLoader } from "../../src/data/loader.js";
+import type { Augment, ImageSource, Pair } from "../../src/data/types.js";
+import { buildVocabulary } from "../../src/data/vocabulary.js";
+import { Rng } from "../../src/util/rng.js";
+
+tf.env().set("IS_TEST", true);
+const S = 2;
+
+/** Images whose pixels encode their id and crop draw; records decode concurrency and order. */
+function fakeSource(delayMs: number) {
+  const log = { active: 0, maxActive: 0, started: [] as string[], augments: new Map<string, Augment | undefined>() };
+  const source: ImageSource = {
+    path: () => undefined,
+    load: async (id, augment) => {
+      log.active++;
+      log.maxActive = Math.max(log.maxActive, log.active);
+      log.started.push(id);
+      log.augments.set(id, augment);
+      await new Promise((r) => setTimeout(r, delayMs * (1 + (Number(id.slice(1)) % 3))));
+      log.active--;
+      return { data: new Float32Array(S * S * 3).fill(Number(id.slice(1))), height: S, width: S };
+    },
+  };
+  return { source, log };
+}
+
+const pairs: Pair[] = Array.from({ length: 12 }, (_, i) => ({ id: i, reference: `r${i}`, target: `t${100 + i}`, text: i % 2 ? "a red dress" : "blue" }));
+const vocab = buildVocabulary(pairs.map((p) => p.text));
+const config = { image_size: S, max_words: 2, prefetch: 2, decode_concurrency: 3 };
+
+describe("batch loader", () => {
+  it("yields every pair once with matching pixels and tokens, and leaks nothing", async () => {
+    const { source } = fakeSource(1);
+    const loader = createLoader(source, vocab, config);
+    const before = tf.memory().numTensors;
+    const ids: number[] = [];
+    for await (const b of loader.trainBatches(pairs, 5, new Rng(1))) {
+      const ref = await b.reference.data();
+      expect(b.ids.map((id, i) => ref[i * S * S * 3])).toEqual(b.ids); // reference pixels of pair id
+      // "a red dress" is truncated to max_words = 2; "blue" is padded with 0 and masked.
+      const T = b.tokens.shape[1];
+      expect(await b.tokens.array()).toEqual(b.ids.map((id) => [...vocab.encode(pairs[id]!.text), 0, 0].slice(0, T)));
+      expect(await b.mask.array()).toEqual(b.ids.map((id) => [1, id % 2, 0].slice(0, T)));
+      ids.push(...b.ids);
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    }
+    // 12 pairs, batch 5 → 5, 5, 2.
+    expect(ids.slice().sort((a, b) => a - b)).toEqual(pairs.map((p) => p.id));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("decodes at most decode_concurrency images at once and runs prefetch batches ahead", async () => {
+    const { source, log } = fakeSource(5);
+    const loader = createLoader(source, vocab, config);
+    const it = loader.trainBatches(pairs, 2, new Rng(1))[Symbol.asyncIterator]();
+    const first = await it.next();
+    tf.dispose(Object.values(first.value!).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+    // While the caller holds batch 1, batches 2 and 3 (prefetch 2) are being decoded: 3 batches × 4 images started.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(log.started).toHaveLength(12);
+    expect(log.maxActive).toBe(3);
+    await it.return!(undefined);
+  });
+
+  it("draws the same augmentation whatever the decode timing", async () => {
+    const runs = [];
+    for (const [delay, concurrency] of [[0, 1], [3, 8]] as const) {
+      const { source, log } = fakeSource(delay);
+      const loader = createLoader(source, vocab, { ...config, decode_concurrency: concurrency });
+      for await (const b of loader.trainBatches(pairs, 4, new Rng(7))) tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+      runs.push(Object.fromEntries(log.augments));
+    }
+    expect(runs[0]).toEqual(runs[1]);
+  });
+
+  it("reports a decoding failure from the batch that needed it", async () => {
+    const source: ImageSource = { path: () => undefined, load: async (id) => { throw new Error(`bad image ${id}`); } };
+    const loader = createLoader(source, vocab, config);
+    const consume = async () => {
+      for await (const b of loader.trainBatches(pairs, 4, new Rng(1))) tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    };
+    await expect(consume()).rejects.toThrow(/bad image/);
+  });
+});
