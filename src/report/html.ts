@@ -1,0 +1,159 @@
+// report.html: one self-contained page (inline CSS and SVG, no scripts, no
+// external assets) with a run's losses, recall, routing and resolved recipe.
+import { formatCount, formatDuration, formatPercent } from "../cli/render/format.js";
+import type { TrainEvent } from "../train/events.js";
+import type { RunRecord } from "./read.js";
+import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
+import { downsample, lineChart, type Series } from "./svg.js";
+
+/** At most this many points per loss line (bucket means beyond). */
+const MAX_POINTS = 600;
+
+export const escapeHtml = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2430; background: #fff; margin: 0; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 8px; border-bottom: 1px solid #dde3ea; padding-bottom: 4px; }
+.sub, .note { color: #5b6675; margin: 4px 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 16px; }
+.card { border: 1px solid #dde3ea; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
+.card b { display: block; font-size: 18px; }
+.card span { color: #5b6675; font-size: 12px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 12px 20px; }
+svg { max-width: 100%; height: auto; }
+svg .chart-title { font-weight: 600; font-size: 13px; fill: #1d2430; }
+svg .tick, svg .legend, svg .empty { font-size: 11px; fill: #5b6675; }
+svg .axis { font-size: 11px; fill: #1d2430; }
+svg .grid { stroke: #e8ecf1; }
+svg .frame { fill: none; stroke: #c9d1db; }
+svg .marker { stroke: #59a14f; stroke-dasharray: 3 3; }
+svg .marker-label { font-size: 11px; fill: #2f7d32; }
+table { border-collapse: collapse; margin-top: 12px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; text-align: right; border-bottom: 1px solid #eef1f5; }
+th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
+tr.best td { font-weight: 600; color: #2f7d32; }
+pre { background: #f6f8fa; border: 1px solid #dde3ea; border-radius: 6px; padding: 12px; overflow: auto; font-size: 12.5px; }
+ul.events { padding-left: 18px; } ul.events li.warning { color: #9a6700; } ul.events li.error { color: #b42318; }
+`;
+
+type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
+
+const card = (value: string, label: string) => `<div class="card"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`;
+
+function header(run: RunRecord): string {
+  const info = lastInfo(run.events);
+  const s = run.summary ?? {};
+  const name = info?.recipeName ?? String(s.recipe ?? "sdfn run");
+  const sub = info
+    ? `${info.backend} (${info.device}) · ${formatCount(info.parameters)} parameters · ${info.epochs} epochs × ${info.stepsPerEpoch} steps · batch ${info.batchSize} · ${info.layers.length} fusion layers [${info.layers.map((l) => l.join(" ")).join(" | ")}]`
+    : "";
+  const best = s.best as { name: string; value: number; epoch: number } | null | undefined;
+  const cards = [
+    typeof s.status === "string" ? card(s.status, "status") : "",
+    best ? card(`${formatPercent(best.value)}`, `best ${best.name} (epoch ${best.epoch + 1})`) : "",
+    typeof s.epochs === "number" ? card(String(s.epochs), "epochs done") : "",
+    typeof s.steps === "number" ? card(String(s.steps), "steps") : "",
+    typeof s.seconds === "number" ? card(formatDuration(s.seconds), "time") : "",
+    typeof s.samples_per_s === "number" ? card(s.samples_per_s.toFixed(1), "samples/s (training)") : "",
+  ].join("");
+  return (
+    `<h1>${escapeHtml(name)}</h1><p class="sub">${escapeHtml(sub)}</p>` +
+    `<p class="sub">run directory: <code>${escapeHtml(info?.runDir ?? run.dir)}</code></p>` +
+    (cards ? `<div class="cards">${cards}</div>` : "")
+  );
+}
+
+function lossSection(run: RunRecord): string {
+  const steps = uniqueSteps(run.events);
+  const series = lossSeries(steps, lastInfo(run.events)?.losses);
+  if (series.length === 0) return `<h2>Losses</h2><p class="note">No training steps recorded.</p>`;
+  const charts = series.map((s) =>
+    lineChart({ title: s.name === "total" ? "total loss" : `${s.name} (weighted)`, xLabel: "step", series: [{ ...s, points: downsample(s.points, MAX_POINTS) }] }),
+  );
+  const note = steps.length > MAX_POINTS ? ` Lines show means over ${MAX_POINTS} equal spans of the ${steps.length} steps.` : "";
+  return `<h2>Losses</h2><p class="note">Each weighted loss component and their sum, per training step.${note}</p><div class="grid">${charts.join("")}</div>`;
+}
+
+function recallSection(run: RunRecord): string {
+  const evals = evaluations(run.events);
+  if (evals.length === 0) return `<h2>Recall</h2><p class="note">No evaluation recorded.</p>`;
+  const best = bestEvaluation(evals);
+  const markers = best ? [{ x: best.epoch + 1, label: "★ best" }] : [];
+  const charts = recallGroups(evals).map(({ group, series }) =>
+    lineChart({ title: group ? `${group} recall (%)` : "recall (%)", xLabel: "epoch", series, markers }),
+  );
+  const names = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))];
+  const rows = evals
+    .map(
+      (e) =>
+        `<tr${e === best ? ` class="best"` : ""}><td>${e === best ? "★ " : ""}${e.epoch + 1}</td>${names.map((n) => `<td>${formatPercent(e.metrics[n])}</td>`).join("")}</tr>`,
+    )
+    .join("");
+  const primary = best ? ` The best evaluation (★) by ${escapeHtml(best.primary.name)}: ${formatPercent(best.primary.value)} after epoch ${best.epoch + 1}.` : "";
+  return (
+    `<h2>Recall</h2><p class="note">Recall@K in percent after each evaluation, per category / protocol.${primary}</p>` +
+    `<div class="grid">${charts.join("")}</div>` +
+    `<table><thead><tr><th>epoch</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>`
+  );
+}
+
+function routingSection(run: RunRecord): string {
+  const info = lastInfo(run.events);
+  const charts = routingCharts(uniqueSteps(run.events), info?.layers ?? []);
+  if (charts.length === 0) return `<h2>Routing</h2><p class="note">No routing weights recorded.</p>`;
+  const svgs = charts.map((c) => {
+    const m = c.series.length;
+    const xs = c.series[0]?.points.map((p) => p.x) ?? [];
+    const uniform: Series = { name: `uniform 1/${m}`, dashed: true, points: xs.map((x) => ({ x, y: 1 / m })) };
+    const title = c.label.startsWith("out") ? `output weights w over layer ${c.label.match(/L(\d+)/)?.[1]}'s modules` : `weight each module of ${c.label.replace("into ", "layer ")} receives`;
+    return lineChart({ title, xLabel: "epoch", series: [...c.series, uniform], yInclude: [0] });
+  });
+  return (
+    `<h2>Routing</h2><p class="note">Mean routing weight per module, averaged over the steps of each epoch (or part of one): ` +
+    `for layers 2…L the weight each module receives from the previous layer's routers, and the output weights w of the last layer. ` +
+    `The dashed line is uniform routing.</p><div class="grid">${svgs.join("")}</div>`
+  );
+}
+
+function eventsSection(run: RunRecord): string {
+  const items = run.events
+    .filter((e): e is Of<"checkpoint"> | Of<"warning"> | Of<"stopped"> => e.type === "checkpoint" || e.type === "warning" || e.type === "stopped")
+    .map((e) => {
+      const when = new Date(e.time).toISOString().replace("T", " ").slice(0, 19);
+      if (e.type === "checkpoint") return `<li>${when} checkpoint (${e.reason}, epoch ${e.epoch + 1}): <code>${escapeHtml(e.path)}</code></li>`;
+      if (e.type === "warning") return `<li class="warning">${when} warning: ${escapeHtml(e.message)}</li>`;
+      const resume = e.resumeCommand ? `<br>resume with: <code>${escapeHtml(e.resumeCommand)}</code>` : "";
+      return `<li class="${e.reason === "interrupt" ? "warning" : "error"}">${when} stopped (${e.reason}): ${escapeHtml(e.message)}${resume}</li>`;
+    });
+  const bad = run.badLines.length ? `<p class="note">Skipped unreadable lines of metrics.jsonl: ${run.badLines.join(", ")}.</p>` : "";
+  return items.length || bad ? `<h2>Events</h2><ul class="events">${items.join("")}</ul>${bad}` : "";
+}
+
+/** The whole page. */
+export function renderReport(run: RunRecord): string {
+  const info = lastInfo(run.events);
+  const title = `sdfn report · ${info?.recipeName ?? run.dir}`;
+  const recipe = run.recipeYaml
+    ? `<h2>Resolved recipe</h2><pre>${escapeHtml(run.recipeYaml)}</pre>`
+    : `<h2>Resolved recipe</h2><p class="note">recipe.resolved.yaml is missing.</p>`;
+  const summary = run.summary ? `<h2>Summary</h2><pre>${escapeHtml(JSON.stringify(run.summary, null, 2))}</pre>` : "";
+  return [
+    `<!doctype html>`,
+    `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
+    `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>`,
+    `<body><main>`,
+    header(run),
+    lossSection(run),
+    recallSection(run),
+    routingSection(run),
+    eventsSection(run),
+    recipe,
+    summary,
+    `<p class="note">Written by <code>sdfn report</code> from metrics.jsonl (${run.events.length} events).</p>`,
+    `</main></body></html>`,
+    "",
+  ].join("\n");
+}

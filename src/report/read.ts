@@ -1,0 +1,57 @@
+// Reads what a run directory holds for the report: the events in metrics.jsonl
+// (one TrainEvent per line, appended across resumes), the resolved recipe and
+// summary.json. A torn last line (a run killed mid-write) is skipped.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TrainEvent } from "../train/events.js";
+
+export interface RunRecord {
+  dir: string;
+  events: TrainEvent[];
+  /** Lines of metrics.jsonl that did not parse (1-based). */
+  badLines: number[];
+  recipeYaml?: string;
+  summary?: Record<string, unknown>;
+}
+
+export class RunDirError extends Error {}
+
+export function readRun(dir: string): RunRecord {
+  const metrics = join(dir, "metrics.jsonl");
+  if (!existsSync(metrics)) {
+    throw new RunDirError(
+      `${dir}: no metrics.jsonl here; give a run directory written by \`sdfn build\` (it holds metrics.jsonl, recipe.resolved.yaml, summary.json)`,
+    );
+  }
+  const events: TrainEvent[] = [];
+  const badLines: number[] = [];
+  readFileSync(metrics, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        const e = JSON.parse(line) as TrainEvent;
+        if (typeof e?.type === "string") events.push(e);
+        else badLines.push(i + 1);
+      } catch {
+        badLines.push(i + 1);
+      }
+    });
+  const recipeFile = join(dir, "recipe.resolved.yaml");
+  const summaryFile = join(dir, "summary.json");
+  let summary: Record<string, unknown> | undefined;
+  if (existsSync(summaryFile)) {
+    try {
+      summary = JSON.parse(readFileSync(summaryFile, "utf8")) as Record<string, unknown>;
+    } catch {
+      summary = undefined;
+    }
+  }
+  return {
+    dir,
+    events,
+    badLines,
+    recipeYaml: existsSync(recipeFile) ? readFileSync(recipeFile, "utf8") : undefined,
+    summary,
+  };
+}
