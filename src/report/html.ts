@@ -83,7 +83,7 @@ function recallSection(run: RunRecord): string {
   const best = bestEvaluation(evals);
   const markers = best ? [{ x: best.epoch + 1, label: "★ best" }] : [];
   const charts = recallGroups(evals).map(({ group, series }) =>
-    lineChart({ title: group ? `${group} recall (%)` : "recall (%)", xLabel: "epoch", series, markers }),
+    lineChart({ title: group ? `${group} recall (%)` : "recall (%)", xLabel: "epoch", series, markers, integerX: true }),
   );
   const names = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))];
   const rows = evals
@@ -109,7 +109,7 @@ function routingSection(run: RunRecord): string {
     const xs = c.series[0]?.points.map((p) => p.x) ?? [];
     const uniform: Series = { name: `uniform 1/${m}`, dashed: true, points: xs.map((x) => ({ x, y: 1 / m })) };
     const title = c.label.startsWith("out") ? `output weights w over layer ${c.label.match(/L(\d+)/)?.[1]}'s modules` : `weight each module of ${c.label.replace("into ", "layer ")} receives`;
-    return lineChart({ title, xLabel: "epoch", series: [...c.series, uniform], yInclude: [0] });
+    return lineChart({ title, xLabel: "epoch", series: [...c.series, uniform], yInclude: [0], integerX: true });
   });
   return (
     `<h2>Routing</h2><p class="note">Mean routing weight per module, averaged over the steps of each epoch (or part of one): ` +

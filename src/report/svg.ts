@@ -23,6 +23,8 @@ export interface ChartOptions {
   yInclude?: number[];
   /** Vertical marker lines, e.g. the best evaluation. */
   markers?: { x: number; label: string }[];
+  /** x ticks on whole numbers only (epochs). */
+  integerX?: boolean;
 }
 
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
@@ -31,12 +33,12 @@ const escapeXml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** "Nice" tick values (1, 2, 2.5, 5 × 10^k steps) covering [lo, hi], about `count` of them. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+export function niceTicks(lo: number, hi: number, count = 5, minStep = 0): number[] {
   if (!(hi > lo)) {
-    const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
-    return niceTicks(lo - pad, hi + pad, count);
+    const pad = minStep || (Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1);
+    return niceTicks(lo - pad, hi + pad, count, minStep);
   }
-  const raw = (hi - lo) / count;
+  const raw = Math.max((hi - lo) / count, minStep);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
@@ -87,7 +89,7 @@ export function lineChart(opts: ChartOptions): string {
   }
   const xs = all.map((p) => p.x);
   const ys = [...all.map((p) => p.y), ...(opts.yInclude ?? [])];
-  const xTicks = niceTicks(Math.min(...xs), Math.max(...xs), 6);
+  const xTicks = niceTicks(Math.min(...xs), Math.max(...xs), 6, opts.integerX ? 1 : 0);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 5);
   const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
   const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
@@ -137,7 +139,7 @@ function segments(points: Point[]): Point[][] {
   return out.filter((s) => s.length > 0);
 }
 
-const itemWidth = (name: string) => 26 + name.length * 7;
+const itemWidth = (name: string) => 40 + name.length * 7;
 
 function legendLayout(series: Series[], width: number) {
   let x = 0;
