@@ -57,7 +57,9 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
   const located = chain.located;
 
   problems.push(...applyOverrides(located, opts.sets ?? []));
-  problems.push(...migrate(located));
+  const unreadable = migrate(located);
+  // A version this sdfn cannot read: its schema may differ, so nothing else is checked.
+  if (unreadable.length) throw new RecipeError([...problems, ...unreadable]);
   if (isMapping(located.tree) && located.tree.name === undefined) {
     located.tree.name = path.basename(abs).replace(/\.ya?ml$/i, "");
   }

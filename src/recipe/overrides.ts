@@ -1,7 +1,8 @@
 // `--set key.path=value` overrides: patch the merged tree before validation. The
 // value is parsed as YAML (`3`, `true`, `0.5`, `[10, 50]`, `{type: step}`); list
-// entries are addressed by index (`fusion.modules.1.heads=4`). Every value set
-// this way is placed at the override, so validation errors name it.
+// entries are addressed by index (`fusion.modules.1.heads=4`). Setting `type` (or
+// `dataset`) to another name drops the old type's parameters, as extends does.
+// Every value set this way is placed at the override, so validation errors name it.
 import { parse, YAMLParseError } from "yaml";
 import type { Located, Where } from "./located.js";
 import { dropPlaces, isMapping, pathKey, placeAll } from "./located.js";
@@ -60,6 +61,12 @@ function setAt(located: Located, segments: string[], value: unknown, where: Wher
     path.push(key);
     const container = parent as Record<string | number, unknown>;
     if (last) {
+      if ((key === "type" || key === "dataset") && isMapping(parent) && parent[key] !== value) {
+        // Another type: the old type's parameters do not apply (as with extends). Keep only the new name.
+        for (const k of Object.keys(parent)) delete parent[k];
+        dropPlaces(located.places, path.slice(0, -1));
+        located.places.set(pathKey(path.slice(0, -1)), where);
+      }
       container[key] = value;
       dropPlaces(located.places, path);
       placeAll(located.places, path, value, where);

@@ -7,7 +7,7 @@ import { KIND_LABELS, KindSchemas, toJsonSchema, type JsonSchema } from "../regi
 import type { Located, Path } from "./located.js";
 import { isMapping, problemAt, showPath } from "./located.js";
 import type { Problem } from "./problems.js";
-import { recipeSchema, type Recipe } from "./schema.js";
+import { RECIPE_NAME, recipeSchema, type Recipe } from "./schema.js";
 import { closest, didYouMean } from "./suggest.js";
 
 export interface Validated {
@@ -68,7 +68,8 @@ function explain(e: ErrorObject, tree: unknown, registry: Registry, at: At): Pro
       const key = String(p.additionalProperty);
       const allowed = Object.keys((e.parentSchema as JsonSchema).properties ?? {});
       const hint = closest(key, allowed);
-      const fix = hint ? `did you mean "${hint}"?` : allowed.length ? `allowed keys: ${allowed.join(", ")}` : "it takes no keys";
+      const tag = allowed.length === 1 && (allowed[0] === "type" || allowed[0] === "dataset");
+      const fix = hint ? `did you mean "${hint}"?` : tag ? "it takes no parameters" : allowed.length ? `allowed keys: ${allowed.join(", ")}` : "it takes no keys";
       return at([...path, key], `unknown key "${key}" in ${container(path, e.data)}; ${fix}`, "key");
     }
     case "required": {
@@ -121,7 +122,7 @@ function explain(e: ErrorObject, tree: unknown, registry: Registry, at: At): Pro
     case "maxItems":
       return at(path, `${where}: allows at most ${p.limit} entries, got ${(e.data as unknown[]).length}`);
     case "pattern":
-      return at(path, `${where}: ${got(e.data)} does not match ${p.pattern}`);
+      return at(path, `${where}: ${got(e.data)} is not allowed: ${PATTERN_HINTS[String(p.pattern)] ?? `it must match ${p.pattern}`}`);
     case "anyOf":
     case "oneOf": {
       const branches = ((e.parentSchema as JsonSchema)[e.keyword] as JsonSchema[]).map(describeSchema);
@@ -163,6 +164,11 @@ function requiredHint(e: ErrorObject, key: string, registry: Registry): string {
   const [, many] = KIND_LABELS[kind];
   return ` (registered ${many}: ${registry.names(kind).join(", ")})`;
 }
+
+/** Patterns in words. */
+const PATTERN_HINTS: Record<string, string> = {
+  [RECIPE_NAME.source]: "use letters, digits, '.', '_' and '-' (it names the run directory)",
+};
 
 function kindOf(schemaPath: string): Kind | undefined {
   const m = /#\/\$defs\/([a-z_]+)\//.exec(schemaPath);

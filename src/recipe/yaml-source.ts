@@ -93,6 +93,8 @@ export function parseYaml(text: string, shown: string): ParsedFile {
   };
 
   const tree = toValue(doc.contents, [], undefined, 0);
+  // A broken alias or key leaves a hole in the tree: validating it would only repeat the problem.
+  if (problems.some((p) => !p.message.startsWith("duplicate key"))) return { problems };
   if (doc.contents === null || tree === null) {
     problems.push({ file: shown, line: 1, col: 1, message: "the recipe is empty: expected a mapping (version, name, data, encoders, fusion, ...)" });
     return { problems };

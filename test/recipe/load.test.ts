@@ -149,6 +149,15 @@ describe("--set overrides", () => {
     expect(recipe.backend).toBe("cpu");
   });
 
+  it("drops the old type's parameters when --set changes a `type`", async () => {
+    const dir = writeTree({ "r.yaml": TINY.replace("layers: 2", "layers: 2\n  router: { type: msr, hidden: 9 }") });
+    const reg = tinyRegistry();
+    const swapped = await loadRecipe(path.join(dir, "r.yaml"), { registry: reg, sets: ["fusion.router.type=static"] });
+    expect(swapped.recipe.fusion.router).toEqual({ type: "static" });
+    const same = await loadRecipe(path.join(dir, "r.yaml"), { registry: reg, sets: ["fusion.router.type=msr"] });
+    expect(same.recipe.fusion.router).toEqual({ type: "msr", hidden: 9 });
+  });
+
   it("names the override in its problems", async () => {
     const dir = writeTree({ "r.yaml": TINY });
     const problems = await problemsOf(path.join(dir, "r.yaml"), {
