@@ -88,6 +88,8 @@ export interface DatasetSource {
   images: ImageSource;
   /** Paths (or ids) of referenced images that do not exist on disk. */
   missing: string[];
+  /** The image ids behind `missing` (statistics count them per split). */
+  missingIds?: ReadonlySet<string>;
   /** Root directory the images were looked up under (for messages). */
   root?: string;
 }

@@ -136,13 +136,15 @@ export const fashion200k = defineDataset({
     });
 
     const imagesDir = resolve(root);
-    const needed = unique([...trainImages.map((im) => im.path), ...gallery]).map((path) => join(imagesDir, path));
-    const present = await existingFiles(needed);
+    const needed = unique([...trainImages.map((im) => im.path), ...gallery]);
+    const present = await existingFiles(needed.map((path) => join(imagesDir, path)));
+    const missingIds = needed.filter((path) => !present.has(join(imagesDir, path)));
     return {
       train,
       evalSets: [{ name: "fashion200k", gallery, queries }],
       images: fileImages((path) => join(imagesDir, path), p),
-      missing: needed.filter((f) => !present.has(f)),
+      missing: missingIds.map((path) => join(imagesDir, path)),
+      missingIds: new Set(missingIds),
       root: imagesDir,
     };
   },

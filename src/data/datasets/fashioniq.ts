@@ -80,8 +80,9 @@ export const fashioniq = defineDataset({
     const imagesDir = join(root, p.images_dir);
     const found = await indexImages(imagesDir, (_, depth) => depth === 0);
     const needed = unique([...train.flatMap((x) => [x.reference, x.target]), ...evalSets.flatMap((s) => [...s.gallery, ...s.queries.map((q) => q.reference)])]);
-    const missing = needed.filter((id) => !found.has(id)).map((id) => join(imagesDir, `${id}.jpg|png`));
-    return { train, evalSets, images: fileImages((id) => found.get(id), p), missing, root: imagesDir };
+    const missingIds = needed.filter((id) => !found.has(id));
+    const missing = missingIds.map((id) => join(imagesDir, `${id}.jpg|png`));
+    return { train, evalSets, images: fileImages((id) => found.get(id), p), missing, missingIds: new Set(missingIds), root: imagesDir };
   },
 });
 

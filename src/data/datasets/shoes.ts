@@ -54,12 +54,14 @@ export const shoes = defineDataset({
     const imagesDir = join(root, p.images_dir);
     const found = await indexImages(imagesDir, (name, depth) => depth > 0 || name.startsWith("womens_"));
     const needed = unique([...train.flatMap((x) => [x.reference, x.target]), ...gallery]);
-    const missing = needed.filter((name) => !found.has(name)).map((name) => join(imagesDir, "womens_*", name));
+    const missingIds = needed.filter((name) => !found.has(name));
+    const missing = missingIds.map((name) => join(imagesDir, "womens_*", name));
     return {
       train,
       evalSets: [{ name: "shoes", gallery, queries }],
       images: fileImages((name) => found.get(name), p),
       missing,
+      missingIds: new Set(missingIds),
       root: imagesDir,
     };
   },
