@@ -13,6 +13,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   render: async () => (await import("./commands/render.js")).command,
   modules: async () => (await import("./commands/modules.js")).command,
   schema: async () => (await import("./commands/schema.js")).command,
+  data: async () => (await import("./commands/data.js")).command,
   report: async () => (await import("./commands/report.js")).command,
 };
 
