@@ -168,17 +168,18 @@ void avg_pool(Call& c) {
   c.out.push_back(nhwc(sum / p.count(x.size(1), x.size(2), x.options())));
 }
 
+// tfjs's AvgPoolGrad spreads dy / (kh * kw) over every window, padded positions included
+// (unlike its forward pass, which averages over in-bounds elements only); matched here.
 void avg_pool_grad(Call& c) {  // in: dy, x
   Pool p = pool(c.i);
   at::Tensor x = c.dev(1);
-  at::Tensor xv = nchw(x), go = nchw(c.dev(0));
-  if (p.implicit()) {
-    c.out.push_back(nhwc(at::avg_pool2d_backward(go, xv, p.kernel, p.g.stride, p.padding(), false, false, c10::nullopt)));
-    return;
-  }
-  at::Tensor scaled = (go / p.count(x.size(1), x.size(2), x.options())).contiguous(kCL);
-  at::Tensor gi = at::avg_pool2d_backward(scaled, p.pad(xv, 0), p.kernel, p.g.stride, {0, 0}, false, true, 1);
-  c.out.push_back(nhwc(p.unpad(gi, x.size(1), x.size(2))));
+  at::Tensor go = nchw(c.dev(0));
+  Geom g = p.g;
+  at::Tensor xv = nchw(x);
+  at::Tensor xp = g.t || g.b || g.l || g.r ? at::constant_pad_nd(xv, {g.l, g.r, g.t, g.b}, 0).contiguous(kCL) : xv;
+  at::Tensor gi = at::avg_pool2d_backward(go, xp, p.kernel, g.stride, {0, 0}, false, true, c10::nullopt);
+  if (xp.size(2) != x.size(1) || xp.size(3) != x.size(2)) gi = gi.narrow(2, g.t, x.size(1)).narrow(3, g.l, x.size(2));
+  c.out.push_back(nhwc(gi));
 }
 
 // ---- matrix products and normalisation
@@ -418,13 +419,13 @@ const std::vector<OpEntry>& op_table() {
       UNARY("ClipByValue", at::clamp(x, c.f[0], c.f[1])), UNARY("Cast", cast_to(x, scalar_type(c.i[0]))),
       // elementwise, two inputs (numpy broadcasting, as tfjs)
       BINARY("Add", at::add(a, b)), BINARY("Sub", at::sub(a, b)), BINARY("Multiply", at::mul(a, b)),
-      BINARY("RealDiv", real_div(a, b)), BINARY("FloorDiv", at::div(a, b, "floor")),
+      BINARY("RealDiv", real_div(a, b)), BINARY("FloorDiv", at::div(a, b, "floor").to(at::kInt))  /* tfjs: always int32 */,
       BINARY("Maximum", at::maximum(a, b)), BINARY("Minimum", at::minimum(a, b)), BINARY("Pow", at::pow(a, b)),
       BINARY("SquaredDifference", at::square(at::sub(a, b))), BINARY("Mod", at::remainder(a, b)),
       BINARY("Atan2", at::atan2(a, b)), BINARY("Equal", at::eq(a, b)), BINARY("NotEqual", at::ne(a, b)),
       BINARY("Greater", at::gt(a, b)), BINARY("GreaterEqual", at::ge(a, b)), BINARY("Less", at::lt(a, b)),
       BINARY("LessEqual", at::le(a, b)), BINARY("LogicalAnd", at::logical_and(a, b)),
-      BINARY("LogicalOr", at::logical_or(a, b)), BINARY("LogicalXor", at::logical_xor(a, b)),
+      BINARY("LogicalOr", at::logical_or(a, b)),
       BINARY("Prelu", at::where(a < 0, a * b, a)), BINARY("EluGrad", at::where(b < 0, a * (b + 1), a)),
       OP("AddN", [](Call& c) {
         at::Tensor s = c.in[0];
@@ -448,7 +449,6 @@ const std::vector<OpEntry>& op_table() {
       OP("Cumsum", [](Call& c) { scan(c, [](const at::Tensor& x, int64_t a) { return at::cumsum(x, a, sum_type(x)); }, 0); }),
       OP("Cumprod", [](Call& c) { scan(c, [](const at::Tensor& x, int64_t a) { return at::cumprod(x, a, sum_type(x)); }, 1); }),
       OP("Softmax", [](Call& c) { c.out.push_back(at::softmax(c.in[0], c.i[0])); }),
-      OP("LogSoftmax", [](Call& c) { c.out.push_back(at::log_softmax(c.in[0], c.i[0])); }),
       OP("TopK", [](Call& c) {
         auto r = at::topk(c.in[0], c.i[0], -1, true, true);
         c.out.push_back(std::get<0>(r));
@@ -457,7 +457,6 @@ const std::vector<OpEntry>& op_table() {
       // layout (views where ATen can)
       OP("Reshape", [](Call& c) { c.out.push_back(c.in[0].reshape(ivec(c.i + 1, c.i[0]))); }),
       OP("Transpose", [](Call& c) { c.out.push_back(c.in[0].permute(ivec(c.i + 1, c.i[0]))); }),
-      OP("BroadcastTo", [](Call& c) { c.out.push_back(c.in[0].expand(ivec(c.i + 1, c.i[0]))); }),
       OP("Slice", [](Call& c) {  // ints: rank, begin..., size...
         at::Tensor x = c.in[0];
         int64_t r = c.i[0];

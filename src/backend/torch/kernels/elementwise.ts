@@ -15,7 +15,7 @@ const unaryNames = [
 
 const binaryNames = [
   "Add", "Sub", "Multiply", "RealDiv", "FloorDiv", "Maximum", "Minimum", "Pow", "SquaredDifference", "Mod", "Atan2",
-  "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr", "LogicalXor",
+  "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
 ];
 
 const unary = (name: string): Kernel => ({

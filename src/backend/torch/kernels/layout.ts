@@ -33,9 +33,12 @@ const stridedSlice: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const a = attrs as Record<string, number & number[]>;
   const info = slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
-  // Output element j along dim d is x[begin[d] + j * strides[d]] (tfjs stridedSliceImpl).
+  // Element j along dim d is x[begin[d] + j * strides[d]] while short of end[d] (tfjs stridedSliceImpl).
   const ints: number[] = [x.shape.length];
-  for (let d = 0; d < x.shape.length; d++) ints.push(info.begin[d], info.strides[d], info.finalShapeSparse[d]);
+  for (let d = 0; d < x.shape.length; d++) {
+    const [b, e, s] = [info.begin[d], info.end[d], info.strides[d]];
+    ints.push(b, s, Math.max(0, Math.ceil((e - b) / s)));
+  }
   ints.push(info.finalShape.length, ...info.finalShape);
   return (backend as TorchBackend).exec1("StridedSlice", [x], ints);
 };
@@ -72,13 +75,6 @@ export const layoutKernels: Kernel[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const perm = attrs!.perm as number[];
       return (backend as TorchBackend).exec1("Transpose", [inputs.x], [perm.length, ...perm]);
-    },
-  },
-  {
-    kernelName: "BroadcastTo",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const shape = attrs!.shape as number[];
-      return (backend as TorchBackend).exec1("BroadcastTo", [inputs.x], [shape.length, ...shape]);
     },
   },
   { kernelName: "Slice", kernelFunc: slice },

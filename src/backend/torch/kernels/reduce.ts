@@ -11,7 +11,8 @@ const reduction = (name: string): Kernel => ({
   kernelName: name,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const x = inputs.x as TensorInfo;
-    const axes = tf.util.parseAxisParam(attrs!.axis as number | number[], x.shape);
+    // Max names its axes `reductionIndices`; the others `axis`.
+    const axes = tf.util.parseAxisParam((attrs!.axis ?? attrs!.reductionIndices) as number | number[], x.shape);
     return (backend as TorchBackend).exec1(name, [x], [attrs!.keepDims ? 1 : 0, axes.length, ...axes]);
   },
 });
@@ -34,21 +35,20 @@ const scanKernel = (name: string): Kernel => ({
   },
 });
 
-const softmaxLike = (name: string, attr: string): Kernel => ({
-  kernelName: name,
+const softmax: Kernel = {
+  kernelName: "Softmax",
   kernelFunc: ({ inputs, backend, attrs }) => {
     const x = inputs.logits as TensorInfo;
-    const [axis] = tf.util.parseAxisParam(attrs![attr] as number, x.shape);
-    return (backend as TorchBackend).exec1(name, [x], [axis]);
+    const [axis] = tf.util.parseAxisParam(attrs!.dim as number, x.shape);
+    return (backend as TorchBackend).exec1("Softmax", [x], [axis]);
   },
-});
+};
 
 export const reduceKernels: Kernel[] = [
   ...["Sum", "Mean", "Max", "Min", "Prod", "All", "Any"].map(reduction),
   ...["ArgMax", "ArgMin"].map(argReduction),
   ...["Cumsum", "Cumprod"].map(scanKernel),
-  softmaxLike("Softmax", "dim"),
-  softmaxLike("LogSoftmax", "axis"),
+  softmax,
   {
     kernelName: "TopK",
     kernelFunc: ({ inputs, backend, attrs }) => (backend as TorchBackend).exec("TopK", [inputs.x], [attrs!.k as number, attrs!.sorted ? 1 : 0]),
