@@ -1,6 +1,7 @@
 // The plain-lines and JSON-lines loggers, fed a synthetic run.
 import { describe, expect, it } from "vitest";
 import { createJsonSink } from "../../src/cli/render/json.js";
+import { formatEnd } from "../../src/cli/render/lines.js";
 import type { Output } from "../../src/cli/render/output.js";
 import { createPlainLogger } from "../../src/cli/render/plain.js";
 import type { TrainEvent } from "../../src/train/events.js";
@@ -87,5 +88,12 @@ describe("JSON-lines logger", () => {
     const step = stepEvent(0, 0, runInfo(), T0);
     createJsonSink(out)({ ...step, total: Number.NaN });
     expect(JSON.parse(lines()[0]).total).toBeNull();
+  });
+});
+
+describe("the closing line", () => {
+  it("summarises the trainer's summary: status, best, time, run directory", () => {
+    const summary = { status: "completed", best: { name: "avg/mean", value: 23.456, epoch: 2 }, seconds: 125, run_dir: "runs/q", recipe_hash: "ab".repeat(32) };
+    expect(formatEnd({ type: "end", time: T0, summary })).toBe("done (completed) · best avg/mean 23.46 after epoch 3 · 2m05s · runs/q");
   });
 });

@@ -79,7 +79,7 @@ export function LossesPanel({ state, width }: { state: DashboardState; width: nu
   const sparkWidth = Math.max(4, width - nameWidth - 12);
   return (
     <Box flexDirection="column">
-      <Title>{fit(`Losses (weighted; last ${sparkWidth} steps)`, width)}</Title>
+      <Title>{fit(`Losses (weighted; last ${Math.min(sparkWidth, state.history.get("total")?.length ?? 0)} steps)`, width)}</Title>
       {names.map((name) => {
         const h = state.history.get(name) ?? [];
         const latest = h[h.length - 1];
@@ -161,11 +161,16 @@ function fitColumns(columns: Column[], width: number, primary?: string): Column[
   return columns.filter((c) => keep.has(c.group));
 }
 
+const LEAD = 11; // the "Evaluation" / epoch column
+
+/** Columns the evaluation table needs to show every metric. */
+const evaluationWidth = (state: DashboardState) => LEAD + metricColumns(state.evaluations).length * VALUE;
+
 export function EvaluationPanel({ state, width, maxRows }: { state: DashboardState; width: number; maxRows: number }) {
   const evals = state.evaluations;
   const best = state.bestEvaluation;
   if (evals.length === 0) return <Title>{fit("Evaluation (none yet)", width)}</Title>;
-  const lead = 11;
+  const lead = LEAD;
   const columns = fitColumns(metricColumns(evals), width - lead, best?.primary.name);
   const groupHeader = columns
     .map((c, i) => (i === 0 || columns[i - 1].group !== c.group ? fit(c.group, VALUE) : " ".repeat(VALUE)))
@@ -221,42 +226,53 @@ export function Footer({ state, width }: { state: DashboardState; width: number 
   return <Text dimColor>{fit("q: stop after this step and checkpoint · Ctrl-C twice: exit now", width)}</Text>;
 }
 
-/** Lines each panel needs, to fit the frame in the terminal's height. */
-function plan(state: DashboardState, rows: number, wide: boolean) {
+/**
+ * Rows for the evaluation table and the messages so that the frame stays
+ * shorter than the terminal; side by side only when stacking does not fit
+ * and the terminal is wide.
+ */
+function plan(state: DashboardState, rows: number, columns: number) {
   const losses = lossNames(state).length;
   const routing = state.routing.length ? state.routing[state.routing.length - 1].length + 1 : 0;
   const fixed = 1 + 3 + (losses ? losses + 1 : 0) + routing + 1; // header, progress, losses, routing, footer
-  const budget = Math.max(4, rows - 1 - fixed); // lines for evaluation and messages
-  const evalRows = Math.min(state.evaluations.length, wide ? budget - 2 : Math.max(1, Math.floor((budget - 2) / 2)));
-  const evalHeight = state.evaluations.length ? evalRows + 2 : 1;
-  const messageRows = wide ? budget - 1 : budget - evalHeight - 1;
-  return { evalRows: Math.max(1, evalRows), messageRows: Math.max(0, Math.min(messageRows, 8)) };
+  const budget = Math.max(4, rows - 1 - fixed); // lines left for evaluation and messages
+  const evals = state.evaluations.length;
+  const evalHeight = (n: number) => (evals ? Math.min(n, evals) + 2 : 1);
+  const wantEval = Math.min(evals, 6);
+  const wantMessages = Math.min(Math.max(1, state.messages.length), 5);
+  if (evalHeight(wantEval) + 1 + wantMessages <= budget) {
+    return { side: false, evalRows: Math.max(1, wantEval), messageRows: budget - evalHeight(wantEval) - 1 };
+  }
+  if (columns >= WIDE) return { side: true, evalRows: Math.max(1, budget - 2), messageRows: budget - 1 };
+  const evalRows = Math.max(1, Math.min(evals, Math.floor((budget - 2) / 2)));
+  return { side: false, evalRows, messageRows: Math.max(0, budget - evalHeight(evalRows) - 1) };
 }
 
 export function Dashboard({ state, columns, rows }: { state: DashboardState; columns: number; rows: number }) {
   const width = Math.max(40, columns - 1);
-  const wide = columns >= WIDE;
-  const { evalRows, messageRows } = plan(state, rows, wide);
-  const half = Math.floor((width - 2) / 2);
+  const { side, evalRows, messageRows } = plan(state, rows, columns);
+  const messages = Math.min(messageRows, 8);
+  // Side by side: the table takes what its columns need (up to 2/3), messages the rest.
+  const tableWidth = Math.min(Math.floor((width * 2) / 3), Math.max(Math.floor(width / 2), evaluationWidth(state)));
   return (
     <Box flexDirection="column" width={width}>
       <Header state={state} width={width} />
       <ProgressPanel state={state} width={width} />
       <LossesPanel state={state} width={width} />
       <RoutingPanel state={state} width={width} />
-      {wide ? (
+      {side ? (
         <Box flexDirection="row" gap={2}>
-          <Box width={half}>
-            <EvaluationPanel state={state} width={half} maxRows={evalRows} />
+          <Box width={tableWidth}>
+            <EvaluationPanel state={state} width={tableWidth} maxRows={evalRows} />
           </Box>
-          <Box width={width - half - 2}>
-            <MessagesPanel state={state} width={width - half - 2} maxRows={messageRows} />
+          <Box width={width - tableWidth - 2}>
+            <MessagesPanel state={state} width={width - tableWidth - 2} maxRows={messages} />
           </Box>
         </Box>
       ) : (
         <>
           <EvaluationPanel state={state} width={width} maxRows={evalRows} />
-          {messageRows > 0 && <MessagesPanel state={state} width={width} maxRows={messageRows} />}
+          {messages > 0 && <MessagesPanel state={state} width={width} maxRows={messages} />}
         </>
       )}
       <Footer state={state} width={width} />

@@ -64,9 +64,23 @@ export function formatStopped(e: Of<"stopped">): string[] {
   return lines;
 }
 
+/**
+ * The closing line: the trainer's summary (status, best metric, time, run
+ * directory) when it has those fields, otherwise its short scalar fields.
+ */
 export function formatEnd(e: Of<"end">): string {
-  const parts = Object.entries(e.summary)
-    .filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean")
+  const s = e.summary;
+  if (typeof s.status === "string") {
+    const best = s.best as { name?: string; value?: number; epoch?: number } | null | undefined;
+    const parts = [`done (${s.status})`];
+    if (best && typeof best.value === "number")
+      parts.push(`best ${best.name ?? "metric"} ${formatPercent(best.value)}${typeof best.epoch === "number" ? ` after epoch ${best.epoch + 1}` : ""}`);
+    if (typeof s.seconds === "number") parts.push(formatDuration(s.seconds));
+    if (typeof s.run_dir === "string") parts.push(s.run_dir);
+    return parts.join(" · ");
+  }
+  const parts = Object.entries(s)
+    .filter(([, v]) => typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && v.length <= 40))
     .map(([k, v]) => `${k} ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : String(v)}`);
   return parts.length ? `done · ${parts.join(" · ")}` : "done";
 }
