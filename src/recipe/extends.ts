@@ -1,7 +1,8 @@
 // `extends: ./base.yaml` (or a list): the bases load first (paths relative to the
 // file that names them), then the file merges over them (deep merge, lists
 // replaced). `plugins:` lists are concatenated along the chain instead, each path
-// resolved against the file that names it. Cycles and missing files are problems.
+// resolved against the file that names it; `name` is not inherited. Cycles and
+// missing files are problems.
 import path from "node:path";
 import type { Located, Where } from "./located.js";
 import { dropPlaces, isMapping, merge, pathKey, problemAt } from "./located.js";
@@ -79,6 +80,11 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   dropPlaces(own.places, ["extends"]);
   dropPlaces(own.places, ["plugins"]);
 
+  // A recipe's name is its own (or its file name): a base's name does not carry over.
+  if (base && isMapping(base.tree)) {
+    delete base.tree.name;
+    dropPlaces(base.places, ["name"]);
+  }
   const located = base ? merge(base, own) : own;
   const unique = plugins.filter((p, i) => plugins.findIndex((q) => q.path === p.path) === i);
   return { located, plugins: unique };

@@ -34,9 +34,12 @@ export const discriminatorOf = (kind: Kind): "type" | "dataset" => (kind === "da
 /** The params schema of one declaration as a strict object with its discriminator. */
 export function variantOf(kind: Kind, declaration: Declaration): z.ZodObject {
   const key = discriminatorOf(kind);
-  return z
+  const variant = z
     .strictObject({ [key]: z.literal(declaration.name).describe(declaration.doc), ...declaration.params.shape })
     .describe(declaration.doc);
+  // Refinements of the params object (`.refine(p => p.lo < p.hi)`) apply to the entry too.
+  const checks = (declaration.params._zod.def.checks ?? []) as z.core.$ZodCheck<Record<string, unknown>>[];
+  return checks.length ? variant.check(...checks) : variant;
 }
 
 /**

@@ -36,6 +36,7 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
     ["2:1", `missing required key "encoders" in the recipe`],
     ["2:1", `missing required key "losses" in the recipe (registered losses: batch_classification,`],
   ],
+  "missing-dataset.yaml": [["3:1", `data: missing "dataset:" naming the dataset; one of fashioniq, shoes, fashion200k, shapes`]],
   "missing-version.yaml": [["2:1", `missing required key "version" in the recipe`]],
   "newer-version.yaml": [["3:10", "version 2 is newer than this sdfn reads (1); update sdfn"]],
   "duplicate-key.yaml": [["6:3", `duplicate key "epochs" (first set at line 4:3); keep one of them`]],

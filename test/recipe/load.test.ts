@@ -97,6 +97,12 @@ encoders:
     expect(recipe.losses).toEqual([{ type: "ce", weight: 0.5 }]); // inherited
   });
 
+  it("does not inherit the base's name: an unnamed child is named after its file", async () => {
+    const dir = writeTree({ "base.yaml": TINY, "ablation.yaml": "extends: ./base.yaml\nseed: 1\n" });
+    const { recipe } = await loadRecipe(path.join(dir, "ablation.yaml"), { registry: tinyRegistry() });
+    expect(recipe.name).toBe("ablation");
+  });
+
   it("replaces a mapping whose `type` changes instead of merging the other type's params", async () => {
     const dir = writeTree({
       "base.yaml": TINY.replace("layers: 2", "layers: 2\n  router: { type: msr, hidden: 9 }"),
@@ -132,6 +138,22 @@ encoders:
     const dir = writeTree({ "base.yaml": TINY, "child.yaml": "extends: ./base.yaml\nfusion:\n  layers: 0\n" });
     const problems = await problemsOf(path.join(dir, "child.yaml"));
     expect(problems.map((p) => [path.basename(p.file), p.line, p.col])).toEqual([["child.yaml", 3, 11]]);
+  });
+});
+
+describe("checks beyond JSON Schema", () => {
+  it("reports a zod refinement of a declaration's params at the entry", async () => {
+    const reg = tinyRegistry();
+    const { z } = await import("zod");
+    reg.register("module", {
+      name: "Pair",
+      doc: "two sizes, the first smaller",
+      params: z.object({ lo: z.number().default(1).describe("lo"), hi: z.number().default(2).describe("hi") }).refine((p) => p.lo < p.hi, { message: "lo must be below hi" }),
+      build: () => ({}),
+    });
+    const dir = writeTree({ "r.yaml": TINY.replace("{ type: Beta }", "{ type: Pair, lo: 3, hi: 2 }") });
+    const err = (await loadRecipe(path.join(dir, "r.yaml"), { registry: reg }).catch((e: unknown) => e)) as RecipeError;
+    expect(err.problems.map((p) => [p.line, p.col, p.message])).toEqual([[11, 7, "fusion.modules[1]: lo must be below hi"]]);
   });
 });
 
