@@ -11,7 +11,7 @@ export interface GloveTable {
 }
 
 /**
- * Looks up every vocabulary word in `file` (exact form first, then lower case).
+ * Looks up every vocabulary word in `file` (as written first, then lower-cased).
  * Throws when the file's vectors are not `dim`-dimensional.
  */
 export function loadGlove(file: string, words: readonly string[], dim: number): GloveTable {
@@ -21,7 +21,11 @@ export function loadGlove(file: string, words: readonly string[], dim: number): 
     if (list) list.push(i);
     else wanted.set(key, [i]);
   };
-  words.forEach((w, i) => want(w, i));
+  // a word is looked up as written and, failing that, lower-cased (GloVe is mostly lower case)
+  words.forEach((w, i) => {
+    want(w, i);
+    if (w.toLowerCase() !== w) want(w.toLowerCase(), i);
+  });
   const rows: (Float32Array | null)[] = words.map(() => null);
   const exact = new Set<number>();
   let lineNo = 0;
@@ -30,7 +34,7 @@ export function loadGlove(file: string, words: readonly string[], dim: number): 
     const space = line.indexOf(" ");
     if (space <= 0) return;
     const word = line.slice(0, space);
-    const targets = wanted.get(word) ?? wanted.get(word.toLowerCase());
+    const targets = wanted.get(word);
     if (!targets) return;
     const values = line.slice(space + 1).trim().split(" ");
     if (values.length !== dim) {

@@ -20,7 +20,10 @@ export interface SafetensorsFile {
 
 const BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I8: 1, U8: 1, BOOL: 1 };
 
-/** Writes `tensors` (F32 / I32 / U8) to `path` atomically (a temporary file, then rename). */
+/**
+ * Writes `tensors` to `path` atomically (a temporary file, then rename). The dtype defaults from
+ * the array (F32, I32, U8); other dtypes take their raw little-endian bytes as a Uint8Array.
+ */
 export function writeSafetensors(
   path: string,
   tensors: Record<string, { dtype?: SafeDtype; shape: readonly number[]; data: Float32Array | Int32Array | Uint8Array }>,
@@ -33,8 +36,8 @@ export function writeSafetensors(
   for (const [name, t] of Object.entries(tensors)) {
     const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : "U8");
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) {
-      throw new Error(`safetensors: "${name}" has shape [${t.shape}] (${count} values) but ${t.data.length} values`);
+    if (count * BYTES[dtype] !== t.data.byteLength) {
+      throw new Error(`safetensors: "${name}" has shape [${t.shape}] ${dtype} (${count} values) but ${t.data.byteLength} bytes of data`);
     }
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };

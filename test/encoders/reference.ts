@@ -1,0 +1,36 @@
+// Runs test/encoders/torch_reference.py with Debian's PyTorch on a safetensors file.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readSafetensors, writeSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
+
+const SCRIPT = fileURLToPath(new URL("./torch_reference.py", import.meta.url));
+/** Debian's python3 has torch; the `python3` on PATH may not (common.md). */
+export const PYTHON = "/usr/bin/python3";
+
+export const tempDir = () => mkdtempSync(join(tmpdir(), "sdfn-enc-"));
+
+export function torchReference(
+  args: [string, string],
+  tensors: Record<string, SafeTensor | { shape: number[]; data: Float32Array | Int32Array }>,
+): Record<string, SafeTensor> {
+  const dir = tempDir();
+  const src = join(dir, "in.safetensors");
+  const dst = join(dir, "out.safetensors");
+  writeSafetensors(src, tensors);
+  execFileSync(PYTHON, [SCRIPT, ...args, src, dst], { stdio: ["ignore", "ignore", "pipe"] });
+  return readSafetensors(dst).tensors;
+}
+
+/** max |a − b| / max |b|: a scale-free error for deep stacks. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let err = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return err / scale;
+}
