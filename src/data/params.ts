@@ -32,7 +32,7 @@ export const textParams = {
 /** Batching and decoding ahead of compute. */
 export const loaderParams = {
   prefetch: z.number().int().nonnegative().default(3).describe("Training batches decoded ahead of the one being computed."),
-  decode_concurrency: z.number().int().positive().default(8).describe("Images decoded at the same time (sharp runs them on libuv threads)."),
+  decode_concurrency: z.number().int().positive().default(32).describe("Images decoding at the same time: queued to libuv threads, so decoding continues while a step blocks the JS thread."),
   feature_cache: z
     .string()
     .default("")

@@ -1,0 +1,147 @@
+// The input pipeline's speed: sharp decode + resize + crop + normalise alone
+// (one at a time and concurrent), then a training loop whose step blocks the JS
+// thread (as the cpu backend does) with and without prefetch, and the shapes
+// dataset's single-modality baselines at quickstart size.
+//   npx tsx bench/data-pipeline.ts [--images 160] [--size 224] [--batch 16] [--step-ms 400] [--concurrency 32] [--prefetch 3] [--json]
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import sharp from "sharp";
+import { fileImages } from "../src/data/files.js";
+import { createLoader } from "../src/data/loader.js";
+import { generateShapes } from "../src/data/shapes/generate.js";
+import { imageOnlyRecall, symbolicRecall, textOnlyRecall } from "../src/data/shapes/baselines.js";
+import { renderScene } from "../src/data/shapes/render.js";
+import type { Pair } from "../src/data/types.js";
+import { buildVocabulary } from "../src/data/vocabulary.js";
+import { Rng } from "../src/util/rng.js";
+
+tf.env().set("PROD", true);
+const { values } = parseArgs({
+  options: {
+    images: { type: "string", default: "160" },
+    size: { type: "string", default: "224" },
+    batch: { type: "string", default: "16" },
+    "step-ms": { type: "string", default: "400" },
+    concurrency: { type: "string", default: "32" },
+    prefetch: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
+  },
+});
+const N = Number(values.images);
+const SIZE = Number(values.size);
+const BATCH = Number(values.batch);
+const STEP_MS = Number(values["step-ms"]);
+
+/** A 500×375 JPEG with some structure (so the codec has work to do). */
+async function makeJpeg(file: string, seed: number): Promise<void> {
+  const [w, h] = [500, 375];
+  const raw = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      raw[i] = (x * 3 + seed * 17) & 255;
+      raw[i + 1] = (y * 5 + ((x * y) >> 6)) & 255;
+      raw[i + 2] = ((x ^ y) + seed) & 255;
+    }
+  }
+  writeFileSync(file, await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+}
+
+/** Blocks the JS thread for `ms`, like a cpu-backend training step. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* compute */
+  }
+}
+
+const options = (concurrency: number, prefetch: number) => ({ image_size: SIZE, max_words: 32, prefetch, decode_concurrency: concurrency });
+const imageOptions = {
+  image_size: SIZE,
+  resize: 0,
+  random_crop: true,
+  flip: true,
+  pad_square: false,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
+
+async function decodeRate(ids: string[], concurrency: number, source: ReturnType<typeof fileImages>): Promise<number> {
+  const loader = createLoader(source, buildVocabulary([]), options(concurrency, 0));
+  const t0 = performance.now();
+  for (let i = 0; i < ids.length; i += BATCH) (await loader.images(ids.slice(i, i + BATCH))).dispose();
+  return (ids.length / (performance.now() - t0)) * 1000;
+}
+
+async function trainLoop(pairs: Pair[], prefetch: number, source: ReturnType<typeof fileImages>) {
+  const loader = createLoader(source, buildVocabulary(["x"]), options(Number(values.concurrency), prefetch));
+  let waited = 0;
+  let firstWait = 0;
+  let steps = 0;
+  const t0 = performance.now();
+  let tWait = performance.now();
+  for await (const b of loader.trainBatches(pairs, BATCH, new Rng(0))) {
+    if (steps === 0) firstWait = performance.now() - tWait;
+    else waited += performance.now() - tWait;
+    busy(STEP_MS);
+    steps++;
+    tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    tWait = performance.now();
+  }
+  const total = performance.now() - t0;
+  return { prefetch, steps, total_ms: Math.round(total), first_batch_ms: Math.round(firstWait), wait_ms_per_later_step: +(waited / (steps - 1)).toFixed(1), images_per_s: +(((steps * BATCH * 2) / total) * 1000).toFixed(1) };
+}
+
+function shapesBaselines() {
+  const world = { grid: 3, colors: 4, shapes: 3 };
+  const g = generateShapes(new Rng(0), { ...world, train_pairs: 0, test_groups: 1, test_references: 32, test_edits: 32, test_queries: 512 });
+  const scene = (id: string) => g.scenes.get(id)!;
+  const pixels = (id: string) => renderScene(scene(id), 32, 3);
+  const out: Record<string, Record<string, number>> = { image_only: {}, text_only: {}, image_and_text_symbolic: {} };
+  for (const k of [1, 10, 50]) {
+    out.image_only![`R@${k}`] = +imageOnlyRecall(g.evalSet, pixels, k).toFixed(3);
+    out.text_only![`R@${k}`] = +textOnlyRecall(g.evalSet, world, scene, k).toFixed(3);
+    out.image_and_text_symbolic![`R@${k}`] = +symbolicRecall(g.evalSet, world, scene, k).toFixed(3);
+  }
+  return { gallery: g.evalSet.gallery.length, queries: g.evalSet.queries.length, ...out };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), "sdfn-bench-data-"));
+  try {
+    const ids = Array.from({ length: N }, (_, i) => `im${i}`);
+    await Promise.all(ids.map((id, i) => makeJpeg(join(dir, `${id}.jpg`), i)));
+    const source = fileImages((id) => join(dir, `${id}.jpg`), imageOptions);
+    await decodeRate(ids.slice(0, 8), 1, source); // warm up libvips
+    const decode = {
+      sequential_images_per_s: +(await decodeRate(ids, 1, source)).toFixed(1),
+      concurrent_images_per_s: +(await decodeRate(ids, Number(values.concurrency), source)).toFixed(1),
+    };
+    const pairs: Pair[] = ids.map((id, i) => ({ id: i, reference: id, target: ids[(i + 1) % N]!, text: "x" }));
+    const loops = [await trainLoop(pairs, 0, source), await trainLoop(pairs, Number(values.prefetch), source)];
+    const ideal = Math.floor(N / BATCH) * STEP_MS;
+    const result = {
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, uv_threadpool: process.env.UV_THREADPOOL_SIZE ?? "4 (default)" },
+      setup: { images: N, jpeg: "500×375", image_size: SIZE, batch: BATCH, simulated_step_ms: STEP_MS, concurrency: Number(values.concurrency) },
+      decode,
+      train_loop: loops,
+      compute_only_ms: ideal,
+      shapes_baselines: shapesBaselines(),
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      process.stdout.write(`machine: ${result.machine.cpus} cpus (${result.machine.model}), libuv threads ${result.machine.uv_threadpool}\n`);
+      process.stdout.write(`decode ${N} JPEGs 500×375 → ${SIZE}²: ${decode.sequential_images_per_s} img/s one at a time, ${decode.concurrent_images_per_s} img/s with concurrency ${values.concurrency}\n`);
+      process.stdout.write(`training loop, ${BATCH}×2 images per step, step blocks the thread ${STEP_MS} ms (compute alone: ${ideal} ms):\n`);
+      for (const l of loops) process.stdout.write(`  prefetch ${l.prefetch}: ${l.total_ms} ms, first batch ${l.first_batch_ms} ms, then waits ${l.wait_ms_per_later_step} ms/step for data, ${l.images_per_s} img/s\n`);
+      process.stdout.write(`shapes (quickstart size) baselines: ${JSON.stringify(result.shapes_baselines)}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
