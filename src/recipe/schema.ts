@@ -25,7 +25,7 @@ export function recipeSchema(k: KindSchemas) {
       .string()
       .regex(RECIPE_NAME, "use letters, digits, '.', '_' and '-' only")
       .default("recipe")
-      .describe("Name of the experiment (names its run directory); defaults to the recipe's file name."),
+      .describe("Name of the experiment (names its run directory); defaults to the recipe's file name (a base's name is not inherited through extends)."),
     seed: z.number().int().min(0).default(0).describe("Seed for parameter initialisation, shuffling and dropout."),
     backend: backendSection(),
     plugins: z

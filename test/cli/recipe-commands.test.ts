@@ -55,6 +55,13 @@ describe("sdfn validate", () => {
     expect(r).toEqual({ code: 0, out: "ok recipes/sdfn-fashioniq.yaml\nok examples/plugins/gated-sum.yaml\n", err: "" });
   });
 
+  it("validates every recipe in a directory", async () => {
+    const r = await sdfn("validate", "recipes");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("ok recipes/sdfn-fashioniq.yaml\n");
+    expect(r.out).toContain("ok recipes/quickstart.yaml\n");
+  });
+
   it("prints every problem as FILE:LINE:COL: error: MESSAGE and exits 2", async () => {
     const r = await sdfn("validate", "test/recipe/bad/many-problems.yaml", "recipes/sdfn-fashioniq.yaml");
     expect(r.code).toBe(2);

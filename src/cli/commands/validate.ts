@@ -19,10 +19,12 @@ Options:
                          list entries by index: --set fusion.modules.1.heads=4. Repeatable.
   --plugin FILE          load a plugin (.ts/.js, relative to the working directory) before validating. Repeatable.
 
+A directory stands for the .yaml/.yml files directly inside it.
+
 Exit code: 0 when every recipe is valid, 2 otherwise.
 
 Example:
-  sdfn validate recipes/*.yaml
+  sdfn validate recipes/
   sdfn validate recipes/sdfn-fashioniq.yaml --set training.epochs=5`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs("validate", argv, {
@@ -31,8 +33,9 @@ Example:
     });
     if (positionals.length === 0) throw new UsageError("validate: name at least one recipe, e.g. sdfn validate recipes/sdfn-fashioniq.yaml");
     const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
+    const files = await expandDirectories(positionals);
     let failed = 0;
-    for (const file of positionals) {
+    for (const file of files) {
       try {
         await loadRecipe(file, { sets: values.set, plugins: values.plugin });
         process.stdout.write(`ok ${file}\n`);
@@ -42,9 +45,29 @@ Example:
         process.stderr.write(err.problems.map((p) => `${formatProblem(p)}\n`).join(""));
       }
     }
-    if (failed > 0 && positionals.length > 1) {
-      process.stderr.write(`${failed} of ${positionals.length} recipes are invalid\n`);
+    if (failed > 0 && files.length > 1) {
+      process.stderr.write(`${failed} of ${files.length} recipes are invalid\n`);
     }
     return failed > 0 ? 2 : 0;
   },
 };
+
+/** Each directory argument becomes the recipes directly inside it (sorted); files stay as given. */
+async function expandDirectories(args: string[]): Promise<string[]> {
+  const { readdir, stat } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const out: string[] = [];
+  for (const arg of args) {
+    const isDir = await stat(arg).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDir) out.push(arg);
+    else {
+      const names = (await readdir(arg)).filter((n) => /\.ya?ml$/i.test(n)).sort();
+      if (names.length === 0) throw new UsageError(`validate: ${arg} holds no .yaml recipes`);
+      out.push(...names.map((n) => path.join(arg, n)));
+    }
+  }
+  return out;
+}
