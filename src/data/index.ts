@@ -9,6 +9,7 @@ import { buildVocabulary } from "./vocabulary.js";
 export type * from "./types.js";
 export { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromJSON, tokenize, countUnknown } from "./vocabulary.js";
 export { FeatureCache, imageCacheKey, fileHash, type CachedFeatures, type EncoderIdentity } from "./feature-cache.js";
+export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
 export { datasetStatistics, type DataStatistics } from "./stats.js";
 
 /** The part of a recipe the data area reads (the full Recipe type satisfies it). */

@@ -45,3 +45,50 @@ describe("FeatureCache", () => {
     expect(await fileHash(image)).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); // sha256("abc")
   });
 });
+
+describe("cachedBackbone", () => {
+  it("computes backbone maps once per image and serves them from disk afterwards", async () => {
+    const tf = await import("@tensorflow/tfjs");
+    const { cachedBackbone } = await import("../../src/data/backbone-cache.js");
+    const { openDataset } = await import("../../src/data/index.js");
+    const { createRegistry } = await import("../../src/registry/builtins.js");
+    const ds = await openDataset(
+      { seed: 0, data: { dataset: "shapes", train_pairs: 4, test_references: 2, test_edits: 2, image_size: 8 } },
+      createRegistry(),
+    );
+    let computed = 0;
+    // A stand-in frozen backbone: 2×2 average pooling, (B, 8, 8, 3) → (B, 4, 4, 3).
+    const encoder = {
+      backboneFrozen: true,
+      backbone: (images: import("@tensorflow/tfjs").Tensor4D) => ((computed += images.shape[0]), tf.avgPool(images, 2, 2, "valid")),
+    };
+    const make = () =>
+      cachedBackbone({
+        loader: ds.loader,
+        imagePath: ds.imagePath,
+        encoder,
+        cache: new FeatureCache(join(dir, "backbone")),
+        identity: { name: "avgpool", params: { image_size: 8 }, weights: "" },
+        fc: { training: false, seed: () => 0 },
+      });
+    const ids = [ds.train[0]!.reference, ds.train[1]!.reference, ds.train[0]!.reference];
+    const before = tf.memory().numTensors;
+    const first = await make().maps(ids);
+    expect(first.shape).toEqual([3, 4, 4, 3]);
+    expect(computed).toBe(3);
+    const images = await ds.loader.images(ids);
+    const expected = tf.avgPool(images, 2, 2, "valid");
+    expect(Array.from(await first.data())).toEqual(Array.from(await expected.data()));
+    tf.dispose([images, expected]);
+    // A new run: everything from disk, nothing computed.
+    const second = await make().maps(ids);
+    expect(computed).toBe(3);
+    expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
+    tf.dispose([first, second]);
+    expect(tf.memory().numTensors).toBe(before);
+    const trainable = { backboneFrozen: false, backbone: encoder.backbone };
+    expect(() =>
+      cachedBackbone({ loader: ds.loader, imagePath: ds.imagePath, encoder: trainable, cache: new FeatureCache(dir), identity: { name: "resnet50", params: {}, weights: "" }, fc: { training: false, seed: () => 0 } }),
+    ).toThrow(/image encoder "resnet50" has no frozen backbone/);
+  });
+});
