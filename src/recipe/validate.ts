@@ -69,7 +69,16 @@ function explain(e: ErrorObject, tree: unknown, registry: Registry, at: At): Pro
       const allowed = Object.keys((e.parentSchema as JsonSchema).properties ?? {});
       const hint = closest(key, allowed);
       const tag = allowed.length === 1 && (allowed[0] === "type" || allowed[0] === "dataset");
-      const fix = hint ? `did you mean "${hint}"?` : tag ? "it takes no parameters" : allowed.length ? `allowed keys: ${allowed.join(", ")}` : "it takes no keys";
+      const home = hint ? undefined : nestedHome(e.parentSchema as JsonSchema, key);
+      const fix = hint
+        ? `did you mean "${hint}"?`
+        : home
+          ? `it belongs one level down: put it under ${home}: (${[...path, home, key].join(".")})`
+          : tag
+            ? "it takes no parameters"
+            : allowed.length
+              ? `allowed keys: ${allowed.join(", ")}`
+              : "it takes no keys";
       return at([...path, key], `unknown key "${key}" in ${container(path, e.data)}; ${fix}`, "key");
     }
     case "required": {
@@ -153,6 +162,12 @@ function container(path: Path, data: unknown): string {
   if (!isMapping(data)) return name;
   const tag = typeof data.type === "string" ? data.type : typeof data.dataset === "string" ? data.dataset : undefined;
   return tag && path.length ? `${name} (${tag})` : name;
+}
+
+/** The sibling section that has `key` (e.g. `epochs` at the top belongs in `training`), if one does. */
+function nestedHome(parent: JsonSchema, key: string): string | undefined {
+  const props = (parent.properties ?? {}) as Record<string, JsonSchema>;
+  return Object.keys(props).find((name) => Object.hasOwn((props[name]!.properties ?? {}) as object, key));
 }
 
 /** For a missing field holding a registered thing: which ones there are. */

@@ -19,6 +19,7 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
   "unknown-dataset.yaml": [["4:12", `unknown dataset "fashion-iq"; did you mean "fashioniq"? (registered datasets: fashioniq, shoes, fashion200k, shapes`]],
   "unknown-key-in-module.yaml": [["5:20", `unknown key "heds" in fusion.modules[0] (JRM); did you mean "heads"?`]],
   "unknown-top-level-key.yaml": [["3:1", `unknown key "trainig" in the recipe; did you mean "training"?`]],
+  "misplaced-key.yaml": [["3:1", `unknown key "epochs" in the recipe; it belongs one level down: put it under training: (training.epochs)`]],
   "unknown-key-no-suggestion.yaml": [["4:3", `unknown key "colour" in fusion; allowed keys: layers, modules, router`]],
   "other-dataset-param.yaml": [["4:3", `unknown key "train_pairs" in data (fashioniq); allowed keys: dataset, root, categories, protocol,`]],
   "wrong-type-string.yaml": [["4:11", `training.epochs: expected an integer, got "sixty"`]],
