@@ -22,4 +22,26 @@ export {
   type Problem,
   type Recipe,
 } from "./recipe/index.js";
+export {
+  openDataset,
+  loadDatasetSource,
+  defineDataset,
+  DataError,
+  buildVocabulary,
+  loadVocabulary,
+  saveVocabulary,
+  tokenize,
+  FeatureCache,
+  cachedBackbone,
+  datasetStatistics,
+  type OpenDataset,
+  type Pair,
+  type EvalSet,
+  type EvalQuery,
+  type Vocabulary,
+  type BatchLoader,
+  type TrainBatch,
+  type DatasetSource,
+  type DatasetBuildContext,
+} from "./data/index.js";
 export { Rng } from "./util/rng.js";

@@ -7,6 +7,7 @@ import type { BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./ty
 import { buildVocabulary } from "./vocabulary.js";
 
 export type * from "./types.js";
+export { defineDataset } from "./dataset.js";
 export { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromJSON, tokenize, countUnknown } from "./vocabulary.js";
 export { FeatureCache, imageCacheKey, fileHash, type CachedFeatures, type EncoderIdentity } from "./feature-cache.js";
 export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
