@@ -8,7 +8,7 @@ import { createRegistry } from "../registry/builtins.js";
 import { loadPlugin, PluginError } from "../registry/plugins.js";
 import { Registry, KINDS } from "../registry/registry.js";
 import { loadChain, showFile, type PluginRef } from "./extends.js";
-import { isMapping, placeAll, type Where } from "./located.js";
+import { isMapping, placeAll, problemAt, type Located, type Where } from "./located.js";
 import { migrate } from "./migrate.js";
 import { applyOverrides } from "./overrides.js";
 import { RecipeError, type Problem } from "./problems.js";
@@ -57,6 +57,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
   const located = chain.located;
 
   problems.push(...applyOverrides(located, opts.sets ?? []));
+  problems.push(...resolvedTooLate(located));
   const unreadable = migrate(located);
   // A version this sdfn cannot read: its schema may differ, so nothing else is checked.
   if (unreadable.length) throw new RecipeError([...problems, ...unreadable]);
@@ -130,6 +131,22 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
     isMapping(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
   );
+}
+
+/** `extends` and `plugins` are resolved before overrides: a `--set` of them would be ignored, so it is a problem. */
+function resolvedTooLate(located: Located): Problem[] {
+  const tree = located.tree;
+  if (!isMapping(tree)) return [];
+  const fixes: Record<string, string> = {
+    extends: "extends cannot be overridden; write a recipe that extends this one instead",
+    plugins: "plugins cannot be set with --set; use --plugin FILE",
+  };
+  return Object.keys(fixes)
+    .filter((key) => key in tree)
+    .map((key) => {
+      delete tree[key];
+      return problemAt(located.places, [key], fixes[key]!);
+    });
 }
 
 function copyRegistry(from: Registry): Registry {

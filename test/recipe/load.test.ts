@@ -183,12 +183,13 @@ describe("--set overrides", () => {
   it("names the override in its problems", async () => {
     const dir = writeTree({ "r.yaml": TINY });
     const problems = await problemsOf(path.join(dir, "r.yaml"), {
-      sets: ["training.epochs=abc", "fusion.modules.5.heads=1", "nonsense", "name.x=1", "fusion.modules.0.type=Alpah"],
+      sets: ["training.epochs=abc", "fusion.modules.5.heads=1", "nonsense", "name.x=1", "fusion.modules.0.type=Alpah", "plugins=[x.ts]"],
     });
     expect(problems.map((p) => `${p.file} | ${p.message}`)).toEqual([
       "--set fusion.modules.5.heads=1 | fusion.modules has 2 entries: index 5 is out of range (0 to 1)",
       "--set nonsense | expected KEY.PATH=VALUE, e.g. --set training.epochs=5",
       "--set name.x=1 | name is the string \"tiny\", not a mapping: it has no key \"x\"",
+      "--set plugins=[x.ts] | plugins cannot be set with --set; use --plugin FILE",
       '--set fusion.modules.0.type=Alpah | unknown fusion module "Alpah"; did you mean "Alpha"? (registered fusion modules: Alpha, Beta)',
       '--set training.epochs=abc | training.epochs: expected an integer, got "abc"',
     ]);
