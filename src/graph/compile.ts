@@ -200,8 +200,9 @@ function fuse(
       }
       return y;
     });
-    const y = tf.stack(outputs, 1).reshape([b, m, n * dim]) as tf.Tensor3D; // (B, M, N·d)
-    const pooled = tf.stack(outputs.map((o) => o.mean(1)), 1) as tf.Tensor3D; // (B, M, d)
+    const stacked = tf.stack(outputs, 1); // (B, M, N, d)
+    const y = stacked.reshape([b, m, n * dim]) as tf.Tensor3D; // (B, M, N·d)
+    const pooled = stacked.mean(2) as tf.Tensor3D; // (B, M, d)
     const p = router.route(pooled, sentence, fc); // (B, M, R)
     paths.push(p);
     // receiver j takes Σ_i p_{i→j} y_i: (B, R, M) × (B, M, N·d) → (B, R, N·d)

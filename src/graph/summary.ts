@@ -28,6 +28,13 @@ interface PartCount {
 
 function countParts(network: Network): Map<string, PartCount> {
   const parts = new Map<string, PartCount>();
+  const seen = [...network.store.variables.keys()].map(partOf);
+  // encoder parts first, then every module and router of every layer (RCM, static: 0)
+  for (const key of seen) if (!key.startsWith("fusion.")) parts.set(key, { trainable: 0, fixed: 0 });
+  network.layers.forEach((names, l) => {
+    names.forEach((_, i) => parts.set(`fusion.layers.${l}.modules.${i}`, { trainable: 0, fixed: 0 }));
+    parts.set(`fusion.layers.${l}.router`, { trainable: 0, fixed: 0 });
+  });
   for (const [name, v] of network.store.variables) {
     const key = partOf(name);
     const c = parts.get(key) ?? { trainable: 0, fixed: 0 };
@@ -58,13 +65,14 @@ export function summarizeNetwork(network: Network): string {
     const g = network.text.glove;
     lines.push(`          GloVe ${g.file}: ${count(g.found)} words found, ${count(g.missing)} missing`);
   }
-  lines.push("  fusion");
-  const width = Math.max(...spec.modules.map((t) => describe(t).length), 6);
-  network.layers.forEach((_, l) => {
+  lines.push(`  fusion  ${layers} × [${spec.modules.map((t) => t.type).join(", ")}], router ${describe(spec.router)}`);
+  spec.modules.forEach((t, i) => lines.push(`    module ${i}  ${describe(t)}`));
+  const width = Math.max(...spec.modules.map((t) => t.type.length));
+  network.layers.forEach((names, l) => {
     const final = l === layers - 1;
-    const cells = spec.modules.map((t) => describe(t).padEnd(width)).join("  ");
+    const cells = names.map((name) => name.padEnd(width)).join("  ");
     const route = final ? `w (B, ${m}, 1) over the modules` : `p (B, ${m}, ${m}) to layer ${l + 1}`;
-    lines.push(`    layer ${l}  ${cells}  → ${route}`);
+    lines.push(`    layer ${l}   ${cells}  → ${route}`);
   });
   lines.push(`    each module (B, ${n}, ${d}) → (B, ${n}, ${d});  f = Σ w_i y_i (B, ${n}, ${d}) → q (B, ${d})`);
   lines.push("");
