@@ -90,6 +90,11 @@ export async function backendStatus(): Promise<BackendAvailability[]> {
   ];
 }
 
+/** The backend `auto` starts given these statuses: the first available of torch, tensorflow, wasm, cpu. */
+export function autoChoice(status: readonly BackendAvailability[]): string {
+  return autoOrder.find((name) => status.find((s) => s.name === name)?.available) ?? "cpu";
+}
+
 async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: string; device: string }> {
   switch (name) {
     case "cpu":

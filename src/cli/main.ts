@@ -15,6 +15,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   schema: async () => (await import("./commands/schema.js")).command,
   data: async () => (await import("./commands/data.js")).command,
   report: async () => (await import("./commands/report.js")).command,
+  doctor: async () => (await import("./commands/doctor.js")).command,
 };
 
 const usage = (commands: Command[]) =>

@@ -1,0 +1,39 @@
+// `sdfn doctor` — which tfjs backends this machine can run, what each runs on, and why not.
+import type { Command } from "../command.js";
+import { parseCommandArgs, UsageError } from "../command.js";
+
+export const command: Command = {
+  name: "doctor",
+  summary: "list the tfjs backends (cpu, torch, tensorflow, wasm, webgpu): available or why not",
+  help: `Usage: sdfn doctor [--json]
+
+Checks every backend sdfn can train on and prints one line each: available
+(and on what device) or not, and why not with how to fix it. The last line
+says which backend \`backend: auto\` picks: torch (CUDA, else CPU), then
+tensorflow (tfjs-node, when installed), then wasm, then cpu.
+
+The torch backend needs its native addon: \`npm run build:native\` (libtorch
+from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).
+
+Options:
+  --json   print the list as JSON instead
+
+Example:
+  sdfn doctor`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs("doctor", argv, { json: { type: "boolean" } });
+    if (positionals.length > 0) throw new UsageError(`doctor: takes no arguments (got "${positionals[0]}")`);
+    const { backendStatus, autoChoice } = await import("../../backend/index.js");
+    const status = await backendStatus();
+    const auto = autoChoice(status);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ backends: status, auto }, null, 2)}\n`);
+      return 0;
+    }
+    const lines = status.map((s) =>
+      `  ${s.name.padEnd(11)} ${s.available ? "available    " : "not available"}  ${s.available ? (s.device ?? "") : (s.why ?? "")}`,
+    );
+    process.stdout.write(["Backends (`backend:` in a recipe, or sdfn build --backend NAME):", ...lines, `auto → ${auto}`, ""].join("\n"));
+    return 0;
+  },
+};
