@@ -44,7 +44,10 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   let base: Located | undefined;
   let broken = false;
 
-  for (const ref of listOfPaths(own, "extends", problems)) {
+  const bases = listOfPaths(own, "extends", problems);
+  // Without its bases the recipe would only show their keys as missing.
+  if (!bases) return undefined;
+  for (const ref of bases) {
     const target = path.resolve(dir, ref.value);
     const where = [...chain, abs];
     if (where.includes(target)) {
@@ -72,7 +75,7 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   }
   if (broken) return undefined;
 
-  for (const ref of listOfPaths(own, "plugins", problems)) {
+  for (const ref of listOfPaths(own, "plugins", problems) ?? []) {
     plugins.push({ path: path.resolve(dir, ref.value), where: own.places.get(pathKey(ref.path))! });
   }
   delete tree.extends;
@@ -90,8 +93,8 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   return { located, plugins: unique };
 }
 
-/** `key: path` or `key: [paths]` of a file's own tree, as (value, path) pairs; a wrong shape is a problem. */
-function listOfPaths(own: Located, key: string, problems: Problem[]): { value: string; path: (string | number)[] }[] {
+/** `key: path` or `key: [paths]` of a file's own tree, as (value, path) pairs; a wrong shape is a problem (undefined). */
+function listOfPaths(own: Located, key: string, problems: Problem[]): { value: string; path: (string | number)[] }[] | undefined {
   const tree = own.tree;
   if (!isMapping(tree) || !(key in tree)) return [];
   const value = tree[key];
@@ -104,5 +107,5 @@ function listOfPaths(own: Located, key: string, problems: Problem[]): { value: s
   problems.push(
     problemAt(own.places, bad >= 0 ? [key, bad] : [key], `${key}: expected a file path or a list of file paths (strings), relative to this recipe`),
   );
-  return [];
+  return undefined;
 }

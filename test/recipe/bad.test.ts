@@ -52,6 +52,8 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
   "extends-cycle.yaml": [["bases/cycle-b.yaml:2:10", "extends cycle: extends-cycle.yaml → cycle-b.yaml → extends-cycle.yaml; a recipe cannot extend itself"]],
   "extends-broken-base.yaml": [["bases/broken-syntax.yaml:3:7", "YAML syntax: unclosed {: add the closing }"]],
   "extends-invalid-base.yaml": [["bases/bad-value.yaml:4:11", `fusion.layers: expected an integer, got "three"`]],
+  "extends-not-a-path.yaml": [["2:49", "extends: expected a file path or a list of file paths (strings), relative to this recipe"]],
+  "plugins-not-paths.yaml": [["3:10", "plugins: expected a file path or a list of file paths (strings), relative to this recipe"]],
   "set-wrong-type.yaml": [["--set training.epochs=abc", `training.epochs: expected an integer, got "abc"`]],
   "set-out-of-range.yaml": [["--set fusion.modules.9.heads=2", "fusion.modules has 4 entries: index 9 is out of range (0 to 3)"]],
   "plugin-missing.yaml": [["3:11", "plugin test/recipe/bad/plugins/no-such-plugin.ts: no such file (plugin paths are relative to the recipe that lists them"]],
