@@ -124,20 +124,24 @@ export class FeatureCache {
     compute: (missing: number[]) => Promise<CachedFeatures[]>,
   ): Promise<CachedFeatures[]> {
     const found = await Promise.all(keys.map((k) => this.get(k)));
-    const missing = found.flatMap((f, i) => (f ? [] : [i]));
-    this.stats.hits += keys.length - missing.length;
+    // Each missing key is computed once, at its first position.
+    const first = new Map<string, number>();
+    found.forEach((f, i) => {
+      if (!f && !first.has(keys[i]!)) first.set(keys[i]!, i);
+    });
+    const missing = [...first.values()];
     this.stats.misses += missing.length;
+    this.stats.hits += keys.length - missing.length;
     if (missing.length > 0) {
       const computed = await compute(missing);
       if (computed.length !== missing.length) {
         throw new Error(`feature cache: compute returned ${computed.length} results for ${missing.length} keys`);
       }
-      await Promise.all(
-        missing.map((i, j) => {
-          found[i] = computed[j]!;
-          return this.set(keys[i]!, computed[j]!.data, computed[j]!.shape);
-        }),
-      );
+      await Promise.all(missing.map((i, j) => this.set(keys[i]!, computed[j]!.data, computed[j]!.shape)));
+      const byKey = new Map(missing.map((i, j) => [keys[i]!, computed[j]!]));
+      keys.forEach((k, i) => {
+        found[i] ??= byKey.get(k);
+      });
     }
     return found as CachedFeatures[];
   }

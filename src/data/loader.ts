@@ -23,6 +23,26 @@ interface PreparedBatch {
 
 const drawAugment = (rng: Rng): Augment => ({ cropX: rng.next(), cropY: rng.next(), flip: rng.next() < 0.5 });
 
+/**
+ * Yields prepare(0), prepare(1), … in order, keeping up to `depth` of the next
+ * ones running while the caller works on the current one (depth 0: one at a time).
+ */
+async function* ahead<T>(count: number, prepare: (i: number) => Promise<T>, depth: number): AsyncGenerator<T> {
+  const pending: Promise<T>[] = [];
+  let next = 0;
+  const start = () => {
+    const p = prepare(next++);
+    p.catch(() => {}); // a rejection surfaces when awaited below, never as an unhandled one
+    pending.push(p);
+  };
+  while (pending.length > 0 || next < count) {
+    if (pending.length === 0) start();
+    const done = await pending.shift()!;
+    while (pending.length < depth && next < count) start();
+    yield done;
+  }
+}
+
 export function createLoader(source: ImageSource, vocabulary: Vocabulary, config: LoaderConfig): BatchLoader {
   const run = limiter(config.decode_concurrency);
   const s = config.image_size;
@@ -85,18 +105,18 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
     // A last batch of one sample has no in-batch negatives: drop it.
     if (batches.length > 1 && batches[batches.length - 1]!.length < 2) batches.pop();
-    const pending: Promise<PreparedBatch>[] = [];
-    let next = 0;
-    const schedule = () => {
-      const p = prepare(batches[next++]!, augRng);
-      p.catch(() => {}); // rejections surface when awaited below, not as unhandled ones
-      pending.push(p);
-    };
-    while (pending.length > 0 || next < batches.length) {
-      if (pending.length === 0) schedule();
-      const prepared = await pending.shift()!;
-      while (pending.length < config.prefetch && next < batches.length) schedule();
+    // prepare() draws the augmentation when called, and calls happen in batch order.
+    for await (const prepared of ahead(batches.length, (i) => prepare(batches[i]!, augRng), config.prefetch)) {
       yield toTensors(prepared);
+    }
+  }
+
+  async function* imageBatches(ids: readonly string[], batchSize: number): AsyncGenerator<{ ids: string[]; images: tf.Tensor4D }> {
+    const parts: string[][] = [];
+    for (let i = 0; i < ids.length; i += batchSize) parts.push(ids.slice(i, i + batchSize));
+    const decode = (i: number) => decodeInto(parts[i]!, parts[i]!.map(() => undefined));
+    for await (const [i, data] of ahead(parts.length, async (i) => [i, await decode(i)] as const, config.prefetch)) {
+      yield { ids: parts[i]!, images: tf.tensor4d(data, [parts[i]!.length, s, s, 3]) };
     }
   }
 
@@ -107,5 +127,5 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     return tf.tensor4d(await decodeInto(ids, augment), [ids.length, s, s, 3]);
   }
 
-  return { trainBatches, images, texts };
+  return { trainBatches, imageBatches, images, texts };
 }

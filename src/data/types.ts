@@ -52,6 +52,8 @@ export interface TrainBatch {
 export interface BatchLoader {
   /** One epoch: shuffles `pairs` with `rng`, drops a last batch smaller than 2, decodes ahead. */
   trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng): AsyncIterable<TrainBatch>;
+  /** Evaluation images (center crop) in batches of `batchSize`, decoded `prefetch` batches ahead. */
+  imageBatches(ids: readonly string[], batchSize: number): AsyncIterable<{ ids: string[]; images: tf.Tensor4D }>;
   /** Images by id, (B, H, W, 3); `train: true` applies the training augmentation (random crop, flip). */
   images(ids: readonly string[], opts?: { train?: boolean; rng?: Rng }): Promise<tf.Tensor4D>;
   /** Tokenised texts, padded to the longest (at most max_words). */

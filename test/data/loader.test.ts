@@ -84,3 +84,20 @@ describe("batch loader", () => {
     await expect(consume()).rejects.toThrow(/bad image/);
   });
 });
+
+describe("evaluation image batches", () => {
+  it("yields every id in order, in batches, decoded ahead", async () => {
+    const { source, log } = fakeSource(1);
+    const loader = createLoader(source, vocab, config);
+    const ids = Array.from({ length: 7 }, (_, i) => `g${i}`);
+    const seen: string[] = [];
+    for await (const { ids: part, images } of loader.imageBatches(ids, 3)) {
+      const px = await images.data();
+      expect(part.map((_, i) => px[i * S * S * 3])).toEqual(part.map((id) => Number(id.slice(1))));
+      seen.push(...part);
+      images.dispose();
+    }
+    expect(seen).toEqual(ids);
+    expect([...log.augments.values()].every((a) => a === undefined)).toBe(true); // no augmentation
+  });
+});
