@@ -77,6 +77,9 @@ function checkDeclaration(kind: Kind, d: Declaration, shown: string): void {
   if (typeof d.doc !== "string" || !d.doc) fail(`${kind} "${d.name}" has no doc line`);
   const shape = (d.params as { shape?: Record<string, unknown> } | undefined)?.shape;
   if (!shape) fail(`${kind} "${d.name}": params must be a zod object (z.object({...}))`);
+  if (kind === "loss" && shape && !("weight" in shape)) {
+    fail(`loss "${d.name}" needs a \`weight\` parameter (its λ in the total): weight: z.number().min(0).default(1).describe(...)`);
+  }
   const reserved = kind === "dataset" ? "dataset" : "type";
   if (shape && reserved in shape) fail(`${kind} "${d.name}": a parameter may not be called "${reserved}" (it names the ${kind})`);
 }

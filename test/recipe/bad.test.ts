@@ -40,6 +40,7 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
   "missing-dataset.yaml": [["3:1", `data: missing "dataset:" naming the dataset; one of fashioniq, shoes, fashion200k, shapes`]],
   "missing-version.yaml": [["2:1", `missing required key "version" in the recipe`]],
   "newer-version.yaml": [["3:10", "version 2 is newer than this sdfn reads (1); update sdfn"]],
+  "old-version.yaml": [["3:10", "version 0 is not a recipe version (this sdfn reads 1)"]],
   "duplicate-key.yaml": [["6:3", `duplicate key "epochs" (first set at line 4:3); keep one of them`]],
   "unclosed-bracket.yaml": [["4:12", "YAML syntax: unclosed [: add the closing ]"]],
   "unclosed-quote.yaml": [["3:7", `YAML syntax: unclosed string: add the closing "`]],

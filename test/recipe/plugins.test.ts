@@ -99,6 +99,12 @@ describe("plugins in recipes", () => {
     expect(registry.names("loss")).toContain("acme/Zero");
   });
 
+  it("refuses a plugin loss without `weight`", async () => {
+    const err = (await loadRegistry([fixture("loss-without-weight.ts")], tinyRegistry()).catch((e: unknown) => e)) as RecipeError;
+    expect(err).toBeInstanceOf(RecipeError);
+    expect(err.problems[0]!.message).toMatch(/loss "acme\/Free" needs a `weight` parameter/);
+  });
+
   it("reports each broken plugin at its entry in `plugins:`", async () => {
     const entries = ["./gated-sum.ts", "./dup-gated-sum.ts", "./bare-name.ts", "./no-register.ts", "./throws.ts", "./missing.ts"];
     const dir = writeTree({ "r.yaml": recipeWith(entries, "Beta") });

@@ -45,6 +45,11 @@ describe("schemas/recipe.schema.json", () => {
     expect(undocumented).toEqual([]);
   });
 
+  it("gives every loss a `weight` (its λ in the total)", () => {
+    const schema = recipeJsonSchema(createRegistry()) as any;
+    for (const loss of schema.$defs.loss.oneOf) expect(loss.properties.weight, loss.properties.type.const).toMatchObject({ type: "number" });
+  });
+
   it("includes plugin declarations when given --plugin", async () => {
     const registry = await loadRegistry([path.join(ROOT, "examples/plugins/gated-sum.ts")]);
     const schema = recipeJsonSchema(registry) as any;
