@@ -186,11 +186,11 @@ export function EvaluationPanel({ state, width, maxRows }: { state: DashboardSta
         <Text bold>{groupHeader}</Text>
       </Text>
       <Text dimColor>{`${" epoch".padEnd(lead)}${metricHeader}`}</Text>
-      {shown.map((e) => {
+      {shown.map((e, i) => {
         const isBest = e === best;
         const values = columns.map((c) => fit(formatPercent(e.metrics[c.name]), VALUE - 1, "right") + " ").join("");
         return (
-          <Text key={e.time} color={isBest ? "green" : undefined} bold={isBest}>
+          <Text key={`${e.epoch}-${i}`} color={isBest ? "green" : undefined} bold={isBest}>
             {`${isBest ? " ★" : "  "} ${String(e.epoch + 1).padStart(5)}   ${values}`}
           </Text>
         );

@@ -2,6 +2,7 @@
 // the Ink dashboard on an interactive terminal (stdout a TTY and CI unset) and
 // plain lines otherwise; `json` writes one JSON line per event. It owns the
 // stop keys: `q` / first Ctrl-C abort `signal`, a second Ctrl-C exits (130).
+import "./react-production.js"; // first: before ink-app loads React
 import type { EventSink, TrainEvent } from "../../train/events.js";
 import { mountDashboard } from "./ink-app.js";
 import { createInterrupt, type Interrupt } from "./interrupt.js";

@@ -69,5 +69,6 @@ export function mountDashboard(
     exitOnCtrlC: false,
     maxFps: io.fps,
     patchConsole: io.patchConsole,
+    onRender: () => props.store.frameDrawn(),
   });
 }
