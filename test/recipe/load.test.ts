@@ -157,6 +157,28 @@ describe("checks beyond JSON Schema", () => {
   });
 });
 
+describe("parameters of union type", () => {
+  it("summarise a union's branches in one problem", async () => {
+    const reg = tinyRegistry();
+    const { z } = await import("zod");
+    reg.register("module", {
+      name: "Mixed",
+      doc: "a union-typed and a nullable param",
+      params: z.object({
+        size: z.union([z.number(), z.array(z.number())]).default(1).describe("one size or one per layer"),
+        path: z.string().nullable().default(null).describe("a file or null"),
+      }),
+      build: () => ({}),
+    });
+    const dir = writeTree({ "r.yaml": TINY.replace("{ type: Beta }", "{ type: Mixed, size: big, path: 3 }") });
+    const err = (await loadRecipe(path.join(dir, "r.yaml"), { registry: reg }).catch((e: unknown) => e)) as RecipeError;
+    expect(err.problems.map((p) => [p.line, p.col, p.message])).toEqual([
+      [11, 28, 'fusion.modules[1].size: expected a number or a list, got "big"'],
+      [11, 39, "fusion.modules[1].path: expected a string or null, got 3"],
+    ]);
+  });
+});
+
 describe("--set overrides", () => {
   it("parses values as YAML, addresses list entries by index and creates missing mappings", async () => {
     const dir = writeTree({ "r.yaml": TINY });
