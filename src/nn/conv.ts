@@ -2,6 +2,7 @@
 // Conv weight [kh, kw, in, out] (PyTorch's [out, in, kh, kw] transposed by (2, 3, 1, 0)).
 import * as tf from "@tensorflow/tfjs";
 import { heNormal, ones, type ParamScope, zeros } from "./scope.js";
+import { conv2dFastGrad } from "./conv-grad.js";
 
 export interface Conv2d {
   readonly weight: tf.Variable;
@@ -31,7 +32,11 @@ export function conv2d(scope: ParamScope, o: ConvOptions): Conv2d {
         if (x.shape[3] !== inChannels) {
           throw new Error(`${scope.path}: expected ${inChannels} input channels (NHWC), got shape [${x.shape}]`);
         }
-        const y = tf.conv2d(x, weight as tf.Tensor4D, stride, pad === 0 ? "valid" : pad);
+        // cpu backend: its filter gradient is a naive loop; conv2dFastGrad computes it by a forward conv
+        const y =
+          tf.getBackend() === "cpu"
+            ? conv2dFastGrad(x, weight as tf.Tensor4D, stride, pad)
+            : tf.conv2d(x, weight as tf.Tensor4D, stride, pad === 0 ? "valid" : pad);
         return bias ? tf.add(y, bias) : y;
       }),
   };
