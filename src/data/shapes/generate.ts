@@ -84,6 +84,10 @@ function candidateEdits(world: World, scene: Scene): Map<Edit["kind"], Edit[]> {
 
 /** Up to `n` distinct edits: a kind drawn uniformly among those left, then an edit of that kind. */
 function drawEdits(rng: Rng, candidates: Map<Edit["kind"], Edit[]>, n: number): Edit[] {
+  if (n === 1) {
+    const kinds = [...candidates.keys()].filter((k) => candidates.get(k)!.length > 0);
+    return kinds.length > 0 ? [pick(rng, candidates.get(pick(rng, kinds))!)] : [];
+  }
   const pools = new Map([...candidates].map(([k, v]) => [k, rng.shuffle(v)]));
   const out: Edit[] = [];
   while (out.length < n) {

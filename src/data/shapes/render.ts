@@ -1,5 +1,6 @@
 // Renders a scene to RGB bytes (size, size, 3): each shape centred in its grid
-// cell on a dark background, 3×3 supersampled so small shapes keep their outline.
+// cell on a dark background, 3×3 supersampled so small shapes keep their outline;
+// the coverage of each (shape, size, cell) is computed once.
 import type { Obj, Scene } from "./scene.js";
 
 const BACKGROUND = [40, 40, 40];
@@ -28,12 +29,23 @@ function inside(kind: number, dx: number, dy: number): boolean {
   }
 }
 
-function drawObject(out: Float32Array, size: number, grid: number, o: Obj): void {
+/** Pixels an object covers and how much (3×3 supersampled), per (image size, grid, shape, size, cell). */
+interface Coverage {
+  pixels: Int32Array; // pixel indices y * size + x
+  alpha: Float32Array; // covered fraction in (0, 1]
+}
+const coverages = new Map<string, Coverage>();
+
+function coverage(size: number, grid: number, o: Obj): Coverage {
+  const key = `${size}|${grid}|${o.shape}|${o.size}|${o.cell}`;
+  const known = coverages.get(key);
+  if (known) return known;
   const cell = size / grid;
   const cx = ((o.cell % grid) + 0.5) * cell;
   const cy = (Math.floor(o.cell / grid) + 0.5) * cell;
   const r = RADIUS[o.size]! * cell;
-  const color = PALETTE[o.color]!;
+  const pixels: number[] = [];
+  const alpha: number[] = [];
   for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(size, Math.ceil(cy + r)); y++) {
     for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(size, Math.ceil(cx + r)); x++) {
       let hits = 0;
@@ -44,18 +56,36 @@ function drawObject(out: Float32Array, size: number, grid: number, o: Obj): void
           if (inside(o.shape, (px - cx) / r, (py - cy) / r)) hits++;
         }
       }
-      if (hits === 0) continue;
-      const a = hits / (SAMPLES * SAMPLES);
-      const i = (y * size + x) * 3;
-      for (let c = 0; c < 3; c++) out[i + c] = out[i + c]! * (1 - a) + color[c]! * a;
+      if (hits > 0) {
+        pixels.push(y * size + x);
+        alpha.push(hits / (SAMPLES * SAMPLES));
+      }
     }
   }
+  const c = { pixels: Int32Array.from(pixels), alpha: Float32Array.from(alpha) };
+  coverages.set(key, c);
+  return c;
 }
 
-/** Scene → RGB bytes, row-major (size, size, 3). */
+const backgrounds = new Map<number, Uint8Array>();
+
+/** Scene → RGB bytes, row-major (size, size, 3). Shapes sit in separate cells, so they never overlap. */
 export function renderScene(scene: Scene, size: number, grid: number): Uint8Array {
-  const canvas = new Float32Array(size * size * 3);
-  for (let i = 0; i < size * size; i++) canvas.set(BACKGROUND, i * 3);
-  for (const o of scene) drawObject(canvas, size, grid, o);
-  return Uint8Array.from(canvas, (v) => Math.round(v));
+  let background = backgrounds.get(size);
+  if (!background) {
+    background = new Uint8Array(size * size * 3);
+    for (let i = 0; i < background.length; i += 3) background.set(BACKGROUND, i);
+    backgrounds.set(size, background);
+  }
+  const out = background.slice();
+  for (const o of scene) {
+    const { pixels, alpha } = coverage(size, grid, o);
+    const color = PALETTE[o.color]!;
+    for (let k = 0; k < pixels.length; k++) {
+      const i = pixels[k]! * 3;
+      const a = alpha[k]!;
+      for (let c = 0; c < 3; c++) out[i + c] = Math.round(out[i + c]! * (1 - a) + color[c]! * a);
+    }
+  }
+  return out;
 }
