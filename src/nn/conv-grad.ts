@@ -25,7 +25,7 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, str
 export function conv2dFastGrad(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
   const k = w.shape[0];
   const padArg = pad === 0 ? "valid" : pad;
-  const f = tf.customGrad((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xi, wi]);
     return {
       value: tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, padArg),
@@ -35,6 +35,6 @@ export function conv2dFastGrad(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, p
         return [dx, conv2dFilterGrad(sx, dy as tf.Tensor4D, k, stride, pad)];
       },
     };
-  });
-  return f(x, w) as tf.Tensor4D;
+  }) as unknown as tf.CustomGradientFunc<tf.Tensor4D>);
+  return f(x, w);
 }
