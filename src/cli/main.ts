@@ -41,7 +41,21 @@ function version(): string {
   return pkg.version;
 }
 
+// `sdfn modules | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+let pipeGuarded = false;
+function guardPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    // A command with its own handler (the training renderer keeps training, then checkpoints) decides itself.
+    if (process.stdout.listenerCount("error") > 1) return;
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  guardPipe();
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     const commands = await Promise.all(Object.values(loaders).map((load) => load()));
