@@ -35,6 +35,6 @@ export function conv2dFastGrad(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, p
         return [dx, conv2dFilterGrad(sx, dy as tf.Tensor4D, k, stride, pad)];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor4D>);
-  return f(x, w);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
 }
