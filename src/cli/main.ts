@@ -56,7 +56,8 @@ function guardPipe(): void {
 
 export async function main(argv: string[]): Promise<number> {
   guardPipe();
-  const [name, ...rest] = argv;
+  // `sdfn help CMD` is `sdfn CMD --help`.
+  const [name, ...rest] = argv[0] === "help" && argv[1] ? [argv[1], "--help"] : argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     const commands = await Promise.all(Object.values(loaders).map((load) => load()));
     (name ? process.stdout : process.stderr).write(usage(commands));

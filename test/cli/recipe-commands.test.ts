@@ -43,6 +43,7 @@ describe("sdfn help", () => {
     const v = await sdfn("validate", "--help");
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/^Usage: sdfn validate RECIPE\.\.\./);
+    expect(await sdfn("help", "validate")).toEqual(v);
     const typo = await sdfn("valdate", "x.yaml");
     expect(typo.code).toBe(2);
     expect(typo.err).toBe('error: unknown command "valdate"; did you mean "validate"?\nRun sdfn --help for the list of commands.\n');
