@@ -38,8 +38,10 @@ export const fashioniq = defineDataset({
     const root = resolve(ctx.cwd, p.root);
     const read = <T>(dir: string, file: string) =>
       readJson<T>(join(root, dir, file), "fashioniq", `data.root should hold ${p.captions_dir}/cap.<category>.<split>.json and ${p.splits_dir}/split.<category>.<split>.json`);
-    const join2 = (a: string, b: string) => [a, b].map((c) => c.trim()).filter(Boolean).join(` ${p.caption_join} `);
-    const texts = (c: [string, string], withReversed: boolean) => (withReversed ? [join2(c[0], c[1]), join2(c[1], c[0])] : [join2(c[0], c[1])]);
+    // "c1 and c2" (and "c2 and c1" when asked); empty captions are skipped.
+    const joined = (c: readonly string[]) => c.map((x) => x.trim()).filter(Boolean).join(` ${p.caption_join} `);
+    const texts = (c: readonly string[], withReversed: boolean) =>
+      withReversed ? [joined(c), joined(c.slice().reverse())] : [joined(c)];
 
     const train: Pair[] = [];
     const evalSets: EvalSet[] = [];
@@ -89,5 +91,5 @@ export const fashioniq = defineDataset({
 interface CaptionEntry {
   target: string;
   candidate: string;
-  captions: [string, string];
+  captions: string[];
 }
