@@ -89,20 +89,16 @@ class ResNet(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """Stages of conv3x3 (stride 2) + BN + ReLU; for the quickstart's tiny images."""
+    """Stages of conv3x3 (stride 2, padding 1) + BN + ReLU (without BN the conv has a bias)."""
 
     def __init__(self, channels=(32, 64, 128), batch_norm=True):
         super().__init__()
-        cin = 3
         self.stages = nn.ModuleList()
-        for cout in channels:
+        for cin, cout in zip((3,) + tuple(channels[:-1]), channels):
             layers = [nn.Conv2d(cin, cout, 3, 2, 1, bias=not batch_norm)]
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(cout))
-            layers.append(nn.ReLU())
-            self.stages.append(nn.Sequential(*layers))
-            cin = cout
-        self.channels = cin
+            layers += [nn.BatchNorm2d(cout)] if batch_norm else []
+            self.stages.append(nn.Sequential(*layers, nn.ReLU()))
+        self.channels = channels[-1]
 
     def forward(self, x):
         for stage in self.stages:
@@ -120,11 +116,11 @@ class ImageEncoder(nn.Module):
             self.backbone = ResNet(int(kind[len("resnet") :]))
             channels = self.backbone.channels
         elif kind == "small_cnn":
-            self.backbone = SmallCNN(tuple(cfg.get("channels", (32, 64, 128))), cfg.get("batch_norm", True))
+            self.backbone = SmallCNN(tuple(cfg.get("channels", (32, 64, 128))), bool(cfg.get("batch_norm", True)))
             channels = self.backbone.channels
         elif kind == "features":
             self.backbone = None
-            channels = int(cfg["channels"])
+            channels = int(cfg.get("channels", 2048))
         else:
             raise ValueError(f"image encoder {kind!r}: the reference knows resnet18/34/50/101, small_cnn, features")
         self.proj = nn.Conv2d(channels, dim, 1)
@@ -152,6 +148,9 @@ class TextEncoder(nn.Module):
         bidirectional = kind == "bilstm"
         rnn = nn.GRU if kind == "gru" else nn.LSTM
         self.rnn = rnn(self.embedding.embedding_dim, hidden, batch_first=True, bidirectional=bidirectional)
+        if kind == "gru":  # the GRU's hidden-side bias is fixed at 0: n = tanh(W_in x + b_in + r * (W_hn h))
+            self.rnn.bias_hh_l0.data.zero_()
+            self.rnn.bias_hh_l0.requires_grad_(False)
         out = hidden * (2 if bidirectional else 1)
         self.proj = nn.Linear(out, dim) if out != dim else None
 

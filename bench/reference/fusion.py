@@ -147,9 +147,10 @@ class MSR(nn.Module):
         if self.combine == "product":
             p = a * b
             return p / p.sum(1 if self.final else -1, keepdim=True)
-        if self.combine == "gate":
+        if self.combine == "gate":  # one learned gate per sender, sigma(0) = 1/2 at the start
             g = torch.sigmoid(self.gate)[None, :, None]
-            return g * a + (1 - g) * b
+            p = g * a + (1 - g) * b  # hidden rows still sum to 1; the last column needs renormalising
+            return p / p.sum(1, keepdim=True) if self.final else p
         raise ValueError(f"msr combine {self.combine!r}: expected mean, product or gate")
 
 

@@ -17,11 +17,11 @@ import torch.nn as nn
 RENAMES = [
     (r"^fusion\.layers\.(\d+)\.modules_\.(\d+)\.", r"fusion.layers.\1.modules.\2."),
 ]
-# PyTorch tensors that have no sdfn counterpart: (regex, value to fill).
-FILLED = [
-    (r"\.num_batches_tracked$", None),
-    (r"^text\.rnn\.bias_hh_l0(_reverse)?$", 0.0),
-]
+# PyTorch tensors that sdfn does not store: (regex, value to fill or None to leave).
+# sdfn's recurrent cells have one bias, bias_ih: for the LSTM it is PyTorch's bias_ih + bias_hh,
+# for the GRU bias_hh is fixed at 0 (n = tanh(W_in x + b_in + r * W_hn h)).
+IGNORED = r"\.num_batches_tracked$"
+BIAS_HH = r"\.bias_hh_l\d+(_reverse)?$"
 
 
 def sdfn_name(torch_name):
@@ -57,12 +57,12 @@ def load_sdfn_weights(model, tensors):
     state = model.state_dict(keep_vars=True)
     with torch.no_grad():
         for name, target in state.items():
-            fill = next((v for p, v in FILLED if re.search(p, name)), "absent")
-            if fill != "absent":
-                if fill is not None:
-                    target.fill_(fill)
-                continue
             key = sdfn_name(name)
+            if re.search(IGNORED, name):
+                continue
+            if key not in tensors and re.search(BIAS_HH, name) and isinstance(_owner(model, name), nn.RNNBase):
+                target.zero_()
+                continue
             if key not in tensors:
                 problems.append(f"missing: sdfn has no {key!r} (for PyTorch {name}, shape {tuple(target.shape)})")
                 continue
@@ -85,16 +85,16 @@ def export_sdfn_weights(model):
     out = {}
     state = model.state_dict()
     for name, value in state.items():
-        if any(re.search(p, name) for p, _ in FILLED):
-            continue
         module, leaf = _owner(model, name), name.split(".")[-1]
+        if re.search(IGNORED, name) or (isinstance(module, nn.RNNBase) and leaf.startswith("bias_hh")):
+            continue
         if isinstance(module, nn.Conv2d) and leaf == "weight":
             value = value.permute(2, 3, 1, 0)
         elif (isinstance(module, nn.Linear) and leaf == "weight") or (
             isinstance(module, nn.RNNBase) and leaf.startswith("weight_")
         ):
             value = value.t()
-        elif isinstance(module, nn.RNNBase) and leaf.startswith("bias_ih"):
+        elif isinstance(module, nn.LSTM) and leaf.startswith("bias_ih"):
             value = value + state[name.replace("bias_ih", "bias_hh")]  # sdfn has one bias per gate
         out[sdfn_name(name)] = value.contiguous()
     return out

@@ -1,0 +1,234 @@
+// The sdfn side of the weight exchange with the PyTorch reference (bench/reference/README.md):
+// a seeded batch, the network's outputs and every loss on it, and the files check.py and
+// bench.py read — the weights (sdfn names and layouts), the batch (input.* / output.*) and
+// the resolved recipe as JSON.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { compileNetwork, type Network } from "../../src/graph/compile.js";
+import { writeSafetensors } from "../../src/io/safetensors.js";
+import type { LoadedRecipe } from "../../src/recipe/index.js";
+import type { ForwardContext } from "../../src/registry/kinds.js";
+import type { Loss } from "../../src/train/kinds.js";
+import { Rng } from "../../src/util/rng.js";
+
+/** A plain tensor as the safetensors writer takes it. */
+export interface PlainTensor {
+  dtype: "F32" | "I32";
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export interface BatchShape {
+  batch: number;
+  imageSize: number;
+  /** 3 for images; the feature channels for the `features` encoder (then imageSize is the map side). */
+  channels: number;
+  textLength: number;
+  vocabSize: number;
+  seed: number;
+}
+
+/** Seeded inputs: normal pixels, word ids in [2, V), right-padded masks of decreasing length (≥ 1). */
+export function syntheticBatch(s: BatchShape): Record<string, PlainTensor> {
+  const rng = new Rng(s.seed);
+  const image = (): PlainTensor => {
+    const shape = [s.batch, s.imageSize, s.imageSize, s.channels];
+    return { dtype: "F32", shape, data: Float32Array.from({ length: size(shape) }, () => rng.normal()) };
+  };
+  const lengths = Array.from({ length: s.batch }, (_, b) => Math.max(1, s.textLength - b));
+  const tokens = new Int32Array(s.batch * s.textLength);
+  const mask = new Float32Array(s.batch * s.textLength);
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < n; t++) {
+      tokens[b * s.textLength + t] = 2 + rng.int(Math.max(1, s.vocabSize - 2));
+      mask[b * s.textLength + t] = 1;
+    }
+  });
+  const textShape = [s.batch, s.textLength];
+  return {
+    "input.reference": image(),
+    "input.target": image(),
+    "input.tokens": { dtype: "I32", shape: textShape, data: tokens },
+    "input.mask": { dtype: "F32", shape: textShape, data: mask },
+  };
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+export const toTensor = (p: PlainTensor): tf.Tensor =>
+  tf.tensor(p.data, p.shape, p.dtype === "I32" ? "int32" : "float32");
+
+export async function toPlain(t: tf.Tensor): Promise<PlainTensor> {
+  const data = await t.data();
+  return t.dtype === "int32"
+    ? { dtype: "I32", shape: t.shape, data: Int32Array.from(data) }
+    : { dtype: "F32", shape: t.shape, data: Float32Array.from(data) };
+}
+
+export interface NamedLoss {
+  name: string;
+  loss: Loss;
+}
+
+/** Every loss of the recipe, its parameters under `losses.<type>` in the network's store. */
+export function buildLosses(loaded: LoadedRecipe, network: Network): NamedLoss[] {
+  return loaded.recipe.losses.map((item) => {
+    const { type, ...params } = item as { type: string } & Record<string, unknown>;
+    const declaration = loaded.registry.get("loss", type);
+    if (!declaration) throw new Error(`loss "${type}" is not registered`);
+    const scope = network.store.root().child("losses").child(type);
+    return { name: type, loss: declaration.build(params, { dim: network.dim, scope }) as Loss };
+  });
+}
+
+export const evalContext: ForwardContext = { training: false, seed: () => 0 };
+
+export interface Batch {
+  reference: tf.Tensor4D;
+  target: tf.Tensor4D;
+  tokens: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  /** Path-distillation teacher (same shapes as the paths) and which samples have one. */
+  teacher: tf.Tensor3D[] | null;
+  teacherMask: tf.Tensor1D | null;
+}
+
+/** Forward pass plus every loss: { name: tensor } with the names check.py compares. */
+export function runBatch(network: Network, losses: NamedLoss[], batch: Batch, fc: ForwardContext): Record<string, tf.Tensor> {
+  const q = network.encodeQuery({ reference: batch.reference, tokens: batch.tokens, mask: batch.mask }, fc);
+  const target = network.encodeTarget(batch.target, fc);
+  const out: Record<string, tf.Tensor> = { query: q.query, target, tokens: q.tokens, last_inputs: q.lastInputs };
+  q.paths.forEach((p, l) => (out[`paths.${l}`] = p));
+  const input = { ...q, target, teacher: batch.teacher, teacherMask: batch.teacherMask };
+  let total: tf.Tensor = tf.scalar(0);
+  for (const { name, loss } of losses) {
+    const value = loss.compute(input);
+    out[`loss.${name}`] = value;
+    total = tf.add(total, tf.mul(value, loss.weight));
+  }
+  if (losses.length) out["loss.total"] = total;
+  return out;
+}
+
+/** Weights of the store as plain tensors, by dotted name (sdfn layouts). */
+export async function storeTensors(network: Network): Promise<Record<string, PlainTensor>> {
+  const out: Record<string, PlainTensor> = {};
+  for (const [name, v] of network.store.variables) out[name] = await toPlain(v);
+  return out;
+}
+
+export interface ExchangeFiles {
+  weights: string;
+  batch: string;
+  recipe: string;
+}
+
+/**
+ * Compiles `loaded`, runs the batch in evaluation mode (dropout off, batch norm from its
+ * running statistics) with a seeded teacher for path distillation, and writes the three files.
+ */
+export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omit<BatchShape, "vocabSize">, vocabSize = 50): Promise<ExchangeFiles> {
+  const words = Array.from({ length: vocabSize }, (_, i) => (i === 0 ? "<pad>" : i === 1 ? "<unk>" : `w${i}`));
+  const network = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: { size: vocabSize, words }, recipeDir: loaded.dir });
+  try {
+    const losses = buildLosses(loaded, network);
+    perturbVectors(network, shape.seed + 2);
+    const inputs = syntheticBatch({ ...shape, vocabSize });
+    unitTokens(network, inputs["input.reference"]!);
+    const teacher = seededTeacher(network, shape.batch, shape.seed + 1);
+    const record: Record<string, PlainTensor> = { ...inputs };
+    teacher.forEach((t, l) => (record[`input.teacher.${l}`] = t));
+    const mask = Float32Array.from({ length: shape.batch }, (_, b) => (b === 1 ? 0 : 1)); // one sample without a teacher
+    record["input.teacher_mask"] = { dtype: "F32", shape: [shape.batch], data: mask };
+    const outputs = tf.tidy(() =>
+      runBatch(
+        network,
+        losses,
+        {
+          reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
+          target: toTensor(inputs["input.target"]!) as tf.Tensor4D,
+          tokens: toTensor(inputs["input.tokens"]!) as tf.Tensor2D,
+          mask: toTensor(inputs["input.mask"]!) as tf.Tensor2D,
+          teacher: teacher.map((t) => toTensor(t) as tf.Tensor3D),
+          teacherMask: tf.tensor1d(mask),
+        },
+        evalContext,
+      ),
+    );
+    for (const [name, t] of Object.entries(outputs)) {
+      record[`output.${name}`] = await toPlain(t);
+      t.dispose();
+    }
+    const files = { weights: join(dir, "weights.safetensors"), batch: join(dir, "batch.safetensors"), recipe: join(dir, "recipe.json") };
+    writeSafetensors(files.weights, await storeTensors(network));
+    writeSafetensors(files.batch, record);
+    const channels = shape.channels === 3 ? undefined : shape.channels;
+    writeFileSync(files.recipe, JSON.stringify({ recipe: loaded.recipe, vocab_size: vocabSize, image_channels: channels }));
+    return files;
+  } finally {
+    network.dispose();
+  }
+}
+
+/**
+ * Freshly initialised vectors are too regular to test much (batch-norm statistics 0 and 1,
+ * LayerNorm and batch-norm scales 1, biases 0): give every rank-1 variable seeded values
+ * (running variances stay positive), so each one changes the outputs. Word embeddings get
+ * std 1 (GloVe-like scale) and the recurrent input weights ×3 so the word features are O(1)
+ * and the text path weighs as much as the image path, and attention
+ * queries and keys are scaled up so attention is far from uniform (its logits matter).
+ */
+function perturbVectors(network: Network, seed: number): void {
+  const rng = new Rng(seed);
+  for (const [name, v] of network.store.variables) {
+    const gain = name === "text.embedding.weight" ? 10 : /^text\.rnn\.weight_ih/.test(name) ? 3 : /\.attn\.[qk]\.weight$/.test(name) ? 4 : 1;
+    if (gain !== 1) {
+      tf.tidy(() => v.assign(tf.mul(v, gain)));
+      continue;
+    }
+    if (v.rank !== 1) continue;
+    const values = Float32Array.from(v.dataSync());
+    for (let i = 0; i < values.length; i++) {
+      values[i] = name.endsWith("running_var") ? 0.5 + rng.next() : values[i]! + 0.2 * rng.normal();
+    }
+    tf.tidy(() => v.assign(tf.tensor1d(values)));
+  }
+}
+
+/**
+ * A randomly initialised backbone with untrained batch-norm statistics gives region tokens
+ * of size ~40, which would drown every normalised module output (JRM's LayerNorm) and the
+ * text: scale the 1×1 projection so the reference tokens have RMS 1.
+ */
+function unitTokens(network: Network, reference: PlainTensor): void {
+  const rms = tf.tidy(() => network.image.encode(toTensor(reference) as tf.Tensor4D, evalContext).square().mean().sqrt().dataSync()[0]!);
+  for (const name of ["image.proj.weight", "image.proj.bias"]) {
+    const v = network.store.variables.get(name);
+    if (!v) throw new Error(`exportParity: the network has no "${name}" (the image encoder's 1×1 projection)`);
+    tf.tidy(() => v.assign(tf.div(v, rms)));
+  }
+}
+
+/** Teacher paths: seeded random distributions with the shapes of the network's paths. */
+function seededTeacher(network: Network, batch: number, seed: number): PlainTensor[] {
+  const rng = new Rng(seed);
+  const m = network.layers[0]!.length;
+  return network.layers.map((_, l) => {
+    const last = l === network.layers.length - 1;
+    const shape = [batch, m, last ? 1 : m];
+    const data = Float32Array.from({ length: size(shape) }, () => 0.05 + rng.next());
+    // normalise: rows over receivers (hidden layers), columns over senders (the last layer)
+    for (let b = 0; b < batch; b++) {
+      if (last) normalise(data, b * m, m, 1);
+      else for (let i = 0; i < m; i++) normalise(data, (b * m + i) * m, m, 1);
+    }
+    return { dtype: "F32", shape, data };
+  });
+}
+
+function normalise(data: Float32Array, start: number, count: number, stride: number): void {
+  let sum = 0;
+  for (let k = 0; k < count; k++) sum += data[start + k * stride]!;
+  for (let k = 0; k < count; k++) data[start + k * stride]! /= sum;
+}
