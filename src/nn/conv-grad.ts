@@ -7,16 +7,14 @@ import * as tf from "@tensorflow/tfjs";
 /** dW (k, k, Ci, Co) of y = conv2d(x, W, stride, pad) given dy (B, Ho, Wo, Co). */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, stride: number, pad: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const [b, , , ci] = x.shape;
-    const [, ho, wo] = dy.shape;
-    // The input rows/cols the convolution actually reads: (k − 1) + stride·(Ho − 1) + 1.
-    const needH = k + stride * (ho - 1);
-    const needW = k + stride * (wo - 1);
-    const padded = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
-    const used = tf.slice(padded, [0, 0, 0, 0], [b, needH, needW, ci]);
-    const xt = tf.transpose(used, [3, 1, 2, 0]) as tf.Tensor4D; // (Ci, H', W', B)
+    const ci = x.shape[3];
+    const co = dy.shape[3];
+    const xt = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // (Ci, H, W, B)
     const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // (Ho, Wo, B, Co)
-    const r = tf.conv2d(xt, f, 1, "valid", "NHWC", stride); // (Ci, k, k, Co)
+    // (Ci, H + 2p − s(Ho − 1), …, Co): the first k rows/cols are dW; the rest (inputs a strided conv never reads) is cut off.
+    const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+    const full = tf.conv2d(xt, f, 1, pad === 0 ? "valid" : padding, "NHWC", stride);
+    const r = full.shape[1] === k && full.shape[2] === k ? full : tf.slice(full, [0, 0, 0, 0], [ci, k, k, co]);
     return tf.transpose(r, [1, 2, 0, 3]) as tf.Tensor4D;
   });
 }
