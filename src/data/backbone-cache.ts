@@ -6,16 +6,23 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { ForwardContext, ImageEncoder } from "../registry/kinds.js";
 import { canonicalJSON, FeatureCache, imageCacheKey, type EncoderIdentity } from "./feature-cache.js";
-import type { BatchLoader } from "./types.js";
+import { batchOrder } from "./loader.js";
+import type { BatchLoader, Pair, TrainBatch } from "./types.js";
+import type { Rng } from "../util/rng.js";
 
 export interface CachedBackbone {
   /** Backbone feature maps (B, h, w, C) of `ids`, from the cache or computed and stored. The caller disposes. */
   maps(ids: readonly string[]): Promise<tf.Tensor4D>;
+  /**
+   * The loader's epoch (same shuffle, same batches) with feature maps (B, h, w, C) in
+   * `reference` and `target` instead of pixels; no augmentation (the maps are of the center crop).
+   */
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number }): AsyncGenerator<TrainBatch>;
   readonly cache: FeatureCache;
 }
 
 export function cachedBackbone(opts: {
-  loader: Pick<BatchLoader, "images">;
+  loader: Pick<BatchLoader, "images" | "texts">;
   /** Absolute file of an image id; undefined for generated images (keyed by id and identity). */
   imagePath(id: string): string | undefined;
   encoder: Pick<ImageEncoder, "backbone" | "backboneFrozen">;
@@ -57,5 +64,17 @@ export function cachedBackbone(opts: {
     return tf.tensor4d(all, [ids.length, shape[0]!, shape[1]!, shape[2]!]);
   }
 
-  return { maps, cache };
+  const textsOf = (batch: Pair[]) => opts.loader.texts(batch.map((p) => p.text));
+
+  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts: { skip?: number } = {}) {
+    for (const batch of batchOrder(pairs, batchSize, rng).slice(opts.skip ?? 0)) {
+      const reference = await maps(batch.map((p) => p.reference));
+      const target = await maps(batch.map((p) => p.target)).catch((err: unknown) => {
+        reference.dispose();
+        throw err;
+      });
+      yield { ids: batch.map((p) => p.id), reference, target, ...textsOf(batch) } satisfies TrainBatch;
+    }
+  }
+  return { maps, trainBatches, cache };
 }

@@ -43,6 +43,16 @@ async function* ahead<T>(count: number, prepare: (i: number) => Promise<T>, dept
   }
 }
 
+/** One epoch's batches: `pairs` shuffled with `rng`; a last batch of one sample (no in-batch negatives) is dropped. */
+export function batchOrder(pairs: readonly Pair[], batchSize: number, rng: Rng): Pair[][] {
+  if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
+  const order = rng.shuffle(pairs);
+  const batches: Pair[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+  if (batches.length > 1 && batches[batches.length - 1]!.length < 2) batches.pop();
+  return batches;
+}
+
 export function createLoader(source: ImageSource, vocabulary: Vocabulary, config: LoaderConfig): BatchLoader {
   const run = limiter(config.decode_concurrency);
   const s = config.image_size;
@@ -97,16 +107,20 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     };
   }
 
-  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng): AsyncGenerator<TrainBatch> {
-    if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
-    const order = rng.shuffle(pairs);
+  async function* trainBatches(
+    pairs: readonly Pair[],
+    batchSize: number,
+    rng: Rng,
+    opts: { skip?: number } = {},
+  ): AsyncGenerator<TrainBatch> {
+    const batches = batchOrder(pairs, batchSize, rng);
     const augRng = rng.fork(0x5eed);
-    const batches: Pair[][] = [];
-    for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
-    // A last batch of one sample has no in-batch negatives: drop it.
-    if (batches.length > 1 && batches[batches.length - 1]!.length < 2) batches.pop();
+    // Skipped batches (a resumed epoch) still consume their augmentation draws, so the rest match.
+    const skip = Math.min(opts.skip ?? 0, batches.length);
+    for (let i = 0; i < skip; i++) for (let j = 0; j < batches[i]!.length * 2; j++) drawAugment(augRng);
     // prepare() draws the augmentation when called, and calls happen in batch order.
-    for await (const prepared of ahead(batches.length, (i) => prepare(batches[i]!, augRng), config.prefetch)) {
+    const rest = batches.slice(skip);
+    for await (const prepared of ahead(rest.length, (i) => prepare(rest[i]!, augRng), config.prefetch)) {
       yield toTensors(prepared);
     }
   }

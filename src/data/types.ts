@@ -50,8 +50,12 @@ export interface TrainBatch {
 
 /** Prefetching batches; every tensor it returns belongs to the caller (dispose it). */
 export interface BatchLoader {
-  /** One epoch: shuffles `pairs` with `rng`, drops a last batch smaller than 2, decodes ahead. */
-  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng): AsyncIterable<TrainBatch>;
+  /**
+   * One epoch: shuffles `pairs` with `rng`, drops a last batch smaller than 2, decodes ahead.
+   * `skip`: leave out the first batches without decoding them (a resumed epoch); the rest are
+   * exactly the batches (and augmentations) an unskipped epoch would give.
+   */
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number }): AsyncIterable<TrainBatch>;
   /** Evaluation images (center crop) in batches of `batchSize`, decoded `prefetch` batches ahead. */
   imageBatches(ids: readonly string[], batchSize: number): AsyncIterable<{ ids: string[]; images: tf.Tensor4D }>;
   /** Images by id, (B, H, W, 3); `train: true` applies the training augmentation (random crop, flip). */

@@ -85,6 +85,20 @@ describe("cachedBackbone", () => {
     expect(computed).toBe(2);
     expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
     tf.dispose([first, second]);
+    // Training batches of maps: the loader's epoch order, maps in place of pixels.
+    const { Rng } = await import("../../src/util/rng.js");
+    const order: number[][] = [];
+    for await (const b of ds.loader.trainBatches(ds.train, 2, new Rng(4))) {
+      order.push(b.ids);
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    }
+    const cachedOrder: number[][] = [];
+    for await (const b of make().trainBatches(ds.train, 2, new Rng(4))) {
+      expect(b.reference.shape).toEqual([2, 4, 4, 3]);
+      cachedOrder.push(b.ids);
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    }
+    expect(cachedOrder).toEqual(order);
     expect(tf.memory().numTensors).toBe(before);
     const trainable = { backboneFrozen: false, backbone: encoder.backbone };
     expect(() =>

@@ -101,3 +101,22 @@ describe("evaluation image batches", () => {
     expect([...log.augments.values()].every((a) => a === undefined)).toBe(true); // no augmentation
   });
 });
+
+describe("resuming inside an epoch", () => {
+  it("skips batches without decoding them and gives the same remaining batches", async () => {
+    const full = fakeSource(0);
+    const all: { ids: number[]; augments: unknown[] }[] = [];
+    for await (const b of createLoader(full.source, vocab, config).trainBatches(pairs, 4, new Rng(5))) {
+      all.push({ ids: b.ids, augments: b.ids.map((id) => full.log.augments.get(`r${id}`)) });
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    }
+    const resumed = fakeSource(0);
+    const rest: typeof all = [];
+    for await (const b of createLoader(resumed.source, vocab, config).trainBatches(pairs, 4, new Rng(5), { skip: 2 })) {
+      rest.push({ ids: b.ids, augments: b.ids.map((id) => resumed.log.augments.get(`r${id}`)) });
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    }
+    expect(rest).toEqual(all.slice(2));
+    expect(resumed.log.started).toHaveLength(8); // only the last batch's 4 pairs × 2 images decoded
+  });
+});
