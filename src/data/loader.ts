@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.js";
 import { limiter } from "./images.js";
+import { UNK } from "./vocabulary.js";
 import type { Augment, BatchLoader, ImageSource, Pair, Pixels, TrainBatch, Vocabulary } from "./types.js";
 
 export interface LoaderConfig {
@@ -75,7 +76,11 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
   }
 
   function texts(list: readonly string[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
-    const encoded = list.map((t) => vocabulary.encode(t).slice(0, config.max_words));
+    // A text without a single word becomes one <unk>, so no row is fully masked (max-pool needs a word).
+    const encoded = list.map((t) => {
+      const ids = vocabulary.encode(t).slice(0, config.max_words);
+      return ids.length > 0 ? ids : [UNK];
+    });
     const T = Math.max(1, ...encoded.map((e) => e.length));
     const tokens = new Int32Array(list.length * T);
     const mask = new Float32Array(list.length * T);

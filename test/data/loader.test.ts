@@ -85,6 +85,16 @@ describe("batch loader", () => {
   });
 });
 
+describe("texts", () => {
+  it("pads to the longest text and turns an empty one into a single <unk>", async () => {
+    const loader = createLoader(fakeSource(0).source, vocab, config);
+    const { tokens, mask } = loader.texts(["blue", "?!", "a red dress"]);
+    expect(await tokens.array()).toEqual([[vocab.encode("blue")[0], 0], [1, 0], vocab.encode("a red")]);
+    expect(await mask.array()).toEqual([[1, 0], [1, 0], [1, 1]]);
+    tf.dispose([tokens, mask]);
+  });
+});
+
 describe("evaluation image batches", () => {
   it("yields every id in order, in batches, decoded ahead", async () => {
     const { source, log } = fakeSource(1);
