@@ -200,17 +200,20 @@ function fuse(
       }
       return y;
     });
-    const stacked = tf.stack(outputs, 1); // (B, M, N, d)
-    const y = stacked.reshape([b, m, n * dim]) as tf.Tensor3D; // (B, M, N·d)
-    const pooled = stacked.mean(2) as tf.Tensor3D; // (B, M, d)
+    // Layouts: slices along the leading axis are contiguous copies on the cpu backend, so
+    // outputs are stacked module-major and turned batch-major only for the mixing matMul.
+    const stacked = tf.stack(outputs); // (M, B, N, d)
+    const pooled = stacked.mean(2).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
     const p = router.route(pooled, sentence, fc); // (B, M, R)
     paths.push(p);
     // receiver j takes Σ_i p_{i→j} y_i: (B, R, M) × (B, M, N·d) → (B, R, N·d)
+    const y = stacked.reshape([m, b, n * dim]).transpose([1, 0, 2]) as tf.Tensor3D;
     const mixed = tf.matMul(p, y, true, false);
     if (l < fusion.length - 1) {
-      inputs = unstack<tf.Tensor3D>(mixed.reshape([b, m, n, dim]), 1);
+      // receiver-major again, so each receiver's input is one contiguous block
+      inputs = unstack<tf.Tensor2D>(mixed.transpose([1, 0, 2]), 0).map((t) => t.reshape([b, n, dim]) as tf.Tensor3D);
     } else {
-      lastInputs = tf.stack(inputs.map((t) => t.mean(1)), 1) as tf.Tensor3D;
+      lastInputs = tf.stack(inputs.map((t) => t.mean(1))).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
       fused = mixed.reshape([b, n, dim]) as tf.Tensor3D; // f = Σ_i w_i y^L_i
     }
   });

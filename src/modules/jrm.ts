@@ -26,11 +26,13 @@ export const jrm = defineModule({
     return {
       forward: ({ tokens, sentence }, fc) =>
         tf.tidy(() => {
-          const [b, n] = tokens.shape;
-          const z = inProj.apply(tf.concat([tokens, sentence.expandDims(1)], 1) as tf.Tensor3D); // (B, N+1, d)
-          const h = norm1.apply(tf.add(z, dropout(attn.apply(z, z, null, fc), p.dropout, fc)) as tf.Tensor3D);
-          const out = norm2.apply(tf.add(h, dropout(ffn.apply(h, fc), p.dropout, fc)));
-          return out.slice([0, 0, 0], [b, n, dim]) as tf.Tensor3D; // the image tokens
+          // z = linear([x; s]) (B, N+1, d). Attention, LN and FFN act per query token, so the N
+          // image tokens' outputs need only their own queries over all N+1 keys: the sentence
+          // token's own output (dropped by the module) is never computed.
+          const zx = inProj.apply(tokens); // (B, N, d)
+          const z = tf.concat([zx, inProj.apply(sentence).expandDims(1)], 1) as tf.Tensor3D; // (B, N+1, d)
+          const h = norm1.apply(tf.add(zx, dropout(attn.apply(zx, z, null, fc), p.dropout, fc)) as tf.Tensor3D);
+          return norm2.apply(tf.add(h, dropout(ffn.apply(h, fc), p.dropout, fc)) as tf.Tensor3D);
         }),
     };
   },

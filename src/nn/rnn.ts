@@ -12,16 +12,22 @@ export interface Recurrent {
   run(x: tf.Tensor3D, mask: tf.Tensor2D, reverse?: boolean): tf.Tensor3D;
 }
 
+/** One step on transposed state: input part of the gates xt (G·H, B), h and c (H, B). */
 type Step = (xt: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D) => [tf.Tensor2D, tf.Tensor2D];
 
-/** The time loop shared by both cells: carries (h, c) through masked steps. */
-function scan(x: tf.Tensor3D, mask: tf.Tensor2D, hidden: number, reverse: boolean, step: Step): tf.Tensor3D {
+/**
+ * The time loop shared by both cells: carries (h, c) through masked steps. State is kept
+ * transposed, (H, B), so every per-step slice (time step, gate) is a contiguous block:
+ * the cpu backend slices those by copying a subarray instead of element by element.
+ */
+function scan(xw: tf.Tensor3D, mask: tf.Tensor2D, hidden: number, reverse: boolean, step: Step): tf.Tensor3D {
   return tf.tidy(() => {
-    const [b, t] = x.shape;
-    const xs = unstack<tf.Tensor2D>(x, 1); // T × (B, ·)
-    const ms = unstack<tf.Tensor2D>(mask.reshape([b, t, 1]), 1); // T × (B, 1)
-    let h = tf.zeros([b, hidden]) as tf.Tensor2D;
-    let c = tf.zeros([b, hidden]) as tf.Tensor2D;
+    const [b, t] = xw.shape;
+    const xs = unstack<tf.Tensor2D>(xw.transpose([1, 2, 0]), 0); // T × (G·H, B)
+    // the mask broadcast once to T × (H, B), so the per-step blends need no broadcasting
+    const ms = unstack<tf.Tensor2D>(tf.mul(mask.transpose().reshape([t, 1, b]), tf.ones([1, hidden, 1])), 0);
+    let h = tf.zeros([hidden, b]) as tf.Tensor2D;
+    let c = tf.zeros([hidden, b]) as tf.Tensor2D;
     const outs: tf.Tensor2D[] = new Array(t);
     for (let k = 0; k < t; k++) {
       const i = reverse ? t - 1 - k : k;
@@ -32,7 +38,7 @@ function scan(x: tf.Tensor3D, mask: tf.Tensor2D, hidden: number, reverse: boolea
       c = tf.add(c, tf.mul(m, tf.sub(cNew, c)));
       outs[i] = tf.mul(h, m);
     }
-    return tf.stack(outs, 1) as tf.Tensor3D;
+    return tf.stack(outs).transpose([2, 0, 1]) as tf.Tensor3D; // (T, H, B) → (B, T, H)
   });
 }
 
@@ -53,8 +59,8 @@ export function lstmLayer(scope: ParamScope, inDim: number, hidden: number, suff
         // input projections for every step at once: (B, T, 4H)
         const xw = tf.add(tf.matMul(x.reshape([b * t, e]), wih), bias).reshape([b, t, 4 * hidden]) as tf.Tensor3D;
         return scan(xw, mask, hidden, reverse, (xt, h, c) => {
-          const gates = tf.add(xt, tf.matMul(h, whh));
-          const [i, f, g, o] = tf.split(gates, 4, 1) as tf.Tensor2D[];
+          const gates = tf.add(xt, tf.matMul(whh, h, true, false)); // (4H, B)
+          const [i, f, g, o] = tf.split(gates, 4, 0) as tf.Tensor2D[];
           const cNew = tf.add(tf.mul(tf.sigmoid(f!), c), tf.mul(tf.sigmoid(i!), tf.tanh(g!))) as tf.Tensor2D;
           return [tf.mul(tf.sigmoid(o!), tf.tanh(cNew)), cNew];
         });
@@ -78,8 +84,8 @@ export function gruLayer(scope: ParamScope, inDim: number, hidden: number, suffi
         const [b, t, e] = x.shape;
         const xw = tf.add(tf.matMul(x.reshape([b * t, e]), wih), bih).reshape([b, t, 3 * hidden]) as tf.Tensor3D;
         return scan(xw, mask, hidden, reverse, (xt, h, c) => {
-          const [xr, xz, xn] = tf.split(xt, 3, 1) as tf.Tensor2D[];
-          const [hr, hz, hn] = tf.split(tf.matMul(h, whh), 3, 1) as tf.Tensor2D[];
+          const [xr, xz, xn] = tf.split(xt, 3, 0) as tf.Tensor2D[];
+          const [hr, hz, hn] = tf.split(tf.matMul(whh, h, true, false), 3, 0) as tf.Tensor2D[]; // (3H, B)
           const r = tf.sigmoid(tf.add(xr!, hr!));
           const z = tf.sigmoid(tf.add(xz!, hz!));
           const n = tf.tanh(tf.add(xn!, tf.mul(r, hn!)));
