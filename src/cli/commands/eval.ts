@@ -1,0 +1,72 @@
+// `sdfn eval RUN_DIR`: evaluates a run's best (or last) checkpoint with its
+// dataset's protocol and prints Recall@K per evaluation set and averaged.
+import { parseArgs } from "node:util";
+import { UsageError, type Command } from "../command.js";
+
+const help = `Usage: sdfn eval RUN_DIR [options]
+
+Re-evaluates a run directory's checkpoint on its dataset's evaluation sets.
+
+Options:
+  --checkpoint best|last   which checkpoint (default best)
+  --backend NAME           tfjs backend (default: the recipe's)
+  --json                   print the metrics as one JSON object
+
+Example:
+  sdfn eval runs/quickstart-20260101-120000 --checkpoint last
+`;
+
+export const command: Command = {
+  name: "eval",
+  summary: "evaluate a run's checkpoint (Recall@K per protocol)",
+  help,
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { checkpoint: { type: "string" }, backend: { type: "string" }, json: { type: "boolean" } },
+      });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\n\n${help}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(`expected one RUN_DIR\n\n${help}`);
+    const tag = values.checkpoint ?? "best";
+    if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
+
+    const { openRun } = await import("../../eval/run.js");
+    const { evaluate } = await import("../../eval/evaluate.js");
+    const { summaryRecall } = await import("../../eval/protocols.js");
+    const { useBackend } = await import("../../backend/index.js");
+    let run;
+    try {
+      run = await openRun(positionals[0]!, tag, async (loaded) => {
+        });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { loaded, dataset, net, meta } = run;
+    try {
+      const ks = loaded.recipe.evaluation.recall_at;
+      const metrics = await evaluate(net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: meta.epoch, recall: summaryRecall(metrics, ks), metrics })}\n`);
+        return 0;
+      }
+      process.stdout.write(`${loaded.recipe.name}: ${tag} checkpoint (after epoch ${meta.epoch}, step ${meta.step})\n`);
+      const header = ["set", ...ks.map((k) => `R@${k}`), "mean"];
+      const rows = [...dataset.evalSets.map((s) => s.name), ...(dataset.evalSets.length > 1 ? ["avg"] : [])].map((name) => [
+        name,
+        ...ks.map((k) => metrics[`${name}/R@${k}`]!.toFixed(2)),
+        metrics[`${name}/mean`]!.toFixed(2),
+      ]);
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`);
+      return 0;
+    } finally {
+      net.dispose();
+    }
+  },
+};

@@ -1,0 +1,108 @@
+// `sdfn query RUN_DIR --image PATH --text "…"`: ranks the run's evaluation
+// gallery for one composed query and prints the top K image ids with scores.
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { UsageError, type Command } from "../command.js";
+
+const help = `Usage: sdfn query RUN_DIR --image PATH --text "TEXT" [options]
+
+Retrieves the evaluation gallery images that best match a reference image modified by TEXT.
+
+Options:
+  --image PATH             the reference image file, or a gallery image id (generated datasets such as shapes)
+  --text TEXT              the modification text
+  -k, --top K              how many results (default 10)
+  --set NAME               rank this evaluation set's gallery (default: all galleries together)
+  --checkpoint best|last   which checkpoint (default best)
+  --backend NAME           tfjs backend (default: the recipe's)
+
+Example:
+  sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5
+`;
+
+export const command: Command = {
+  name: "query",
+  summary: "retrieve gallery images for a reference image and a text",
+  help,
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          image: { type: "string" },
+          text: { type: "string" },
+          top: { type: "string", short: "k" },
+          set: { type: "string" },
+          checkpoint: { type: "string" },
+          backend: { type: "string" },
+        },
+      });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\n\n${help}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(`expected one RUN_DIR\n\n${help}`);
+    if (!values.image || values.text === undefined) throw new UsageError(`--image and --text are required\n\n${help}`);
+    const k = Number(values.top ?? 10);
+    if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k ${values.top}: expected a positive integer`);
+    const tag = values.checkpoint ?? "best";
+    if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
+
+    const { openRun } = await import("../../eval/run.js");
+    const { embedGallery, inference } = await import("../../eval/embed.js");
+    const { topK } = await import("../../eval/retrieval.js");
+    const { useBackend } = await import("../../backend/index.js");
+    let run;
+    try {
+      run = await openRun(positionals[0]!, tag, async (loaded) => {
+        });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { loaded, dataset, net } = run;
+    try {
+      const sets = values.set ? dataset.evalSets.filter((s) => s.name === values.set) : dataset.evalSets;
+      if (sets.length === 0) {
+        throw new UsageError(`--set ${values.set}: no such evaluation set; the run has ${dataset.evalSets.map((s) => s.name).join(", ")}`);
+      }
+      const gallery = [...new Set(sets.flatMap((s) => s.gallery))];
+      const reference = await referenceImage(values.image, gallery, dataset.loader, loaded.recipe.data as Record<string, unknown>);
+      const { tokens, mask } = dataset.loader.texts([values.text]);
+      const query = tf.tidy(() => net.encodeQuery({ reference, tokens, mask }, inference).query);
+      tf.dispose([reference, tokens, mask]);
+      const embeddings = await embedGallery(net, dataset.loader, gallery, loaded.recipe.evaluation.batch_size);
+      const self = gallery.indexOf(values.image);
+      const [top] = await topK(query, embeddings, [{ exclude: self >= 0 ? [self] : [] }], k);
+      tf.dispose([query, embeddings]);
+      process.stdout.write(`top ${k} of ${gallery.length} gallery images for "${values.text}" (reference ${values.image}):\n`);
+      top!.forEach(({ index, score }, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${score.toFixed(4)}  ${gallery[index]}\n`));
+      return 0;
+    } finally {
+      net.dispose();
+    }
+  },
+};
+
+/** A file path is decoded like an evaluation image; otherwise it must be a gallery image id. */
+async function referenceImage(
+  image: string,
+  gallery: readonly string[],
+  loader: { images(ids: readonly string[], opts?: { train?: boolean }): Promise<tf.Tensor4D> },
+  data: Record<string, unknown>,
+): Promise<tf.Tensor4D> {
+  if (existsSync(image)) {
+    const { decodeImage } = await import("../../data/images.js");
+    const { imageParams } = await import("../../data/params.js");
+    const { z } = await import("zod");
+    const options = z.object(imageParams).parse(Object.fromEntries(Object.keys(imageParams).filter((k) => k in data).map((k) => [k, data[k]])));
+    const px = await decodeImage(image, { ...options, random_crop: false, flip: false });
+    return tf.tensor4d(px.data, [1, px.height, px.width, 3]);
+  }
+  if (!gallery.includes(image)) {
+    throw new UsageError(`--image ${image}: no such file, and not a gallery image id (e.g. ${gallery.slice(0, 3).join(", ")})`);
+  }
+  return loader.images([image], { train: false });
+}

@@ -1,0 +1,154 @@
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { loadRecipe } from "../../src/recipe/index.js";
+import { createRegistry } from "../../src/registry/builtins.js";
+import { readSafetensors } from "../../src/io/safetensors.js";
+import type { TrainEvent } from "../../src/train/events.js";
+import { defineLoss } from "../../src/train/kinds.js";
+import { train, type RunSummary } from "../../src/train/trainer.js";
+
+tf.env().set("IS_TEST", true);
+
+const RECIPE = join(import.meta.dirname, "fixtures", "tiny.yaml");
+const scratch = mkdtempSync(join(tmpdir(), "sdfn-trainer-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let runs = 0;
+
+async function run(sets: string[] = [], opts: { resume?: string; abortAt?: (e: TrainEvent) => boolean; registry?: ReturnType<typeof createRegistry>; outDir?: string } = {}) {
+  const loaded = await loadRecipe(RECIPE, { sets, registry: opts.registry });
+  const events: TrainEvent[] = [];
+  const controller = new AbortController();
+  const outDir = opts.outDir ?? join(scratch, `run${runs++}`);
+  const summary = await train(loaded, {
+    outDir,
+    resume: opts.resume,
+    onEvent: (e) => {
+      events.push(e);
+      if (opts.abortAt?.(e)) controller.abort();
+    },
+    signal: controller.signal,
+  });
+  return { summary, events, outDir: opts.resume ?? outDir };
+}
+
+const weightsOf = (dir: string) => readSafetensors(join(dir, "checkpoints", "last.safetensors")).tensors;
+const stepEvents = (events: TrainEvent[]) => events.filter((e): e is Extract<TrainEvent, { type: "step" }> => e.type === "step");
+
+describe("trainer", () => {
+  let first: { summary: RunSummary; events: TrainEvent[]; outDir: string };
+
+  it("trains, evaluates and writes the run directory, emitting the event stream", async () => {
+    first = await run();
+    const { summary, events, outDir } = first;
+    expect(summary.status).toBe("completed");
+    expect(summary.epochs).toBe(2);
+    expect(summary.steps).toBe(6); // 20 pairs / batch 8 → 2 full batches + one of 4, per epoch
+    for (const f of ["recipe.resolved.yaml", "metrics.jsonl", "summary.json", "vocabulary.json", "checkpoints/last.safetensors", "checkpoints/last.json", "checkpoints/last.state.safetensors", "checkpoints/best.safetensors"]) {
+      expect(existsSync(join(outDir, f)), f).toBe(true);
+    }
+    const onDisk = JSON.parse(readFileSync(join(outDir, "summary.json"), "utf8"));
+    expect(Object.keys(onDisk.recall)).toEqual(["R@1", "R@5", "mean"]);
+    expect(onDisk).toMatchObject({ epochs: 2, backend: "cpu" });
+    expect(onDisk.samples_per_s).toBeGreaterThan(0);
+    expect(onDisk.seconds).toBeGreaterThan(0);
+    expect(readFileSync(join(outDir, "metrics.jsonl"), "utf8").trim().split("\n").length).toBe(events.length);
+
+    expect(events[0]!.type).toBe("start");
+    expect(events.at(-1)!.type).toBe("end");
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ["step", "epoch", "evaluation", "checkpoint"]) expect(types.has(t as TrainEvent["type"])).toBe(true);
+    const steps = stepEvents(events);
+    expect(steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const s of steps) {
+      expect(s.samplesPerSec).toBeGreaterThan(0);
+      expect(s.routing).toHaveLength(2); // L = 2 rows of M = 4
+      for (const row of s.routing) expect(row).toHaveLength(4);
+      // output weights w sum to 1 over the modules; incoming weights average 1/M·M = 1 per sender row
+      expect(s.routing[1]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(s.total).toBeCloseTo(Object.values(s.losses).reduce((a, b) => a + b, 0), 4);
+    }
+    // Path distillation: zero in the first epoch (no teacher yet), positive in the second.
+    expect(steps.filter((s) => s.epoch === 0).every((s) => s.losses.path_distillation === 0)).toBe(true);
+    expect(steps.filter((s) => s.epoch === 1).every((s) => s.losses.path_distillation! > 0)).toBe(true);
+  });
+
+  it("is deterministic: the same recipe on the same backend gives the same metrics and weights", async () => {
+    const again = await run();
+    expect(again.summary.metrics).toEqual(first.summary.metrics);
+    expect(stepEvents(again.events).map((s) => s.total)).toEqual(stepEvents(first.events).map((s) => s.total));
+    const a = weightsOf(first.outDir);
+    const b = weightsOf(again.outDir);
+    for (const name of Object.keys(a)) expect(Array.from(b[name]!.data), name).toEqual(Array.from(a[name]!.data));
+  });
+
+  it("resumes exactly: interrupted in the second epoch and resumed equals training straight through", async () => {
+    const stopped = await run([], { abortAt: (e) => e.type === "step" && e.epoch === 1 && e.epochStep === 0 });
+    expect(stopped.summary.status).toBe("interrupted");
+    const stop = stopped.events.find((e) => e.type === "stopped");
+    expect(stop).toMatchObject({ reason: "interrupt" });
+    expect((stop as { resumeCommand: string }).resumeCommand).toContain(`--resume ${stopped.outDir}`);
+    expect(stopped.events.some((e) => e.type === "checkpoint" && e.reason === "interrupt")).toBe(true);
+
+    const resumed = await run([], { resume: stopped.outDir });
+    expect(resumed.summary.status).toBe("completed");
+    expect(resumed.events[0]).toMatchObject({ type: "start", info: { startEpoch: 1 } });
+    expect(stepEvents(resumed.events).map((s) => s.step)).toEqual([4, 5]);
+    expect(stepEvents(resumed.events).map((s) => s.total)).toEqual(stepEvents(first.events).slice(4).map((s) => s.total));
+    expect(resumed.summary.metrics).toEqual(first.summary.metrics);
+    const a = weightsOf(first.outDir);
+    const b = weightsOf(resumed.outDir);
+    for (const name of Object.keys(a)) expect(Array.from(b[name]!.data), name).toEqual(Array.from(a[name]!.data));
+  });
+
+  it("refuses to resume with a different recipe", async () => {
+    await expect(run(["training.optimizer.lr=0.02"], { resume: first.outDir })).rejects.toThrow(/different recipe/);
+  });
+
+  it("keeps tf.memory().numTensors flat across steps", async () => {
+    const counts: number[] = [];
+    await run(["training.epochs=3", "losses.2.teacher=frozen"], {
+      abortAt: (e) => {
+        if (e.type === "step") counts.push(tf.memory().numTensors);
+        return false;
+      },
+    });
+    // epoch 1 (no teacher) and epochs 2–3 (frozen teacher network alive) each keep one count
+    expect(new Set(counts.slice(0, 3)).size).toBe(1);
+    expect(new Set(counts.slice(3)).size).toBe(1);
+  });
+
+  it("trains with a frozen-weights teacher: distillation is zero in epoch 1, then positive", async () => {
+    const { events } = await run(["losses.2.teacher=frozen"]);
+    const steps = stepEvents(events);
+    expect(steps.filter((s) => s.epoch === 0).every((s) => s.losses.path_distillation === 0)).toBe(true);
+    expect(steps.filter((s) => s.epoch === 1).every((s) => s.losses.path_distillation! > 0)).toBe(true);
+  });
+
+  it("stops on a non-finite loss with a clear message and keeps the last good checkpoint", async () => {
+    let calls = 0;
+    const registry = createRegistry();
+    registry.register(
+      "loss",
+      defineLoss({
+        name: "test/explode",
+        doc: "NaN from the fifth step on",
+        params: z.object({ weight: z.number().default(1).describe("weight") }),
+        build: (p) => ({ weight: p.weight, compute: () => (++calls >= 5 ? tf.scalar(NaN) : tf.scalar(0)) }),
+      }),
+    );
+    const sets = ["losses=[{type: batch_classification}, {type: path_distillation}, {type: test/explode}]"];
+    const { summary, events, outDir } = await run(sets, { registry });
+    expect(summary.status).toBe("non-finite-loss");
+    const stop = events.find((e) => e.type === "stopped");
+    expect(stop).toMatchObject({ reason: "non-finite-loss" });
+    expect((stop as { message: string }).message).toMatch(/loss "test\/explode" became NaN at epoch 2, step 4/);
+    expect((stop as { message: string }).message).toContain("last.safetensors");
+    const meta = JSON.parse(readFileSync(join(outDir, "checkpoints", "last.json"), "utf8"));
+    expect(meta).toMatchObject({ epoch: 1, epochStep: 0, step: 3 }); // the end of epoch 1, the last good one
+    expect(stepEvents(events).map((s) => s.step)).toEqual([0, 1, 2, 3]);
+  });
+});
