@@ -28,7 +28,7 @@ describe("plain logger", () => {
     expect(steps.slice(1, 4).map((l) => l.match(/step (\d+)\//)![1])).toEqual(["2", "4", "6"]);
     expect(all.filter((l) => /^epoch \d\/3 done in/.test(l))).toHaveLength(3);
     expect(all.filter((l) => l.startsWith("evaluation after epoch"))).toHaveLength(3);
-    expect(all.filter((l) => l.startsWith("checkpoint (epoch"))).toHaveLength(3);
+    expect(all.filter((l) => l.startsWith("checkpoint (end of epoch"))).toHaveLength(3);
     expect(all[0]).toBe("sdfn-synthetic · cpu (cpu) · 1.23M parameters · runs/synthetic-001");
     expect(all[all.length - 1]).toMatch(/^done · epochs 3/);
     expect(all).toHaveLength(2 + 31 + 3 + 3 + 3 + 1);

@@ -129,7 +129,7 @@ describe("dashboard panels", () => {
     const rows = plain(frame(<MessagesPanel state={s} width={80} maxRows={3} />)).split("\n");
     expect(rows).toEqual([
       "Messages",
-      " checkpoint (epoch, epoch 1, step 20): runs/synthetic-001/checkpoints/epoch-1",
+      " checkpoint (end of epoch 1): runs/synthetic-001/checkpoints/epoch-1",
       " warning: 3 images missing; skipped",
       " stop requested: finishing the current step, then a checkpoint",
     ]);

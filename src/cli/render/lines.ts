@@ -51,7 +51,8 @@ export function formatEvaluation(e: Of<"evaluation">, full = true): string {
 }
 
 export function formatCheckpoint(e: Of<"checkpoint">): string {
-  return `checkpoint (${e.reason}, epoch ${e.epoch + 1}, step ${e.step + 1}): ${e.path}`;
+  const what = { epoch: "end of epoch", best: "best, epoch", interrupt: "interrupted in epoch" }[e.reason];
+  return `checkpoint (${what} ${e.epoch + 1}): ${e.path}`;
 }
 
 /**
