@@ -1,7 +1,8 @@
 // The live area of the Ink dashboard: header, progress, losses, routing,
 // evaluation and messages. Pure components of the folded state; the layout
 // fits the terminal's height (a frame taller than the terminal makes Ink
-// clear the screen on every frame) and widens to two columns from 110 columns.
+// clear the screen on every frame): evaluation and messages stack when they
+// fit and sit side by side on a short, wide (≥110 columns) terminal.
 import { Box, Text } from "ink";
 import { ProgressBar, Spinner } from "@inkjs/ui";
 import type { TrainEvent } from "../../train/events.js";
