@@ -9,6 +9,9 @@ import { closest } from "../recipe/suggest.js";
 
 // Each command lives in ./commands/NAME.ts; add new ones to this list (the order of `sdfn --help`).
 const loaders: Record<string, () => Promise<Command>> = {
+  build: async () => (await import("./commands/build.js")).command,
+  eval: async () => (await import("./commands/eval.js")).command,
+  query: async () => (await import("./commands/query.js")).command,
   validate: async () => (await import("./commands/validate.js")).command,
   render: async () => (await import("./commands/render.js")).command,
   modules: async () => (await import("./commands/modules.js")).command,

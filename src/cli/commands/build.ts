@@ -108,7 +108,8 @@ export const command: Command = {
     } catch (err) {
       await renderer.close();
       process.stderr.write(`error: ${(err as Error).message}\n`);
-      return 1;
+      const { DataError } = await import("../../data/index.js");
+      return err instanceof DataError ? 2 : 1; // data missing or malformed: bad input, nothing trained
     }
   },
 };
