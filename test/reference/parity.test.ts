@@ -70,7 +70,7 @@ const CASES = [
     shape: { batch: 3, imageSize: 24, channels: 3, textLength: 6, seed: 12 },
   },
   {
-    name: "precomputed features, gru, msr product and gate, static router",
+    name: "precomputed features, gru, msr product with linear routers",
     yaml: header(
       "{ type: features, dim: 8, channels: 12 }",
       "{ type: gru, hidden: 8, embedding_dim: 6 }",
@@ -78,6 +78,26 @@ const CASES = [
       ALL_LOSSES,
     ),
     shape: { batch: 4, imageSize: 3, channels: 12, textLength: 4, seed: 13 },
+  },
+  {
+    name: "msr with a learned gate, 4 layers × GTM/CAM/RCM (features, lstm)",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 6 }",
+      "{ type: lstm, hidden: 8, embedding_dim: 6 }",
+      "{ layers: 4, modules: [{ type: GTM }, { type: CAM, heads: 2 }, { type: RCM }], router: { type: msr, combine: gate, hidden: 4 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 3, imageSize: 2, channels: 6, textLength: 5, seed: 14 },
+  },
+  {
+    name: "the static router, one layer of JRM/GTM (features, bilstm, no distillation)",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 5 }",
+      "{ type: bilstm, hidden: 4, embedding_dim: 6 }",
+      "{ layers: 1, modules: [{ type: JRM, heads: 2 }, { type: GTM }], router: { type: static } }",
+      "[{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1 }]",
+    ),
+    shape: { batch: 3, imageSize: 3, channels: 5, textLength: 4, seed: 15 },
   },
 ];
 
