@@ -44,4 +44,16 @@ export {
   type DatasetSource,
   type DatasetBuildContext,
 } from "./data/index.js";
+export {
+  compileNetwork,
+  type Network,
+  type NetworkRecipe,
+  type NetworkSpec,
+  type QueryInput,
+  type QueryOutput,
+  type FusionLayer,
+  type CompileOptions,
+} from "./graph/compile.js";
+export { summarizeNetwork } from "./graph/summary.js";
+export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile, type SafeDtype } from "./io/safetensors.js";
 export { Rng } from "./util/rng.js";
