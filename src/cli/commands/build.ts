@@ -77,12 +77,11 @@ export const command: Command = {
       }
       throw err;
     }
-    const backendName = values.backend ?? loaded.recipe.backend;
+    const { useBackend } = await import("../../backend/index.js");
+    const backend = await useBackend(values.backend ?? loaded.recipe.backend);
     if (values["dry-run"]) return dryRun(loaded);
 
-    const { useBackend } = await import("../../backend/index.js");
-    const backend = await useBackend(backendName);
-    const { createRenderer, EXIT_INTERRUPTED } = await import("../render/index.js");
+    const { createRenderer } = await import("../render/index.js");
     const { train } = await import("../../train/trainer.js");
     const outDir = values.out ?? defaultRunDir(loaded.recipe.name);
     const runDir = resume ?? outDir;
@@ -104,7 +103,8 @@ export const command: Command = {
         resumeCommand: again.join(" "),
       });
       await renderer.close();
-      return summary.status === "completed" ? 0 : summary.status === "interrupted" ? EXIT_INTERRUPTED : 1;
+      // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer).
+      return summary.status === "completed" || summary.status === "interrupted" ? 0 : 1;
     } catch (err) {
       await renderer.close();
       process.stderr.write(`error: ${(err as Error).message}\n`);
