@@ -328,6 +328,9 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
           samplesPerSec: samples / Math.max(seconds, 1e-9),
           routing: result.routing,
         });
+        // Let the event loop turn once per step: stdin (the dashboard's q / Ctrl-C), SIGINT
+        // and timers wait for it, and an in-memory dataset's awaits never yield on their own.
+        await new Promise((resolve) => setImmediate(resolve));
         step++;
         epochStep++;
         if (opts.signal?.aborted && epochStep < steps) {
