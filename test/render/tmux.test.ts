@@ -1,6 +1,7 @@
 // End to end in a real terminal (tmux): the live dashboard shows its panels,
 // `q` stops after the current step with a checkpoint, prints the resume
-// command, and exits 0.
+// command, and exits 0 — with the real quickstart (`sdfn build`), and with the
+// synthetic trainer (exact resume line, fast).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,32 @@ afterEach(() => session?.kill());
 const PANELS = ["Losses", "Routing", "Evaluation", "Messages"];
 
 describe("the dashboard in tmux", () => {
+  it("sdfn build recipes/quickstart.yaml: live panels; q stops with a checkpoint and exit code 0", async () => {
+    const out = join(scratch, "quickstart");
+    // A smaller quickstart (fewer pairs, batch 8) so the steps come quickly; 3 epochs so q lands mid-run.
+    const sets = ["training.epochs=3", "training.batch_size=8", "data.train_pairs=400"].map((s) => `--set ${s}`).join(" ");
+    session = new TmuxSession(`node bin/sdfn.js build recipes/quickstart.yaml --out '${out}' ${sets}`, {
+      cwd: ROOT,
+      columns: 100,
+      rows: 30,
+      scratch,
+    });
+    const live = await session.waitForScreen(
+      (s) => PANELS.every((p) => s.includes(p)) && /step [2-9]\d*\/50 /.test(s),
+      120_000,
+      "live dashboard after the second step",
+    );
+    expect(live).toMatch(/quickstart · cpu \(cpu\) · [\d.]+k params/);
+    expect(live).toMatch(/into L2 +JRM .* 0\.\d\d +CAM/); // routing bars
+    session.keys("q");
+    expect(await session.exitCode(90_000)).toBe(0);
+    expect(existsSync(join(out, "checkpoints", "last.json"))).toBe(true);
+    const lines = session.history().trimEnd().split("\n");
+    const at = lines.indexOf("resume with:");
+    expect(at, session.history()).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(new RegExp(`^sdfn build recipes/quickstart.yaml .*--resume ${out}$`));
+  }, 240_000);
+
   it("shows the live panels; q stops with a checkpoint, the resume command and exit code 0", async () => {
     const out = join(scratch, "run");
     session = new TmuxSession(`node --import tsx '${FAKE_TRAIN}' --out '${out}' --delay 100 --steps 400`, {
