@@ -77,8 +77,18 @@ export const command: Command = {
       }
       throw err;
     }
-    const { useBackend } = await import("../../backend/index.js");
-    const backend = await useBackend(values.backend ?? loaded.recipe.backend);
+    const { useBackend, backendNames } = await import("../../backend/index.js");
+    const backendName = values.backend ?? loaded.recipe.backend;
+    if (!(backendNames as readonly string[]).includes(backendName)) {
+      throw new UsageError(`--backend ${backendName}: expected one of ${backendNames.join(", ")}`);
+    }
+    let backend;
+    try {
+      backend = await useBackend(backendName);
+    } catch (err) {
+      process.stderr.write(`error: backend "${backendName}": ${(err as Error).message}\n`);
+      return 1;
+    }
     if (values["dry-run"]) return dryRun(loaded);
 
     const { createRenderer } = await import("../render/index.js");

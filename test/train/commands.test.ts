@@ -1,0 +1,90 @@
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+
+tf.env().set("IS_TEST", true);
+
+const fixtures = join(import.meta.dirname, "fixtures");
+const scratch = mkdtempSync(join(tmpdir(), "sdfn-commands-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+/** Runs `sdfn ARGV`, capturing stdout and stderr. */
+async function sdfn(...argv: string[]) {
+  let out = "";
+  let err = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+  try {
+    const code = await main(argv);
+    return { code, out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+describe("sdfn build / eval / query", () => {
+  const run = join(scratch, "tiny-run");
+
+  it("rejects an invalid recipe with FILE:LINE:COL, exit 2, and writes nothing", async () => {
+    const out = join(scratch, "never");
+    const r = await sdfn("build", join(fixtures, "bad.yaml"), "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.yaml:10:\d+: error: .*weight/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("rejects an unknown backend and option as usage errors", async () => {
+    expect((await sdfn("build", join(fixtures, "tiny.yaml"), "--backend", "quantum")).code).toBe(2);
+    expect((await sdfn("build", join(fixtures, "tiny.yaml"), "--frobnicate")).code).toBe(2);
+  });
+
+  it("--dry-run prints the network summary and writes nothing", async () => {
+    const out = join(scratch, "dry");
+    const r = await sdfn("build", join(fixtures, "tiny.yaml"), "--out", out, "--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("2 fusion layers × 4 modules");
+    expect(r.out).toContain("nothing trained or written");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("builds a run directory, then eval and query read it back", async () => {
+    const built = await sdfn("build", join(fixtures, "tiny.yaml"), "--out", run, "--log", "json", "--set", "training.epochs=1");
+    expect(built.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(run, "summary.json"), "utf8"));
+    expect(summary).toMatchObject({ status: "completed", epochs: 1, backend: "cpu" });
+    // --log json: one event per line on stdout
+    expect(built.out.trim().split("\n").map((l) => JSON.parse(l).type)).toContain("evaluation");
+
+    const evaluated = await sdfn("eval", run, "--json");
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.out).recall).toEqual(summary.recall); // best = last after one epoch
+
+    const table = await sdfn("eval", run, "--checkpoint", "last");
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/set\s+R@1\s+R@5\s+mean/);
+
+    const resolved = readFileSync(join(run, "recipe.resolved.yaml"), "utf8");
+    expect(resolved).toContain("name: tiny");
+    const gallery = await sdfn("query", run, "--image", "nope", "--text", "x");
+    expect(gallery.code).toBe(2);
+    const id = /e\.g\. ([^,\s]+)/.exec(gallery.err)![1]!;
+    const q = await sdfn("query", run, "--image", id, "--text", "make the red circle blue", "-k", "3");
+    expect(q.code).toBe(0);
+    const lines = q.out.trim().split("\n");
+    expect(lines[0]).toContain("top 3 of 16 gallery images");
+    expect(lines.slice(1)).toHaveLength(3);
+    const scores = lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[1]));
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(lines.slice(1).every((l) => !l.endsWith(` ${id}`))).toBe(true); // the reference is excluded
+  });
+
+  it("eval of a directory that is not a run is a usage error", async () => {
+    const r = await sdfn("eval", scratch);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("recipe.resolved.yaml");
+  });
+});
