@@ -66,6 +66,16 @@ int32_t emit(at::Tensor t, size_t k) {
   return r[0];
 }
 
+// CUDA device count across libtorch versions (CUDAHooks renamed getNumGPUs to deviceCount).
+template <typename H>
+auto gpu_count(const H& h, int) -> decltype(static_cast<int64_t>(h.deviceCount())) {
+  return h.deviceCount();
+}
+template <typename H>
+int64_t gpu_count(const H& h, long) {
+  return h.getNumGPUs();
+}
+
 napi_value throw_error(napi_env env, const char* msg) {
   napi_throw_error(env, nullptr, msg);
   return nullptr;
@@ -161,7 +171,7 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "version", v);
   napi_get_boolean(env, at::hasCUDA(), &v);
   napi_set_named_property(env, result, "cuda", v);
-  napi_set_named_property(env, result, "cudaDevices", make_int(env, at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0));
+  napi_set_named_property(env, result, "cudaDevices", make_int(env, at::hasCUDA() ? gpu_count(at::detail::getCUDAHooks(), 0) : 0));
   napi_set_named_property(env, result, "threads", make_int(env, at::get_num_threads()));
   return result;
   GUARD_END
@@ -226,8 +236,18 @@ napi_value Run(napi_env env, napi_callback_info info) {
   Call call{{}, ibuf + n_in, fbuf, device, {}};
   call.in.reserve(n_in);
   for (int32_t k = 0; k < n_in; ++k) call.in.push_back(ibuf[k] < 0 ? at::Tensor() : lookup(ibuf[k]));
+  // On CUDA only 0-dim tensors may sit on the CPU (uploaded scalars), and only elementwise
+  // kernels may see them there.
+  bool cuda = device.is_cuda();
+  if (cuda && !table[op].elementwise)
+    for (auto& t : call.in)
+      if (t.defined() && t.device() != device) t = t.to(device);
   table[op].fn(call);
-  for (size_t k = 0; k < call.out.size(); ++k) emit(std::move(call.out[k]), k);
+  for (size_t k = 0; k < call.out.size(); ++k) {
+    at::Tensor& t = call.out[k];
+    if (cuda && t.dim() > 0 && t.device() != device) t = t.to(device);
+    emit(std::move(t), k);
+  }
   napi_value v;
   napi_create_int32(env, static_cast<int32_t>(call.out.size()), &v);
   return v;

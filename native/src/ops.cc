@@ -392,9 +392,9 @@ at::Tensor step(const at::Tensor& x, double alpha) {
 }
 
 #define UNARY(NAME, EXPR) \
-  { NAME, [](Call& c) { const at::Tensor& x = c.in[0]; c.out.push_back(EXPR); } }
+  { NAME, [](Call& c) { const at::Tensor& x = c.in[0]; c.out.push_back(EXPR); }, true }
 #define BINARY(NAME, EXPR) \
-  { NAME, [](Call& c) { const at::Tensor& a = c.in[0]; const at::Tensor& b = c.in[1]; c.out.push_back(EXPR); } }
+  { NAME, [](Call& c) { const at::Tensor& a = c.in[0]; const at::Tensor& b = c.in[1]; c.out.push_back(EXPR); }, true }
 #define OP(NAME, FN) \
   { NAME, FN }
 
@@ -426,12 +426,14 @@ const std::vector<OpEntry>& op_table() {
       BINARY("Greater", at::gt(a, b)), BINARY("GreaterEqual", at::ge(a, b)), BINARY("Less", at::lt(a, b)),
       BINARY("LessEqual", at::le(a, b)), BINARY("LogicalAnd", at::logical_and(a, b)),
       BINARY("LogicalOr", at::logical_or(a, b)),
-      BINARY("Prelu", at::where(a < 0, a * b, a)), BINARY("EluGrad", at::where(b < 0, a * (b + 1), a)),
-      OP("AddN", [](Call& c) {
+      // where() wants its operands on one device: these move CPU scalars like non-elementwise kernels
+      OP("Prelu", [](Call& c) { c.out.push_back(at::where(c.in[0] < 0, c.in[0] * c.in[1], c.in[0])); }),
+      OP("EluGrad", [](Call& c) { c.out.push_back(at::where(c.in[1] < 0, c.in[0] * (c.in[1] + 1), c.in[0])); }),
+      {"AddN", [](Call& c) {
         at::Tensor s = c.in[0];
         for (size_t k = 1; k < c.in.size(); ++k) s = s + c.in[k];
         c.out.push_back(s);
-      }),
+      }, true},
       OP("Select", select_op),
       // reductions
       OP("Sum", [](Call& c) { reduce(c, [](const at::Tensor& x, std::vector<int64_t> ax, bool k) { return at::sum(x, ax, k, sum_type(x)); }); }),

@@ -27,6 +27,9 @@ using OpFn = void (*)(Call&);
 struct OpEntry {
   const char* name;
   OpFn fn;
+  // Elementwise kernels take 0-dim CPU tensors beside CUDA ones (ATen treats them as scalars);
+  // every other kernel gets its inputs moved to the working device first.
+  bool elementwise = false;
 };
 const std::vector<OpEntry>& op_table();
 
