@@ -96,6 +96,7 @@ function findLibtorch() {
 function findNodeHeaders() {
   const candidates = [
     process.env.NODE_API_HEADERS,
+    join(here, "..", "node_modules", "node-api-headers", "include"), // devDependency: always there after npm ci
     join(dirname(process.execPath), "..", "include", "node"),
     "/usr/include/node",
     "/usr/local/include/node",
@@ -131,7 +132,12 @@ function failed(err) {
   process.exit(1);
 }
 
-const torch = findLibtorch();
+let torch;
+try {
+  torch = findLibtorch();
+} catch (err) {
+  failed(err);
+}
 if (!torch) absent("no libtorch found (LIBTORCH_DIR, a python3 with torch, or Debian's libtorch-dev)");
 const nodeHeaders = findNodeHeaders();
 if (!nodeHeaders) absent("Node's N-API headers (node_api.h) not found; set NODE_API_HEADERS to the folder holding them");
