@@ -5,7 +5,8 @@ compare every output.
 
 W: sdfn's parameters (dotted names, sdfn layouts). B: the batch and sdfn's
 results, names `input.*` and `output.*` (README.md). R: the resolved recipe
-as JSON plus {"vocab_size": V}. Exit 0 when every output agrees, 1 with a
+as JSON plus {"vocab_size": V}. When B holds `grad.<name>` (sdfn's gradients of
+the total loss), the reference's gradients are compared too. Exit 0 when every output agrees, 1 with a
 readable diff otherwise, 2 for unusable inputs.
 """
 import argparse
@@ -19,18 +20,23 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import SDFN  # noqa: E402
 from safetensors_io import read_safetensors  # noqa: E402
-from weights import load_sdfn_weights  # noqa: E402
+from weights import load_sdfn_weights, sdfn_gradients  # noqa: E402
 
 
-def compare(name, ours, theirs, rtol):
-    """Scale-relative error: max |ref - sdfn| / max |sdfn| (the tensor's inf-norm)."""
+# A gradient that is ~0 in theory (a key bias under softmax) is float noise on both sides:
+# gradients are compared relative to at least this fraction of the largest gradient.
+GRADIENT_FLOOR = 1e-3
+
+
+def compare(name, ours, theirs, rtol, floor=1e-6):
+    """Scale-relative error: max |ref - sdfn| / max(max |sdfn|, floor) (the tensor's inf-norm)."""
     ours, theirs = ours.detach().double(), theirs.double()
     if ours.numel() == 1 and theirs.numel() == 1:  # a scalar loss may come as shape () or (1,)
         ours = ours.reshape(theirs.shape)
     if tuple(ours.shape) != tuple(theirs.shape):
         return False, f"{name}: shape {tuple(theirs.shape)} in sdfn, {tuple(ours.shape)} in the reference"
     diff = (ours - theirs).abs()
-    scale = max(theirs.abs().max().item(), 1e-6) if theirs.numel() else 1.0
+    scale = max(theirs.abs().max().item(), floor) if theirs.numel() else 1.0
     err = diff.max().item() / scale if theirs.numel() else 0.0
     ok = err <= rtol and bool(torch.isfinite(ours).all())
     line = f"{'ok ' if ok else 'BAD'} {name:<36} rel.err {err:.2e}  shape {tuple(theirs.shape)}"
@@ -57,11 +63,10 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
     if "teacher.0" in inputs:
         teacher = [inputs[f"teacher.{l}"] for l in range(len(model.fusion.layers))]
         teacher = (teacher, inputs.get("teacher_mask"))
-    with torch.no_grad():
-        out = model(
-            {"reference": inputs["reference"], "target": inputs["target"], "tokens": inputs["tokens"], "mask": inputs["mask"]},
-            teacher,
-        )
+    out = model(
+        {"reference": inputs["reference"], "target": inputs["target"], "tokens": inputs["tokens"], "mask": inputs["mask"]},
+        teacher,
+    )
     ours = {"query": out["query"], "target": out["target"], "tokens": out["tokens"], "last_inputs": out["last_inputs"]}
     for l, p in enumerate(out["paths"]):
         ours[f"paths.{l}"] = p
@@ -71,6 +76,16 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
         ours["loss.total"] = out["total"]
     expected = {k[len("output.") :]: v for k, v in batch.items() if k.startswith("output.")}
     lines, failed = [], 0
+    gradient_floor = 1e-6
+    grads = {k[len("grad.") :]: v for k, v in batch.items() if k.startswith("grad.")}
+    if grads:
+        out["total"].backward()
+        theirs_max = max(g.abs().max().item() for g in grads.values())
+        for name, g in sdfn_gradients(model).items():
+            ours[f"grad.{name}"] = g
+            if name in grads:
+                expected[f"grad.{name}"] = grads[name]
+        gradient_floor = GRADIENT_FLOOR * theirs_max
     for name in sorted(set(expected) | set(ours)):
         if name not in expected:
             lines.append(f"BAD {name:<36} computed by the reference but not exported by sdfn")
@@ -79,7 +94,8 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
             lines.append(f"BAD {name:<36} exported by sdfn but the reference has no such output")
             failed += 1
         else:
-            ok, line = compare(name, ours[name], expected[name], rtol)
+            floor = gradient_floor if name.startswith("grad.") else 1e-6
+            ok, line = compare(name, ours[name], expected[name], rtol, floor)
             lines.append(line)
             failed += not ok
     if verbose or failed:

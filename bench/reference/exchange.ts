@@ -126,7 +126,8 @@ export interface ExchangeFiles {
 
 /**
  * Compiles `loaded`, runs the batch in evaluation mode (dropout off, batch norm from its
- * running statistics) with a seeded teacher for path distillation, and writes the three files.
+ * running statistics) with a seeded teacher for path distillation, and writes the three files:
+ * the batch file holds the outputs and the gradient of the total loss for every trainable variable.
  */
 export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omit<BatchShape, "vocabSize">, vocabSize = 50): Promise<ExchangeFiles> {
   const words = Array.from({ length: vocabSize }, (_, i) => (i === 0 ? "<pad>" : i === 1 ? "<unk>" : `w${i}`));
@@ -141,24 +142,29 @@ export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omi
     teacher.forEach((t, l) => (record[`input.teacher.${l}`] = t));
     const mask = Float32Array.from({ length: shape.batch }, (_, b) => (b === 1 ? 0 : 1)); // one sample without a teacher
     record["input.teacher_mask"] = { dtype: "F32", shape: [shape.batch], data: mask };
-    const outputs = tf.tidy(() =>
-      runBatch(
-        network,
-        losses,
-        {
-          reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
-          target: toTensor(inputs["input.target"]!) as tf.Tensor4D,
-          tokens: toTensor(inputs["input.tokens"]!) as tf.Tensor2D,
-          mask: toTensor(inputs["input.mask"]!) as tf.Tensor2D,
-          teacher: teacher.map((t) => toTensor(t) as tf.Tensor3D),
-          teacherMask: tf.tensor1d(mask),
-        },
-        evalContext,
-      ),
-    );
-    for (const [name, t] of Object.entries(outputs)) {
-      record[`output.${name}`] = await toPlain(t);
-      t.dispose();
+    const batch: Batch = {
+      reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
+      target: toTensor(inputs["input.target"]!) as tf.Tensor4D,
+      tokens: toTensor(inputs["input.tokens"]!) as tf.Tensor2D,
+      mask: toTensor(inputs["input.mask"]!) as tf.Tensor2D,
+      teacher: teacher.map((t) => toTensor(t) as tf.Tensor3D),
+      teacherMask: tf.tensor1d(mask),
+    };
+    try {
+      // one pass: the outputs are kept out of the gradient's tidy, then the gradient of the
+      // total loss for every trainable variable, by dotted name
+      const trainable = [...network.store.variables].filter(([, v]) => v.trainable);
+      let outputs: Record<string, tf.Tensor> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        outputs = runBatch(network, losses, batch, evalContext);
+        for (const t of Object.values(outputs)) tf.keep(t);
+        return outputs["loss.total"] as tf.Scalar;
+      }, trainable.map(([, v]) => v));
+      for (const [name, t] of Object.entries(outputs)) record[`output.${name}`] = await toPlain(t);
+      for (const [name, v] of trainable) record[`grad.${name}`] = await toPlain(grads[v.name]!);
+      tf.dispose([value, ...Object.values(grads), ...Object.values(outputs)]);
+    } finally {
+      tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask, ...batch.teacher!, batch.teacherMask!]);
     }
     const files = { weights: join(dir, "weights.safetensors"), batch: join(dir, "batch.safetensors"), recipe: join(dir, "recipe.json") };
     writeSafetensors(files.weights, await storeTensors(network));

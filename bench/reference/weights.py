@@ -80,6 +80,15 @@ def load_sdfn_weights(model, tensors):
         raise ValueError("weights do not fit the reference model:\n  " + "\n  ".join(problems))
 
 
+def to_sdfn_layout(module, leaf, value):
+    """PyTorch layout -> sdfn layout for tensor `leaf` of `module` (weights or their gradients)."""
+    if isinstance(module, nn.Conv2d) and leaf == "weight":
+        return value.permute(2, 3, 1, 0)
+    if (isinstance(module, nn.Linear) and leaf == "weight") or (isinstance(module, nn.RNNBase) and leaf.startswith("weight_")):
+        return value.t()
+    return value
+
+
 def export_sdfn_weights(model):
     """The inverse: {sdfn name: tensor in sdfn layout}, for writing a safetensors file."""
     out = {}
@@ -88,13 +97,22 @@ def export_sdfn_weights(model):
         module, leaf = _owner(model, name), name.split(".")[-1]
         if re.search(IGNORED, name) or (isinstance(module, nn.RNNBase) and leaf.startswith("bias_hh")):
             continue
-        if isinstance(module, nn.Conv2d) and leaf == "weight":
-            value = value.permute(2, 3, 1, 0)
-        elif (isinstance(module, nn.Linear) and leaf == "weight") or (
-            isinstance(module, nn.RNNBase) and leaf.startswith("weight_")
-        ):
-            value = value.t()
-        elif isinstance(module, nn.LSTM) and leaf.startswith("bias_ih"):
+        if isinstance(module, nn.LSTM) and leaf.startswith("bias_ih"):
             value = value + state[name.replace("bias_ih", "bias_hh")]  # sdfn has one bias per gate
-        out[sdfn_name(name)] = value.contiguous()
+        out[sdfn_name(name)] = to_sdfn_layout(module, leaf, value).contiguous()
+    return out
+
+
+def sdfn_gradients(model):
+    """{sdfn name: gradient in sdfn layout} of every trainable parameter after backward().
+    (sdfn's one LSTM bias gets PyTorch's bias_ih gradient, which equals bias_hh's.)"""
+    out = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        module, leaf = _owner(model, name), name.split(".")[-1]
+        if isinstance(module, nn.RNNBase) and leaf.startswith("bias_hh"):
+            continue
+        grad = p.grad if p.grad is not None else torch.zeros_like(p)
+        out[sdfn_name(name)] = to_sdfn_layout(module, leaf, grad).contiguous()
     return out

@@ -50,14 +50,14 @@ const ALL_LOSSES =
 
 const CASES = [
   {
-    name: "the paper's architecture at tiny size (resnet18, 48 px, d 16, lstm, 3 layers × JRM/CAM/GTM/RCM, msr mean)",
+    name: "the paper's architecture at tiny size (resnet18, 32 px, d 16, lstm, 3 layers × JRM/CAM/GTM/RCM, msr mean)",
     yaml: header(
       "{ type: resnet18, dim: 16 }",
       "{ type: lstm, hidden: 16, embedding_dim: 8 }",
       "{ layers: 3, modules: [{ type: JRM, heads: 2 }, { type: CAM, heads: 4 }, { type: GTM }, { type: RCM }], router: { type: msr, combine: mean, hidden: 8 } }",
       ALL_LOSSES,
     ),
-    shape: { batch: 3, imageSize: 48, channels: 3, textLength: 5, seed: 11 },
+    shape: { batch: 3, imageSize: 32, channels: 3, textLength: 5, seed: 11 },
   },
   {
     name: "2 layers × CAM/GTM/CAM with the shared router (small_cnn, bilstm, l2 consistency)",
