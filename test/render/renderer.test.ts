@@ -75,6 +75,20 @@ describe("Ink dashboard keys", () => {
     expect(stdin.rawMode).toBe(false);
   });
 
+  it("keys that arrive together after a long step count one by one (two Ctrl-C exit, q in text stops)", async () => {
+    const { r, stdin, exit } = inkRenderer();
+    r.sink(syntheticRun(runInfo())[0]);
+    await settle();
+    stdin.press("\u0003\u0003");
+    expect(r.signal.aborted).toBe(true);
+    expect(exit).toHaveBeenCalledWith(130);
+    const other = inkRenderer();
+    await settle();
+    other.stdin.press("xq");
+    expect(other.r.signal.aborted).toBe(true);
+    expect(other.exit).not.toHaveBeenCalled();
+  });
+
   it("prints the stop notice and the exact resume command below the last frame on close", async () => {
     const { r, stdout } = inkRenderer();
     syntheticRun(runInfo()).slice(0, 10).forEach(r.sink);

@@ -32,8 +32,12 @@ function useTerminalSize() {
 
 function Keys({ onStop, onInterrupt }: Omit<AppProps, "store">) {
   useInput((input, key) => {
-    if (key.ctrl && input === "c") onInterrupt();
-    else if (input === "q" || input === "Q") onStop();
+    if (key.ctrl && input === "c") return onInterrupt();
+    // Keys pressed while a step blocks the event loop arrive together ("\x03\x03", "qq"): act on each.
+    for (const ch of input) {
+      if (ch === "\u0003") onInterrupt();
+      else if (ch === "q" || ch === "Q") onStop();
+    }
   });
   return null;
 }
