@@ -13,11 +13,12 @@ import torch.nn.functional as F
 class Attention(nn.Module):
     """Multi-head scaled dot-product attention with q, k, v, o projections."""
 
-    def __init__(self, dim, heads):
+    def __init__(self, dim, heads, dropout=0.0):
         super().__init__()
         if dim % heads:
             raise ValueError(f"attention: dim {dim} is not divisible by heads {heads}")
         self.heads = heads
+        self.dropout = nn.Dropout(dropout)  # on the attention weights
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
 
     def forward(self, x, context, key_mask=None):  # (B, N, d), (B, T, d), (B, T) -> (B, N, d)
@@ -29,7 +30,7 @@ class Attention(nn.Module):
         scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)  # (B, h, N, T)
         if key_mask is not None:
             scores = scores.masked_fill(key_mask[:, None, None, :] == 0, float("-inf"))
-        out = scores.softmax(-1) @ v  # (B, h, N, dh)
+        out = self.dropout(scores.softmax(-1)) @ v  # (B, h, N, dh)
         return self.o(out.transpose(1, 2).reshape(b, n, d))
 
 
@@ -51,7 +52,7 @@ class JRM(nn.Module):
     def __init__(self, dim, cfg):
         super().__init__()
         self.input = nn.Linear(dim, dim)
-        self.attn = Attention(dim, int(cfg.get("heads", 8)))
+        self.attn = Attention(dim, int(cfg.get("heads", 8)), float(cfg.get("dropout", 0.1)))
         self.norm1 = nn.LayerNorm(dim)
         self.ffn = FeedForward(dim, _ffn_width(dim, cfg), float(cfg.get("dropout", 0.1)))
         self.norm2 = nn.LayerNorm(dim)
@@ -72,7 +73,7 @@ class CAM(nn.Module):
     def __init__(self, dim, cfg):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, int(cfg.get("heads", 8)))
+        self.attn = Attention(dim, int(cfg.get("heads", 8)), float(cfg.get("dropout", 0.1)))
         self.norm2 = nn.LayerNorm(dim)
         self.ffn = FeedForward(dim, _ffn_width(dim, cfg), float(cfg.get("dropout", 0.1)))
         self.dropout = nn.Dropout(float(cfg.get("dropout", 0.1)))
