@@ -331,10 +331,11 @@ function formatTable(config: BenchOptions & { machine: string }, rows: BenchRow[
   const head = `sdfn bench — ${c.encoder} ${c.imageSize}px, batch ${c.batch}, d ${c.dim}, ${c.layers} layers × [${c.modules.join(",")}], ${c.router}, ${c.text}; ${c.steps} steps; ${c.machine}`;
   const fmt = (v: number | null | undefined, digits = 1) => (v == null || Number.isNaN(v) ? "-" : v.toFixed(digits));
   const table = [
-    ["run", "device", "step ms", "samples/s", "eval q/s", "peak RSS MiB", "peak tensors MiB", "× PyTorch"],
+    ["run", "device", "params", "step ms", "samples/s", "eval q/s", "peak RSS MiB", "peak tensors MiB", "× PyTorch"],
     ...rows.map((r) => [
       r.name,
       r.device,
+      r.parameters ? String(r.parameters) : "-",
       fmt(r.step_ms),
       fmt(r.samples_per_s, 2),
       fmt(r.eval_queries_per_s, 2),
