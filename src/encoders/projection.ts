@@ -30,7 +30,8 @@ export function projectedEncoder(scope: ParamScope, dim: number, channels: numbe
     backboneFrozen: backbone ? backbone.frozen : true,
     backbone: backbone ? (images, fc) => backbone.apply(images, fc) : undefined,
     project,
-    grid: (size) => (backbone ? backbone.grid(size) : size),
+    // without a backbone the map size depends on whoever computed the maps: unknown here
+    grid: backbone ? (size) => backbone.grid(size) : undefined,
     encode: (images, fc) => {
       if (isMaps(images)) return project(images);
       if (!backbone) {

@@ -30,7 +30,7 @@ describe.each(images.map((d) => [d.name, d] as const))("image encoder %s from it
     // features: 2×2 maps of the default 2048 channels; images: 32 px
     const [size, channels] = decl.name === "features" ? [2, params.channels] : [32, 3];
     const x = randn([2, size, size, channels], 1) as tf.Tensor4D;
-    const side = encoder.grid!(size);
+    const side = encoder.grid ? encoder.grid(size) : size; // features: the maps' own side
     const loss = () => {
       const tokens = encoder.encode(x, trainFc());
       expect(tokens.shape).toEqual([2, side * side, params.dim]);
