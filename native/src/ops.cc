@@ -202,6 +202,30 @@ void batch_norm(Call& c) {  // in: x, mean, variance, offset?, scale?; f: epsilo
   c.out.push_back(at::addcmul(shift, c.in[0], inv));
 }
 
+// Batch norm in training mode over every axis but the last (channels), as PyTorch's fused
+// kernels: forward gives y, the batch mean and 1/sqrt(var + eps); backward dx, dgamma, dbeta.
+at::Tensor channels_first(const at::Tensor& x) {
+  return x.dim() == 4 ? nchw(x) : x.movedim(-1, 1);
+}
+at::Tensor channels_last(const at::Tensor& y) {
+  return y.dim() == 4 ? nhwc(y) : y.movedim(1, -1).contiguous();
+}
+
+void batch_norm_train(Call& c) {  // in: x, gamma, beta; f: eps
+  auto r = at::native_batch_norm(channels_first(c.in[0]), c.in[1], c.in[2], {}, {}, true, 0.0, c.f[0]);
+  c.out.push_back(channels_last(std::get<0>(r)));
+  c.out.push_back(std::get<1>(r));
+  c.out.push_back(std::get<2>(r));
+}
+
+void batch_norm_train_grad(Call& c) {  // in: dy, x, gamma, mean, invstd; f: eps
+  auto r = at::native_batch_norm_backward(channels_first(c.in[0]), channels_first(c.in[1]), c.in[2], {}, {}, c.in[3], c.in[4],
+                                          true, c.f[0], {true, true, true});
+  c.out.push_back(channels_last(std::get<0>(r)));
+  c.out.push_back(std::get<1>(r));
+  c.out.push_back(std::get<2>(r));
+}
+
 // ---- reductions: ints = keepDims, n, axes...
 template <typename F>
 void reduce(Call& c, F f) {
@@ -493,6 +517,8 @@ const std::vector<OpEntry>& op_table() {
       OP("Conv2D", conv2d), OP("Conv2DBackpropInput", conv2d_input), OP("Conv2DBackpropFilter", conv2d_filter),
       OP("MaxPool", max_pool), OP("MaxPoolGrad", max_pool_grad), OP("AvgPool", avg_pool),
       OP("AvgPoolGrad", avg_pool_grad), OP("BatchMatMul", batch_mat_mul), OP("FusedBatchNorm", batch_norm),
+      // sdfn's own kernels (src/backend/batch-norm.ts)
+      OP("SdfnBatchNormTrain", batch_norm_train), OP("SdfnBatchNormTrainGrad", batch_norm_train_grad),
   };
   return table;
 }

@@ -3,6 +3,7 @@
 // gradients where tfjs defines them.
 import * as tf from "@tensorflow/tfjs";
 
+import { batchNormTrain } from "../../src/backend/batch-norm.js";
 import type { Case, Input } from "./parity-harness.js";
 
 const f = (...shape: number[]): Input => ({ shape });
@@ -257,6 +258,19 @@ const nnCases: Case[] = [
       return tf.batchNorm(x, mean, variance, o, s, 1e-5);
     },
     grad: true,
+  },
+  // sdfn's fused training batch norm: native kernels on torch, the written-out formula on cpu
+  { name: "batchNormTrain NHWC", inputs: [f(2, 5, 4, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },
+  { name: "batchNormTrain (B, C)", inputs: [f(6, 4), f(4), f(4)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3), grad: true },
+  { name: "batchNormTrain (B, N, C)", inputs: [f(2, 5, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },
+  {
+    name: "batchNormTrain statistics",
+    inputs: [f(2, 4, 4, 3), f(3), f(3)],
+    fn: (x, g, b) => {
+      let stats: Float32Array[] = [];
+      const y = batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, (m, v) => (stats = [m.dataSync() as Float32Array, v.dataSync() as Float32Array]));
+      return [y, ...stats.map((s) => tf.tensor1d(s))];
+    },
   },
   {
     // tfjs's cpu batchNorm cycles through parameter values flatly, so its parameters must be

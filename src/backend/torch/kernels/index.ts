@@ -3,7 +3,7 @@ import type { KernelConfig } from "@tensorflow/tfjs";
 
 import { elementwiseKernels } from "./elementwise.js";
 import { layoutKernels } from "./layout.js";
-import { nnKernels } from "./nn.js";
+import { nnKernels, sdfnKernels } from "./nn.js";
 import { reduceKernels } from "./reduce.js";
 
-export const torchKernels: Omit<KernelConfig, "backendName">[] = [...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...nnKernels];
+export const torchKernels: Omit<KernelConfig, "backendName">[] = [...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...nnKernels, ...sdfnKernels];

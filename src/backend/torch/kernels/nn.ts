@@ -121,3 +121,17 @@ export const nnKernels: Kernel[] = [
       ]),
   },
 ];
+
+/** sdfn's fused training-mode batch norm (src/backend/batch-norm.ts): not tfjs kernels, torch only. */
+export const sdfnKernels: Kernel[] = [
+  {
+    kernelName: "SdfnBatchNormTrain",
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      (backend as TorchBackend).exec("SdfnBatchNormTrain", [inputs.x, inputs.gamma, inputs.beta], [], [attrs!.eps as number]),
+  },
+  {
+    kernelName: "SdfnBatchNormTrainGrad",
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      (backend as TorchBackend).exec("SdfnBatchNormTrainGrad", [inputs.dy, inputs.x, inputs.gamma, inputs.mean, inputs.invstd], [], [attrs!.eps as number]),
+  },
+];
