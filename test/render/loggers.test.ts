@@ -9,7 +9,7 @@ import { runInfo, stepEvent, syntheticRun, T0 } from "./fixtures/events.js";
 
 const collect = () => {
   const chunks: string[] = [];
-  const out: Output = { write: (t) => void chunks.push(t), closed: false };
+  const out: Output = { write: (t) => void chunks.push(t), closed: false, onClose: () => {} };
   return { out, lines: () => chunks.join("").split("\n").slice(0, -1) };
 };
 

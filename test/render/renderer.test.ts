@@ -103,6 +103,22 @@ describe("Ink dashboard keys", () => {
   });
 });
 
+describe("a closed stdout", () => {
+  it("stops the run after the step (signal aborted) and says so on stderr", async () => {
+    const stdout = new FakeStdout({ isTTY: false });
+    const stderr = new FakeStdout({ isTTY: false });
+    const r = createRenderer({ mode: "plain", stdout: stdout.asStream(), stderr: stderr.asStream(), handleSignals: false });
+    open.push(r);
+    r.sink(syntheticRun(runInfo())[0]);
+    stdout.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    expect(r.signal.aborted).toBe(true);
+    expect(stderr.text).toBe("sdfn: stdout closed; stopping after the current step (a checkpoint follows)\n");
+    const before = stdout.chunks.length;
+    r.sink(syntheticRun(runInfo())[1]);
+    expect(stdout.chunks.length).toBe(before); // nothing more is written
+  });
+});
+
 describe("SIGINT in plain mode", () => {
   it("the first SIGINT aborts, the second exits with 130; close removes the listener", async () => {
     const before = process.listenerCount("SIGINT");

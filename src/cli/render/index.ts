@@ -22,7 +22,7 @@ export interface RendererOptions {
   stdout?: NodeJS.WriteStream;
   /** Where `q` and Ctrl-C are read in the dashboard (default process.stdin). */
   stdin?: NodeJS.ReadStream;
-  /** Where notes go when stdout carries JSON (default process.stderr). */
+  /** Where notes go when stdout carries JSON or has closed (default process.stderr). */
   stderr?: NodeJS.WriteStream;
   /** For the CI check (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -60,6 +60,11 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const mode = opts.mode === "auto" ? (stdout.isTTY && !isCi(env) ? "ink" : "plain") : opts.mode;
   const out = guardOutput(stdout);
   const parts = mode === "ink" ? inkParts(stdout, out, opts) : lineParts(mode, out, opts);
+  // The reader went away (`| head`): stop after the step with a checkpoint rather than train unseen.
+  out.onClose(() => {
+    guardOutput(opts.stderr ?? process.stderr).write("sdfn: stdout closed; stopping after the current step (a checkpoint follows)\n");
+    parts.interrupt.stop();
+  });
   const onSignal = () => parts.interrupt.interrupt();
   if (opts.handleSignals !== false) process.on("SIGINT", onSignal);
   let closed = false;
