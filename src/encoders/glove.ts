@@ -4,6 +4,9 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { GloveStats } from "../registry/kinds.js";
 
+/** Vocabulary entries such as <pad>, <unk>, <eos>. */
+const SPECIAL = /^<[^<>\s]+>$/;
+
 export interface GloveTable {
   /** Row i = the vector of vocabulary word i, or null when the file lacks it. */
   rows: (Float32Array | null)[];
@@ -48,10 +51,12 @@ export function loadGlove(file: string, words: readonly string[], dim: number): 
       rows[i] = vector;
     }
   });
-  const missingWords = words.filter((_, i) => rows[i] === null);
+  // special tokens (<pad>, <unk>, …) are never in GloVe: they are not counted as missing
+  const counted = words.map((w, i) => [w, i] as const).filter(([w]) => !SPECIAL.test(w));
+  const missingWords = counted.filter(([, i]) => rows[i] === null).map(([w]) => w);
   return {
     rows,
-    stats: { file, found: words.length - missingWords.length, missing: missingWords.length, missingExamples: missingWords.slice(0, 20) },
+    stats: { file, found: counted.length - missingWords.length, missing: missingWords.length, missingExamples: missingWords.slice(0, 20) },
   };
 }
 
