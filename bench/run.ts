@@ -101,7 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions & { worker?: string; 
     textLength: int("text-length", values["text-length"], 8),
     vocab: int("vocab", values.vocab, 1000),
     steps: int("steps", values.steps, 2),
-    backends: values.backends ? values.backends.split(",") : null,
+    backends: values.backends === "none" ? [] : values.backends ? values.backends.split(",") : null,
     reference: !values["no-reference"],
     device: values.device!,
     json: values.json!,
@@ -115,7 +115,7 @@ class BenchUsageError extends Error {}
 
 const HELP = `usage: npm run bench -- [--batch N] [--image-size PX] [--dim D] [--layers L] [--encoder small_cnn|resnet18|resnet50|…]
                        [--text lstm|bilstm|gru] [--modules JRM,CAM,GTM,RCM] [--router msr|shared|static] [--text-length T]
-                       [--vocab V] [--steps N] [--backends cpu,torch,wasm,…] [--no-reference] [--device cpu|cuda|auto]
+                       [--vocab V] [--steps N] [--backends cpu,torch,wasm,…|none] [--no-reference] [--device cpu|cuda|auto]
                        [--paper] [--json]
 Runs sdfn on every available backend (or --backends) and the PyTorch reference (/usr/bin/python3,
 bench/reference/bench.py; --device for it) on the same recipe and seeded batch; prints step time
