@@ -147,3 +147,26 @@ describe("dashboard panels", () => {
       for (const title of ["Losses", "Routing", "Evaluation", "Messages"]) expect(text).toContain(title);
     });
 });
+
+describe("narrow terminals", () => {
+  it("routing with many modules continues on the next line instead of overflowing", () => {
+    const names = ["JRM", "CAM", "GTM", "RCM", "acme/A", "acme/B", "acme/C", "acme/D"];
+    const info = runInfo({ layers: [names, names] });
+    const s = stateOf([{ type: "start", time: T0, info }, { ...stepEvent(0, 0, info, T0), routing: [names.map(() => 1 / 8), names.map(() => 1 / 8)] }]);
+    const rows = plain(frame(<RoutingPanel state={s} width={60} />)).split("\n");
+    // 60 − 11 (label) − 1 = 48 columns hold 2 cells of 6 + 11: 4 lines per routing row.
+    expect(rows).toHaveLength(1 + 2 * 4);
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(60);
+    expect(rows.slice(1, 5).join(" ").match(/0\.13/g)).toHaveLength(8);
+    expect(rows[1]).toMatch(/^ into L2 +JRM .* CAM /);
+    expect(rows[3]).toMatch(/^ {12}acme\/A .* acme\/B /);
+  });
+
+  it("the evaluation table names the groups it has no room for", () => {
+    const s = stateOf([evaluationEvent(0, T0, true)]);
+    const rows = plain(frame(<EvaluationPanel state={s} width={50} maxRows={2} />)).split("\n");
+    // 50 − 11 columns hold 5 metrics: 2 groups of 2 (avg, the primary's, first), 2 groups left out.
+    expect(rows[0]).toMatch(/^Evaluation +dress +avg +\+2 hidden$/);
+    expect(rows[1]).toMatch(/epoch +R@10 +R@50 +R@10 +R@50$/);
+  });
+});

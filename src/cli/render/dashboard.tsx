@@ -97,30 +97,48 @@ export function LossesPanel({ state, width }: { state: DashboardState; width: nu
   );
 }
 
-export function RoutingPanel({ state, width }: { state: DashboardState; width: number }) {
+/**
+ * How routing rows are laid out in `width` columns: each module a cell of name,
+ * bar and value; when a row's modules do not fit on one line (many modules, a
+ * narrow terminal) they continue on the next lines.
+ */
+function routingLayout(state: DashboardState, width: number) {
   const means = routingMeans(state);
-  if (means.length === 0) return null;
   const rows = routingRows(state.info?.layers ?? [], means.length);
-  const labelWidth = Math.max(...rows.map((r) => r.label.length)) + 1;
-  const moduleCount = Math.max(...means.map((m) => m.length));
+  const labelWidth = Math.max(0, ...rows.map((r) => r.label.length)) + 1;
+  const moduleCount = Math.max(1, ...means.map((m) => m.length));
   const nameWidth = Math.min(6, Math.max(3, ...rows.flatMap((r) => r.modules.map((m) => m.length))));
-  const cellWidth = Math.floor((width - labelWidth - 1) / moduleCount);
-  const barWidth = Math.max(2, cellWidth - nameWidth - 8);
+  const available = width - labelWidth - 1;
+  // A cell: name, space, bar (≥ 3), space, "0.25", two spaces.
+  const perLine = Math.max(1, Math.min(moduleCount, Math.floor(available / (nameWidth + 11))));
+  const barWidth = Math.floor(available / perLine) - nameWidth - 8;
+  const lines = means.reduce((n, row) => n + Math.ceil(row.length / perLine), 0);
+  return { means, rows, labelWidth, nameWidth, perLine, barWidth, lines };
+}
+
+export function RoutingPanel({ state, width }: { state: DashboardState; width: number }) {
+  const { means, rows, labelWidth, nameWidth, perLine, barWidth } = routingLayout(state, width);
+  if (means.length === 0) return null;
   return (
     <Box flexDirection="column">
       <Title>{fit(`Routing (mean weight over the last ${state.routing.length} steps)`, width)}</Title>
-      {means.map((row, r) => (
-        <Text key={r}>
-          <Text dimColor>{` ${fit(rows[r].label, labelWidth)}`}</Text>
-          {row.map((w, m) => (
-            <Text key={m}>
-              {fit(rows[r].modules[m] ?? `#${m}`, nameWidth)}
-              <Text color="magenta">{` ${bar(w, barWidth, "·")}`}</Text>
-              {` ${Number.isFinite(w) ? w.toFixed(2) : " NaN"}  `}
-            </Text>
-          ))}
-        </Text>
-      ))}
+      {means.flatMap((row, r) =>
+        Array.from({ length: Math.ceil(row.length / perLine) }, (_, part) => (
+          <Text key={`${r}-${part}`}>
+            <Text dimColor>{` ${fit(part === 0 ? rows[r].label : "", labelWidth)}`}</Text>
+            {row.slice(part * perLine, (part + 1) * perLine).map((w, i) => {
+              const m = part * perLine + i;
+              return (
+                <Text key={m}>
+                  {fit(rows[r].modules[m] ?? `#${m}`, nameWidth)}
+                  <Text color="magenta">{` ${bar(w, barWidth, "·")}`}</Text>
+                  {` ${Number.isFinite(w) ? w.toFixed(2) : " NaN"}  `}
+                </Text>
+              );
+            })}
+          </Text>
+        )),
+      )}
     </Box>
   );
 }
@@ -172,10 +190,13 @@ export function EvaluationPanel({ state, width, maxRows }: { state: DashboardSta
   const best = state.bestEvaluation;
   if (evals.length === 0) return <Title>{fit("Evaluation (none yet)", width)}</Title>;
   const lead = LEAD;
-  const columns = fitColumns(metricColumns(evals), width - lead, best?.primary.name);
-  const groupHeader = columns
-    .map((c, i) => (i === 0 || columns[i - 1].group !== c.group ? fit(c.group, VALUE) : " ".repeat(VALUE)))
-    .join("");
+  const all = metricColumns(evals);
+  const columns = fitColumns(all, width - lead, best?.primary.name);
+  const groups = [...new Set(columns.map((c) => c.group))];
+  const groupHeader = groups.map((g) => fit(g, VALUE * columns.filter((c) => c.group === g).length)).join("");
+  // Groups that did not fit are named as a count, so nothing disappears silently.
+  const hidden = new Set(all.map((c) => c.group)).size - groups.length;
+  const note = hidden > 0 ? `+${hidden} hidden` : "";
   const metricHeader = columns.map((c) => fit(c.metric, VALUE - 1, "right") + " ").join("");
   // The most recent evaluations, and the best one when it has scrolled away.
   let shown = evals.slice(-Math.max(1, maxRows));
@@ -185,6 +206,7 @@ export function EvaluationPanel({ state, width, maxRows }: { state: DashboardSta
       <Text>
         <Title>{"Evaluation".padEnd(lead)}</Title>
         <Text bold>{groupHeader}</Text>
+        <Text dimColor>{lead + groupHeader.length + note.length <= width ? note : ""}</Text>
       </Text>
       <Text dimColor>{`${" epoch".padEnd(lead)}${metricHeader}`}</Text>
       {shown.map((e, i) => {
@@ -232,9 +254,9 @@ export function Footer({ state, width }: { state: DashboardState; width: number 
  * shorter than the terminal; side by side only when stacking does not fit
  * and the terminal is wide.
  */
-function plan(state: DashboardState, rows: number, columns: number) {
+function plan(state: DashboardState, rows: number, columns: number, width: number) {
   const losses = lossNames(state).length;
-  const routing = state.routing.length ? state.routing[state.routing.length - 1].length + 1 : 0;
+  const routing = state.routing.length ? routingLayout(state, width).lines + 1 : 0;
   const fixed = 1 + 3 + (losses ? losses + 1 : 0) + routing + 1; // header, progress, losses, routing, footer
   const budget = Math.max(4, rows - 1 - fixed); // lines left for evaluation and messages
   const evals = state.evaluations.length;
@@ -251,7 +273,7 @@ function plan(state: DashboardState, rows: number, columns: number) {
 
 export function Dashboard({ state, columns, rows }: { state: DashboardState; columns: number; rows: number }) {
   const width = Math.max(40, columns - 1);
-  const { side, evalRows, messageRows } = plan(state, rows, columns);
+  const { side, evalRows, messageRows } = plan(state, rows, columns, width);
   const messages = Math.min(messageRows, 8);
   // Side by side: the table takes what its columns need (up to 2/3), messages the rest.
   const tableWidth = Math.min(Math.floor((width * 2) / 3), Math.max(Math.floor(width / 2), evaluationWidth(state)));
