@@ -1,7 +1,7 @@
 // report.html from a synthetic run directory: content, self-containment,
 // the series it plots, `sdfn report`, and a headless Chromium screenshot.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -11,7 +11,7 @@ import { UsageError } from "../../src/cli/command.js";
 import { writeReport } from "../../src/report/index.js";
 import { routingCharts, uniqueSteps } from "../../src/report/series.js";
 import type { TrainEvent } from "../../src/train/events.js";
-import { LAYERS, runInfo, stepEvent, T0 } from "../render/fixtures/events.js";
+import { LAYERS, runInfo, stepEvent, syntheticRun, T0 } from "../render/fixtures/events.js";
 import { writeRunDir } from "./fixtures/run-dir.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sdfn-report-"));
@@ -70,6 +70,18 @@ describe("writeReport", () => {
     expect(html).not.toContain("<markup>");
     // The best evaluation (epoch 2) is starred in the table.
     expect(html).toMatch(/<tr class="best"><td>★ 2<\/td><td>15\.00<\/td>/);
+  });
+
+  it("reports a run still in progress: no summary yet, a torn last line skipped and named", async () => {
+    const partial = join(tmp, "partial");
+    const events = syntheticRun(runInfo({ epochs: 2, stepsPerEpoch: 5 })).slice(0, 7); // start, 5 steps, epoch
+    mkdirSync(partial);
+    writeFileSync(join(partial, "metrics.jsonl"), `${events.map((e) => JSON.stringify(e)).join("\n")}\n{"type":"st`);
+    const html = readFileSync(await writeReport(partial), "utf8");
+    expect(html.match(/<svg /g)).toHaveLength(4 + 3); // losses and routing; no evaluation yet
+    expect(html).toContain("No evaluation recorded.");
+    expect(html).toContain("Skipped unreadable lines of metrics.jsonl: 8.");
+    expect(html).toContain("recipe.resolved.yaml is missing.");
   });
 
   it("refuses a directory without metrics.jsonl with a usage error (exit 2 in the CLI)", async () => {
