@@ -95,7 +95,7 @@ function lineParts(mode: "plain" | "json", out: Output, opts: RendererOptions): 
   const interrupt = createInterrupt({
     onStopping: () =>
       plain ? plain.stopping() : notes.write("stopping after the current step; a checkpoint follows (Ctrl-C again exits now)\n"),
-    onExitNow: () => notes.write("exiting now, without a checkpoint of the current epoch\n"),
+    onExitNow: () => notes.write("exiting now; progress since the last checkpoint is lost\n"),
     exit: opts.exit ?? ((code) => process.exit(code)),
   });
   return { sink: plain ? plain.sink : createJsonSink(out), interrupt, close: async () => {} };
@@ -113,7 +113,7 @@ function inkParts(stdout: NodeJS.WriteStream, out: Output, opts: RendererOptions
       unmounted = true;
       store.dispose();
       instance.unmount();
-      out.write("exiting now, without a checkpoint of the current epoch\n");
+      out.write("exiting now; progress since the last checkpoint is lost\n");
     },
     exit: opts.exit ?? ((code) => process.exit(code)),
   });
