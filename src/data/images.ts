@@ -49,14 +49,18 @@ export function cropNormalise(
   o: Pick<ImageOptions, "mean" | "std">,
 ): Pixels {
   const out = new Float32Array(s * s * 3);
-  const scale = [0, 1, 2].map((c) => 1 / (255 * o.std[c]!));
-  const shift = [0, 1, 2].map((c) => o.mean[c]! / o.std[c]!);
+  // One table per channel: byte → (byte / 255 − mean) / std.
+  const lut = new Float32Array(768);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - o.mean[c]!) / o.std[c]!;
+  const data = rgb.data;
+  const step = flip ? -3 : 3;
+  let dst = 0;
   for (let y = 0; y < s; y++) {
-    const row = (y0 + y) * rgb.width;
-    for (let x = 0; x < s; x++) {
-      const src = (row + x0 + (flip ? s - 1 - x : x)) * 3;
-      const dst = (y * s + x) * 3;
-      for (let c = 0; c < 3; c++) out[dst + c] = rgb.data[src + c]! * scale[c]! - shift[c]!;
+    let src = ((y0 + y) * rgb.width + x0 + (flip ? s - 1 : 0)) * 3;
+    for (let x = 0; x < s; x++, src += step, dst += 3) {
+      out[dst] = lut[data[src]!]!;
+      out[dst + 1] = lut[256 + data[src + 1]!]!;
+      out[dst + 2] = lut[512 + data[src + 2]!]!;
     }
   }
   return { data: out, height: s, width: s };
