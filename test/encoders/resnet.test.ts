@@ -3,7 +3,7 @@
 // feature-cache path, and ResNet-50's shapes and parameter count.
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resnet18, resnet34, resnet50 } from "../../src/encoders/resnet.js";
 import { exportTorchWeights } from "../../src/encoders/torch-weights.js";
 import { writeSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
@@ -48,13 +48,22 @@ const backboneValues = (store: ParamStore) =>
     .map(([k, v]) => [k, tf.tidy(() => [tf.sum(v).dataSync()[0], tf.sum(tf.square(v)).dataSync()[0]])]);
 
 describe("resnet18 with torchvision weights", () => {
-  it("loads a torchvision file and matches PyTorch at 64 px in eval and train mode", () => {
-    const source = build(resnet18, {});
+  // one source network and its files, shared by the tests below
+  let source: ReturnType<typeof build>;
+  let file: Record<string, SafeTensor>;
+  let dir: string;
+  beforeAll(() => {
+    source = build(resnet18, {});
     scrambleNorms(source.store);
-    const dir = tempDir();
-    const file = torchvisionFile(source.store);
+    dir = tempDir();
+    file = torchvisionFile(source.store);
     writeSafetensors(join(dir, "resnet18.safetensors"), file);
+    const prefixed = Object.fromEntries(Object.entries(file).map(([k, v]) => [`model.${k}`, v]));
+    writeSafetensors(join(dir, "timm.safetensors"), prefixed);
+  });
+  afterAll(() => source.store.dispose());
 
+  it("loads a torchvision file and matches PyTorch at 64 px in eval and train mode", () => {
     const loaded = build(resnet18, { weights: "resnet18.safetensors" }, dir, 99);
     expect(backboneValues(loaded.store)).toEqual(backboneValues(source.store));
 
@@ -70,26 +79,17 @@ describe("resnet18 with torchvision weights", () => {
       const ours = loaded.store.variables.get(`image.backbone.bn1.${stat}`)!.dataSync();
       expect(relativeError(ours, ref[`output.bn1.${stat}`]!.data as Float32Array)).toBeLessThan(1e-4);
     }
-    source.store.dispose();
     loaded.store.dispose();
   });
 
   it("loads timm names under a wrapper prefix (model.)", () => {
-    const source = build(resnet18, {});
-    const dir = tempDir();
-    writeSafetensors(join(dir, "timm.safetensors"), torchvisionFile(source.store, "model."));
     const loaded = build(resnet18, { weights: "timm.safetensors", naming: "timm" }, dir, 5);
     expect(backboneValues(loaded.store)).toEqual(backboneValues(source.store));
-    source.store.dispose();
     loaded.store.dispose();
   });
 
   it("refuses a file of another depth, naming what is missing and what to check", () => {
-    const source = build(resnet18, {});
-    const dir = tempDir();
-    writeSafetensors(join(dir, "r18.safetensors"), torchvisionFile(source.store));
-    expect(() => build(resnet34, { weights: "r18.safetensors" }, dir)).toThrow(/missing \(e\.g\. layer1\.2\.conv1\.weight.*check the encoder type/);
-    source.store.dispose();
+    expect(() => build(resnet34, { weights: "resnet18.safetensors" }, dir)).toThrow(/missing \(e\.g\. layer1\.2\.conv1\.weight.*check the encoder type/);
   });
 });
 
