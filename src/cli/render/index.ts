@@ -63,7 +63,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
   // The reader went away (`| head`): stop after the step with a checkpoint rather than train unseen.
   out.onClose(() => {
     guardOutput(opts.stderr ?? process.stderr).write("sdfn: stdout closed; stopping after the current step (a checkpoint follows)\n");
-    parts.interrupt.stop();
+    parts.interrupt.stop(true);
   });
   const onSignal = () => parts.interrupt.interrupt();
   if (opts.handleSignals !== false) process.on("SIGINT", onSignal);

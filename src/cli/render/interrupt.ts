@@ -4,8 +4,8 @@
 
 export interface Interrupt {
   signal: AbortSignal;
-  /** `q`: ask the run to stop after the current step. */
-  stop(): void;
+  /** `q`: ask the run to stop after the current step (`quiet`: the caller says why itself). */
+  stop(quiet?: boolean): void;
   /** Ctrl-C or SIGINT: the first stops after the step, the next exits now. */
   interrupt(): void;
 }
@@ -20,10 +20,10 @@ export function createInterrupt(opts: {
   exit(code: number): void;
 }): Interrupt {
   const controller = new AbortController();
-  const stop = () => {
+  const stop = (quiet = false) => {
     if (controller.signal.aborted) return;
     controller.abort(new Error("stopped by the user"));
-    opts.onStopping();
+    if (!quiet) opts.onStopping();
   };
   return {
     signal: controller.signal,
