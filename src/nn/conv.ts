@@ -1,6 +1,7 @@
 // NHWC convolution and batch norm over ParamStore variables.
 // Conv weight [kh, kw, in, out] (PyTorch's [out, in, kh, kw] transposed by (2, 3, 1, 0)).
 import * as tf from "@tensorflow/tfjs";
+import { batchNormTrain } from "../backend/batch-norm.js";
 import { heNormal, ones, type ParamScope, zeros } from "./scope.js";
 import { conv2dFastGrad } from "./conv-grad.js";
 
@@ -60,14 +61,13 @@ export function batchNorm(scope: ParamScope, channels: number, trainable = true,
     apply: (x, train) =>
       tf.tidy((): tf.Tensor4D => {
         if (!train) return tf.batchNorm(x, runningMean, runningVar, bias, weight, eps) as tf.Tensor4D;
-        const { mean, variance } = tf.moments(x, [0, 1, 2]);
         const n = x.size / channels;
-        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-        runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
-        runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
-        // Written out (not tf.batchNorm) so the gradient through the batch moments is plain autodiff.
-        const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-        return tf.add(tf.mul(normed, weight), bias) as tf.Tensor4D;
+        // Batch moments with plain-autodiff gradients (fused ATen kernels on the torch backend).
+        return batchNormTrain(x, weight as tf.Tensor1D, bias as tf.Tensor1D, eps, (mean, variance) => {
+          const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+          runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
+          runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+        });
       }),
   };
 }
