@@ -248,6 +248,30 @@ describe("a test-local plugin module", () => {
   });
 });
 
+describe("edge sizes", () => {
+  it("one sample, one module, one word: forward and backward work and shapes hold", () => {
+    const recipe = tiny({ layers: 2, modules: [{ type: "CAM", heads: 2 }], router: { type: "msr", hidden: 4 } });
+    const net = compileNetwork(recipe, createRegistry(), opts);
+    const input = {
+      reference: randn([1, 16, 16, 3], 1) as tf.Tensor4D,
+      target: randn([1, 16, 16, 3], 2) as tf.Tensor4D,
+      tokens: tf.tensor2d([[3]], undefined, "int32"),
+      mask: tf.tensor2d([[1]]),
+    };
+    const out = net.encodeQuery(input, evalFc);
+    expect(out.paths.map((p) => p.shape)).toEqual([[1, 1, 1], [1, 1, 1]]);
+    expectClose(toArray(out.paths[0]!), [[[1]]], 1e-6);
+    // Zero gradients here are the math, not a broken graph: a softmax over one receiver, or
+    // attention over one key, is constant (routers; CAM's queries, keys and their norm), and
+    // one LSTM step from h = 0 never multiplies weight_hh.
+    const constant = /\.router\.|\.attn\.[qk]\.|\.norm1\.|weight_hh/;
+    const dead = withoutGradient(net, input);
+    expect(dead.filter((k) => !constant.test(k))).toEqual([]);
+    expect(dead).toContain("text.rnn.weight_hh_l0");
+    net.dispose();
+  });
+});
+
 describe("errors", () => {
   it("an unknown module names the registered ones", () => {
     const recipe = tiny({ layers: 1, modules: [{ type: "JRN" }], router: { type: "static" } });
