@@ -132,12 +132,18 @@ describe("choosing a backend", () => {
 });
 
 describe("SDFN training on torch", () => {
-  it("trains a tiny quickstart recipe end to end (2 steps + evaluation) without any cpu fallback", async () => {
+  // The quickstart network (small CNN) and the same with a ResNet-18 image encoder.
+  const variants: [string, string[]][] = [
+    ["small_cnn", []],
+    ["resnet18", ["encoders.image={type: resnet18, dim: 64}"]],
+  ];
+  it.each(variants)("trains a tiny quickstart recipe (%s) end to end (2 steps + evaluation) without any cpu fallback", async (_, extra) => {
     await useBackend("torch");
     resetFallbackCounts();
     const before = tf.memory().numTensors;
     const loaded = await loadRecipe(join(import.meta.dirname, "../../recipes/quickstart.yaml"), {
       sets: [
+        ...extra,
         "data.train_pairs=16", "data.test_references=4", "data.test_edits=4", "data.test_queries=8",
         "training.epochs=1", "training.batch_size=4", "training.max_steps_per_epoch=2", "evaluation.batch_size=8",
       ],
