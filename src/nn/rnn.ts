@@ -24,8 +24,9 @@ function scan(xw: tf.Tensor3D, mask: tf.Tensor2D, hidden: number, reverse: boole
   return tf.tidy(() => {
     const [b, t] = xw.shape;
     const xs = unstack<tf.Tensor2D>(xw.transpose([1, 2, 0]), 0); // T × (G·H, B)
-    // the mask broadcast once to T × (H, B), so the per-step blends need no broadcasting
-    const ms = unstack<tf.Tensor2D>(tf.mul(mask.transpose().reshape([t, 1, b]), tf.ones([1, hidden, 1])), 0);
+    // the mask as T × (H, B) booleans, built once: each step's blend is then one select
+    const maskT = tf.mul(mask.transpose().reshape([t, 1, b]), tf.ones([1, hidden, 1])); // (T, H, B)
+    const ms = unstack<tf.Tensor2D>(tf.cast(maskT, "bool"), 0);
     let h = tf.zeros([hidden, b]) as tf.Tensor2D;
     let c = tf.zeros([hidden, b]) as tf.Tensor2D;
     const outs: tf.Tensor2D[] = new Array(t);
@@ -34,11 +35,12 @@ function scan(xw: tf.Tensor3D, mask: tf.Tensor2D, hidden: number, reverse: boole
       const m = ms[i]!;
       const [hNew, cNew] = step(xs[i]!, h, c);
       // keep the previous state where this position is padding
-      h = tf.add(h, tf.mul(m, tf.sub(hNew, h)));
-      c = tf.add(c, tf.mul(m, tf.sub(cNew, c)));
-      outs[i] = tf.mul(h, m);
+      h = tf.where(m, hNew, h);
+      c = tf.where(m, cNew, c);
+      outs[i] = h;
     }
-    return tf.stack(outs).transpose([2, 0, 1]) as tf.Tensor3D; // (T, H, B) → (B, T, H)
+    // outputs are 0 at padding: one multiply for all steps
+    return tf.mul(tf.stack(outs), maskT).transpose([2, 0, 1]) as tf.Tensor3D; // (T, H, B) → (B, T, H)
   });
 }
 
