@@ -29,7 +29,7 @@ const unaryOps: [string, Fn, (...s: number[]) => Input, boolean][] = [
   ["sign", tf.sign, f, true], ["sin", tf.sin, f, true], ["sinh", tf.sinh, f, true], ["softplus", tf.softplus, f, true],
   ["sqrt", tf.sqrt, pos, true], ["square", tf.square, f, true], ["tan", tf.tan, unit, true], ["tanh", tf.tanh, f, true],
   ["zerosLike", tf.zerosLike, f, true], ["onesLike", tf.onesLike, f, true],
-  ["step", (x) => tf.step(x, 0.3), f, true], ["leakyRelu", (x) => tf.leakyRelu(x, 0.1), f, true],
+  ["step", (x) => tf.step(x, 0.3), f, true], ["step alpha 0", (x) => tf.step(tf.round(tf.mul(x, 2))), f, true], ["leakyRelu", (x) => tf.leakyRelu(x, 0.1), f, true],
   ["clipByValue", (x) => tf.clipByValue(x, -0.5, 0.7), f, true],
 ];
 
