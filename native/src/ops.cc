@@ -410,8 +410,9 @@ at::Tensor real_div(const at::Tensor& a, const at::Tensor& b) {
   return ints ? at::div(a, b, "trunc") : at::div(a, b);
 }
 
-// tfjs step: x > 0 ? 1 : alpha, NaN stays NaN. With alpha 0 (ReLU's gradient) that is
-// heaviside(x, 0): one pass instead of four.
+// tfjs step: x > 0 ? 1 : alpha, NaN stays NaN. With alpha 0 (ReLU's gradient) this is
+// heaviside(x, 0): one pass instead of four, but NaN gives 0 there (NaN activations mean a
+// NaN loss, and the trainer skips such a step anyway).
 at::Tensor step(const at::Tensor& x, double alpha) {
   if (alpha == 0 && x.is_floating_point()) return at::heaviside(x, at::zeros({}, x.options()));
   at::Tensor y = at::where(x > 0, at::ones_like(x), at::full_like(x, alpha));
