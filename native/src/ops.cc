@@ -116,7 +116,7 @@ void conv2d_filter(Call& c) {  // in: x, dy; ints: geom, depthwise, kh, kw, in, 
                                         depthwise ? ci : 1, {false, true, false});
   at::Tensor gw = std::get<1>(grads);
   if (depthwise) c.out.push_back(gw.squeeze(1).permute({1, 2, 0}).reshape({kh, kw, ci, co}).contiguous());
-  else c.out.push_back(gw.permute({2, 3, 1, 0}).contiguous());
+  else c.out.push_back(gw.permute({2, 3, 1, 0}));  // a strided view (no copy): later kernels read strides
 }
 
 // ---- pooling: ints = kh, kw, geom(8) (dilation 1)
