@@ -55,6 +55,18 @@ export {
   type CompileOptions,
 } from "./graph/compile.js";
 export { summarizeNetwork } from "./graph/summary.js";
+export {
+  useBackend,
+  backendStatus,
+  autoChoice,
+  backendNames,
+  batchNormTrain,
+  fallbackCounts,
+  resetFallbackCounts,
+  nativeKernelNames,
+  type BackendName,
+  type BackendAvailability,
+} from "./backend/index.js";
 export { writeReport, renderReport, readRun, RunDirError, type RunRecord } from "./report/index.js";
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile, type SafeDtype } from "./io/safetensors.js";
 export { Rng } from "./util/rng.js";
