@@ -82,6 +82,20 @@ describe("sdfn build / eval / query", () => {
     expect(lines.slice(1).every((l) => !l.endsWith(` ${id}`))).toBe(true); // the reference is excluded
   });
 
+  it("--resume RUN_DIR without a RECIPE continues from the run's own resolved recipe", async () => {
+    const r = await sdfn("build", "--resume", run, "--log", "json");
+    expect(r.code).toBe(0); // the same recipe hash: the finished run has nothing left to train
+    const types = r.out.trim().split("\n").map((l) => JSON.parse(l).type);
+    expect(types).not.toContain("step");
+    expect(types.at(-1)).toBe("end");
+  });
+
+  it("--resume with a changed recipe fails and says why", async () => {
+    const r = await sdfn("build", join(fixtures, "tiny.yaml"), "--resume", run, "--log", "plain", "--set", "training.epochs=3");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/different recipe/);
+  });
+
   it("eval of a directory that is not a run is a usage error", async () => {
     const r = await sdfn("eval", scratch);
     expect(r.code).toBe(2);

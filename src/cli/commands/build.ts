@@ -1,7 +1,7 @@
 // `sdfn build RECIPE`: validate the recipe, compile the network, train, evaluate,
 // and leave a run directory (recipe.resolved.yaml, metrics.jsonl, summary.json,
 // checkpoints/, vocabulary.json). Nothing is written until the recipe is valid.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError, type Command } from "../command.js";
@@ -76,6 +76,15 @@ export const command: Command = {
         return 2;
       }
       throw err;
+    }
+    if (resume) {
+      const saved = JSON.parse(readFileSync(join(resume, "checkpoints", "last.json"), "utf8")) as { recipeHash?: string };
+      if (saved.recipeHash !== loaded.hash) {
+        throw new UsageError(
+          `--resume ${resume}: the run was trained with a different recipe (or different --set/--plugin options); ` +
+            `give the same ones, or omit RECIPE to use ${join(resume, "recipe.resolved.yaml")}`,
+        );
+      }
     }
     const { useBackend, backendNames } = await import("../../backend/index.js");
     const backendName = values.backend ?? loaded.recipe.backend;
