@@ -23,11 +23,13 @@ export async function openRun(
   tag: CheckpointTag,
   /** Called with the loaded recipe before any tensor exists (choose the backend here). */
   before: (loaded: LoadedRecipe) => Promise<void> = async () => {},
+  /** The recipe to load instead of RUN_DIR/recipe.resolved.yaml (a run whose plugins live beside its original recipe). */
+  recipe?: string,
 ): Promise<OpenedRun> {
   const runDir = resolve(dir);
-  const recipeFile = join(runDir, "recipe.resolved.yaml");
+  const recipeFile = recipe ?? join(runDir, "recipe.resolved.yaml");
   if (!existsSync(recipeFile)) {
-    throw new Error(`${dir}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
+    throw new Error(recipe ? `${recipe}: no such recipe file` : `${dir}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
   }
   const ckpt = readCheckpoint(runDir, tag, false);
   const loaded = await loadRecipe(recipeFile);

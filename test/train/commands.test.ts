@@ -82,6 +82,16 @@ describe("sdfn build / eval / query", () => {
     expect(lines.slice(1).every((l) => !l.endsWith(` ${id}`))).toBe(true); // the reference is excluded
   });
 
+  it("eval and query start the backend they are given; query also takes an image file", async () => {
+    expect((await sdfn("eval", run, "--backend", "quantum")).code).toBe(2);
+    const sharp = (await import("sharp")).default;
+    const png = join(scratch, "ref.png");
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toFile(png);
+    const q = await sdfn("query", run, "--image", png, "--text", "add a small green square", "-k", "2", "--recipe", join(run, "recipe.resolved.yaml"));
+    expect(q.code).toBe(0);
+    expect(q.out.trim().split("\n")).toHaveLength(3);
+  });
+
   it("--resume RUN_DIR without a RECIPE continues from the run's own resolved recipe", async () => {
     const r = await sdfn("build", "--resume", run, "--log", "json");
     expect(r.code).toBe(0); // the same recipe hash: the finished run has nothing left to train

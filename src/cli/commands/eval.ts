@@ -11,6 +11,8 @@ Options:
   --checkpoint best|last   which checkpoint (default best)
   --backend NAME           tfjs backend (default: the recipe's)
   --json                   print the metrics as one JSON object
+  --recipe FILE            load this recipe instead of RUN_DIR/recipe.resolved.yaml
+                           (a run with plugins: its resolved recipe lists them relative to the original)
 
 Example:
   sdfn eval runs/quickstart-20260101-120000 --checkpoint last
@@ -26,7 +28,7 @@ export const command: Command = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { checkpoint: { type: "string" }, backend: { type: "string" }, json: { type: "boolean" } },
+        options: { checkpoint: { type: "string" }, backend: { type: "string" }, json: { type: "boolean" }, recipe: { type: "string" } },
       });
     } catch (err) {
       throw new UsageError(`${(err as Error).message}\n\n${help}`);
@@ -42,8 +44,14 @@ export const command: Command = {
     const { useBackend } = await import("../../backend/index.js");
     let run;
     try {
-      run = await openRun(positionals[0]!, tag, async (loaded) => {
-        });
+      run = await openRun(
+        positionals[0]!,
+        tag,
+        async (loaded) => {
+          await useBackend(values.backend ?? loaded.recipe.backend);
+        },
+        values.recipe,
+      );
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

@@ -16,6 +16,7 @@ Options:
   --set NAME               rank this evaluation set's gallery (default: all galleries together)
   --checkpoint best|last   which checkpoint (default best)
   --backend NAME           tfjs backend (default: the recipe's)
+  --recipe FILE            load this recipe instead of RUN_DIR/recipe.resolved.yaml (runs with plugins)
 
 Example:
   sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5
@@ -38,6 +39,7 @@ export const command: Command = {
           set: { type: "string" },
           checkpoint: { type: "string" },
           backend: { type: "string" },
+          recipe: { type: "string" },
         },
       });
     } catch (err) {
@@ -57,8 +59,14 @@ export const command: Command = {
     const { useBackend } = await import("../../backend/index.js");
     let run;
     try {
-      run = await openRun(positionals[0]!, tag, async (loaded) => {
-        });
+      run = await openRun(
+        positionals[0]!,
+        tag,
+        async (loaded) => {
+          await useBackend(values.backend ?? loaded.recipe.backend);
+        },
+        values.recipe,
+      );
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
