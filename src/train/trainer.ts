@@ -25,6 +25,7 @@ import {
 } from "./checkpoint.js";
 import type { EventSink, RunInfo, TrainEvent } from "./events.js";
 import type { Loss, Optimizer, Schedule } from "./kinds.js";
+import { BACKBONE_PREFIX } from "./optimizers/adam-update.js";
 import { PathCache } from "./path-cache.js";
 import { trainStep, type NamedLoss, type StepSetup } from "./step.js";
 
@@ -131,11 +132,13 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
       }) as Loss;
       return { name: entry.type, loss };
     });
-    const variables = net.store.trainable();
     const dotted = new Map<string, string>();
     for (const [name, v] of net.store.variables) dotted.set(v.name, name);
     const optDecl = registry.get("optimizer", t.optimizer.type)!;
-    const optParams = optDecl.params.parse(paramsOf(t.optimizer)) as { lr: number };
+    const optParams = optDecl.params.parse(paramsOf(t.optimizer)) as { lr: number; backbone_lr_mult?: number };
+    // A backbone at lr × 0 is frozen: no gradient is computed for it at all.
+    const frozenBackbone = optParams.backbone_lr_mult === 0;
+    const variables = net.store.trainable().filter((v) => !(frozenBackbone && dotted.get(v.name)!.startsWith(BACKBONE_PREFIX)));
     const optimizer = optDecl.build(optParams, {
       variables: new Map(variables.map((v) => [dotted.get(v.name)!, v])),
     }) as Optimizer;

@@ -121,6 +121,22 @@ describe("trainer", () => {
     expect(new Set(counts.slice(3)).size).toBe(1);
   });
 
+  it("computes no gradient for a backbone frozen by backbone_lr_mult: 0 (its weights stay as initialised)", async () => {
+    const { outDir, events } = await run(["training.epochs=1", "training.optimizer.backbone_lr_mult=0"]);
+    expect(events[0]).toMatchObject({ type: "start" });
+    const trained = weightsOf(outDir);
+    // the same seed compiles the same initial weights
+    const { compileNetwork } = await import("../../src/graph/compile.js");
+    const loaded = await loadRecipe(RECIPE);
+    const vocab = JSON.parse(readFileSync(join(outDir, "vocabulary.json"), "utf8"));
+    const { vocabularyFromJSON } = await import("../../src/data/vocabulary.js");
+    const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: vocabularyFromJSON(vocab), recipeDir: loaded.dir });
+    const conv = "image.backbone.stages.0.0.weight";
+    expect(Array.from(trained[conv]!.data)).toEqual(Array.from(net.store.variables.get(conv)!.dataSync()));
+    expect(Array.from(trained["image.proj.weight"]!.data)).not.toEqual(Array.from(net.store.variables.get("image.proj.weight")!.dataSync()));
+    net.dispose();
+  });
+
   it("trains with a frozen-weights teacher: distillation is zero in epoch 1, then positive", async () => {
     const { events } = await run(["losses.2.teacher=frozen"]);
     const steps = stepEvents(events);
