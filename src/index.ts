@@ -69,4 +69,25 @@ export {
 } from "./backend/index.js";
 export { writeReport, renderReport, readRun, RunDirError, type RunRecord } from "./report/index.js";
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile, type SafeDtype } from "./io/safetensors.js";
+export { train, stepsPerEpoch, PRIMARY_METRIC, type TrainOptions, type RunSummary } from "./train/trainer.js";
+export type { TrainEvent, EventSink, RunInfo } from "./train/events.js";
+export {
+  defineLoss,
+  defineOptimizer,
+  defineSchedule,
+  type Loss,
+  type LossInput,
+  type LossBuildContext,
+  type Optimizer,
+  type OptimizerBuildContext,
+  type OptimizerState,
+  type Schedule,
+  type ScheduleBuildContext,
+} from "./train/kinds.js";
+export { readCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointTag } from "./train/checkpoint.js";
+export { evaluate, rankSet, type EvaluateOptions } from "./eval/evaluate.js";
+export { recallMetrics, summaryRecall } from "./eval/protocols.js";
+export { positiveRanks, topK, recallAt } from "./eval/retrieval.js";
+export { embedGallery, embedQueries } from "./eval/embed.js";
+export { openRun, type OpenedRun } from "./eval/run.js";
 export { Rng } from "./util/rng.js";
