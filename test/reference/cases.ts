@@ -1,0 +1,109 @@
+// Shared by the parity tests: the recipes exchanged with the PyTorch reference and the
+// calls to /usr/bin/python3 (bench/reference/check.py, selftest.py).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { exportParity, type BatchShape, type ExchangeFiles } from "../../bench/reference/exchange.js";
+import { loadRecipe } from "../../src/recipe/index.js";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const CHECK = join(ROOT, "bench/reference/check.py");
+
+/** Runs Debian's python (the one with python3-torch) on `args`. */
+export function python(args: string[]): { status: number | null; output: string } {
+  const r = spawnSync("/usr/bin/python3", args, {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: "1" },
+  });
+  if (r.error) throw new Error(`/usr/bin/python3 did not start (${r.error.message}); install python3-torch python3-numpy`);
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+export const check = (files: ExchangeFiles, weights = files.weights) =>
+  python([CHECK, "--weights", weights, "--batch", files.batch, "--recipe", files.recipe]);
+
+export interface ParityCase {
+  name: string;
+  yaml: string;
+  shape: Omit<BatchShape, "vocabSize">;
+}
+
+/** Writes the case's recipe under `dir`, exports sdfn's side there (current tfjs backend). */
+export async function exportCase(c: ParityCase, dir: string): Promise<ExchangeFiles> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "recipe.yaml"), c.yaml);
+  return exportParity(await loadRecipe(join(dir, "recipe.yaml")), dir, c.shape);
+}
+
+const header = (image: string, text: string, fusion: string, losses: string) =>
+  [
+    "version: 1",
+    "name: parity",
+    "seed: 3",
+    "data: { dataset: shapes }",
+    "encoders:",
+    `  image: ${image}`,
+    `  text: ${text}`,
+    `fusion: ${fusion}`,
+    `losses: ${losses}`,
+    "training: { epochs: 1, batch_size: 3 }",
+    "",
+  ].join("\n");
+
+const ALL_LOSSES =
+  "[{ type: batch_classification, weight: 1 }, { type: consistency, weight: 0.5 }, { type: path_distillation, weight: 2, temperature: 2 }]";
+
+export const CASES: ParityCase[] = [
+  {
+    name: "the paper's architecture at tiny size (resnet18, 32 px, d 16, lstm, 3 layers × JRM/CAM/GTM/RCM, msr mean)",
+    yaml: header(
+      "{ type: resnet18, dim: 16 }",
+      "{ type: lstm, hidden: 16, embedding_dim: 8 }",
+      "{ layers: 3, modules: [{ type: JRM, heads: 2 }, { type: CAM, heads: 4 }, { type: GTM }, { type: RCM }], router: { type: msr, combine: mean, hidden: 8 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 3, imageSize: 32, channels: 3, textLength: 5, seed: 11 },
+  },
+  {
+    name: "2 layers × CAM/GTM/CAM with the shared router (small_cnn, bilstm, l2 consistency)",
+    yaml: header(
+      "{ type: small_cnn, dim: 16, channels: [8, 16] }",
+      "{ type: bilstm, hidden: 12, embedding_dim: 8 }",
+      "{ layers: 2, modules: [{ type: CAM, heads: 2 }, { type: GTM }, { type: CAM, heads: 1 }], router: { type: shared, hidden: 8 } }",
+      "[{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1, distance: l2 }, { type: path_distillation, weight: 1 }]",
+    ),
+    shape: { batch: 3, imageSize: 24, channels: 3, textLength: 6, seed: 12 },
+  },
+  {
+    name: "precomputed features, gru, msr product with linear routers",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 12 }",
+      "{ type: gru, hidden: 8, embedding_dim: 6 }",
+      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: RCM }, { type: GTM }], router: { type: msr, combine: product, hidden: 0 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 4, imageSize: 3, channels: 12, textLength: 4, seed: 13 },
+  },
+  {
+    name: "msr with a learned gate, 4 layers × GTM/CAM/RCM (features, lstm)",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 6 }",
+      "{ type: lstm, hidden: 8, embedding_dim: 6 }",
+      "{ layers: 4, modules: [{ type: GTM }, { type: CAM, heads: 2 }, { type: RCM }], router: { type: msr, combine: gate, hidden: 4 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 3, imageSize: 2, channels: 6, textLength: 5, seed: 14 },
+  },
+  {
+    name: "the static router, one layer of JRM/GTM (features, bilstm, no distillation)",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 5 }",
+      "{ type: bilstm, hidden: 4, embedding_dim: 6 }",
+      "{ layers: 1, modules: [{ type: JRM, heads: 2 }, { type: GTM }], router: { type: static } }",
+      "[{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1 }]",
+    ),
+    shape: { batch: 3, imageSize: 3, channels: 5, textLength: 4, seed: 15 },
+  },
+];
+

@@ -1,0 +1,41 @@
+// The same parity with the PyTorch reference, with sdfn on its native libtorch backend
+// (src/backend/torch): its kernels and gradients against PyTorch's. Its own process (a
+// vitest file), so switching the global tfjs backend touches no other test.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backendStatus, useBackend } from "../../src/backend/index.js";
+import { CASES, check, exportCase } from "./cases.js";
+
+tf.env().set("IS_TEST", true);
+
+const work = mkdtempSync(join(tmpdir(), "sdfn-parity-torch-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("parity with the PyTorch reference (torch backend)", async () => {
+  const torch = (await backendStatus()).find((s) => s.name === "torch")!;
+
+  if (!torch.available) {
+    // CI builds the addon (`npm run build:native`) before `npm test`; without it, say why.
+    it("is unavailable here and says why", () => {
+      expect(torch.why).toMatch(/\S/);
+    });
+    return;
+  }
+
+  beforeAll(async () => {
+    expect((await useBackend("torch")).name).toBe("torch");
+  });
+
+  for (const [i, c] of CASES.slice(0, 2).entries()) {
+    it(`agrees to 1e-4: ${c.name}`, async () => {
+      const files = await exportCase(c, join(work, `case${i}`));
+      const r = check(files);
+      expect(r.output, r.output).toMatch(/outputs agree/);
+      expect(r.status, r.output).toBe(0);
+      expect(tf.getBackend()).toBe("torch");
+    });
+  }
+});
