@@ -55,6 +55,7 @@ describe("sdfn build / eval / query", () => {
     const built = await sdfn("build", join(fixtures, "tiny.yaml"), "--out", run, "--log", "json", "--set", "training.epochs=1");
     expect(built.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(run, "summary.json"), "utf8"));
+    expect(readFileSync(join(run, "report.html"), "utf8")).toContain("<html");
     expect(summary).toMatchObject({ status: "completed", epochs: 1, backend: "cpu" });
     // --log json: one event per line on stdout
     expect(built.out.trim().split("\n").map((l) => JSON.parse(l).type)).toContain("evaluation");

@@ -122,6 +122,9 @@ export const command: Command = {
         resumeCommand: again.join(" "),
       });
       await renderer.close();
+      const { writeReport } = await import("../../report/index.js");
+      const report = await writeReport(summary.run_dir);
+      if (renderer.mode !== "json") process.stdout.write(`report: ${relative(process.cwd(), report) || report}\n`);
       // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer).
       return summary.status === "completed" || summary.status === "interrupted" ? 0 : 1;
     } catch (err) {
