@@ -104,6 +104,17 @@ describe("trainer", () => {
     for (const name of Object.keys(a)) expect(Array.from(b[name]!.data), name).toEqual(Array.from(a[name]!.data));
   });
 
+  it("an interrupt on an epoch's last step finishes that epoch (evaluation, checkpoint), and the resume matches too", async () => {
+    const stopped = await run([], { abortAt: (e) => e.type === "step" && e.epoch === 0 && e.epochStep === 2 });
+    expect(stopped.summary.status).toBe("interrupted");
+    const types = stopped.events.map((e) => e.type);
+    expect(types.indexOf("evaluation")).toBeLessThan(types.indexOf("stopped"));
+    expect(JSON.parse(readFileSync(join(stopped.outDir, "checkpoints", "last.json"), "utf8"))).toMatchObject({ epoch: 1, epochStep: 0, step: 3 });
+    const resumed = await run([], { resume: stopped.outDir });
+    expect(resumed.summary.metrics).toEqual(first.summary.metrics);
+    expect(resumed.summary.best).toEqual(first.summary.best);
+  });
+
   it("refuses to resume with a different recipe", async () => {
     await expect(run(["training.optimizer.lr=0.02"], { resume: first.outDir })).rejects.toThrow(/different recipe/);
   });
