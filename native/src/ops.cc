@@ -226,6 +226,22 @@ void batch_norm_train_grad(Call& c) {  // in: dy, x, gamma, mean, invstd; f: eps
   c.out.push_back(std::get<2>(r));
 }
 
+// One Adam step for one parameter in ~6 passes (tfjs ops take ~15): in: variable, m, v, grad;
+// f: lr, beta1, beta2, eps, bias1, bias2, weight decay; ints: decoupled. Outputs: variable, m, v.
+void adam_step(Call& c) {
+  const at::Tensor& var = c.in[0];
+  double lr = c.f[0], b1 = c.f[1], b2 = c.f[2], eps = c.f[3], bias1 = c.f[4], bias2 = c.f[5], wd = c.f[6];
+  bool decoupled = c.i[0];
+  at::Tensor g = !decoupled && wd > 0 ? at::add(c.in[3], var, wd) : c.in[3];
+  at::Tensor m = at::lerp(c.in[1], g, 1 - b1);
+  at::Tensor v = at::addcmul(c.in[2] * b2, g, g, 1 - b2);
+  at::Tensor denom = (v / bias2).sqrt_().add_(eps);
+  at::Tensor base = decoupled && wd > 0 ? var * (1 - lr * wd) : var;
+  c.out.push_back(at::addcdiv(base, m, denom, -lr / bias1));
+  c.out.push_back(m);
+  c.out.push_back(v);
+}
+
 // ---- reductions: ints = keepDims, n, axes...
 template <typename F>
 void reduce(Call& c, F f) {
@@ -523,6 +539,7 @@ const std::vector<OpEntry>& op_table() {
       OP("AvgPoolGrad", avg_pool_grad), OP("BatchMatMul", batch_mat_mul), OP("FusedBatchNorm", batch_norm),
       // sdfn's own kernels (src/backend/batch-norm.ts)
       OP("SdfnBatchNormTrain", batch_norm_train), OP("SdfnBatchNormTrainGrad", batch_norm_train_grad),
+      OP("SdfnAdamStep", adam_step),
   };
   return table;
 }

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { loadAddon } from "./torch/native.js";
 import { registerTorchBackend } from "./torch/register.js";
 
+export { adamStep, type AdamStepOptions } from "./adam-step.js";
 export { batchNormTrain } from "./batch-norm.js";
 export { fallbackCounts, resetFallbackCounts } from "./torch/fallback.js";
 export { nativeKernelNames } from "./torch/register.js";

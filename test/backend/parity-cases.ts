@@ -3,6 +3,7 @@
 // gradients where tfjs defines them.
 import * as tf from "@tensorflow/tfjs";
 
+import { adamStep } from "../../src/backend/adam-step.js";
 import { batchNormTrain } from "../../src/backend/batch-norm.js";
 import type { Case, Input } from "./parity-harness.js";
 
@@ -259,7 +260,17 @@ const nnCases: Case[] = [
     },
     grad: true,
   },
-  // sdfn's fused training batch norm: native kernels on torch, the written-out formula on cpu
+  // sdfn's fused Adam step and training batch norm: native kernels on torch, written-out formulas on cpu
+  ...([false, true] as const).flatMap((decoupled) =>
+    [0, 0.01].map((weightDecay) => ({
+      name: `adamStep decoupled=${decoupled} weightDecay=${weightDecay}`,
+      inputs: [f(5, 4), f(5, 4), pos(5, 4), f(5, 4)],
+      fn: (w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor) => {
+        const r = adamStep(w, m, v, g, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, bias1: 1 - 0.9 ** 3, bias2: 1 - 0.999 ** 3, weightDecay, decoupled });
+        return [r.variable, r.m, r.v];
+      },
+    })),
+  ),
   { name: "batchNormTrain NHWC", inputs: [f(2, 5, 4, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },
   { name: "batchNormTrain (B, C)", inputs: [f(6, 4), f(4), f(4)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3), grad: true },
   { name: "batchNormTrain (B, N, C)", inputs: [f(2, 5, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },

@@ -135,3 +135,12 @@ export const sdfnKernels: Kernel[] = [
       (backend as TorchBackend).exec("SdfnBatchNormTrainGrad", [inputs.dy, inputs.x, inputs.gamma, inputs.mean, inputs.invstd], [], [attrs!.eps as number]),
   },
 ];
+
+sdfnKernels.push({
+  kernelName: "SdfnAdamStep",
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const a = attrs as Record<string, number | boolean>;
+    const floats = [a.lr, a.beta1, a.beta2, a.eps, a.bias1, a.bias2, a.weightDecay] as number[];
+    return (backend as TorchBackend).exec("SdfnAdamStep", [inputs.variable, inputs.m, inputs.v, inputs.grad], [a.decoupled ? 1 : 0], floats);
+  },
+});
