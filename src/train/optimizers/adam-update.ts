@@ -4,6 +4,7 @@
 // torch.optim.AdamW). Everything stays on the device: no readback in `apply`.
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { adamStep } from "../../backend/adam-step.js";
 import type { Optimizer, OptimizerBuildContext, OptimizerState } from "../kinds.js";
 
 /** Parameters whose name starts with this prefix get `backbone_lr_mult` × lr. */
@@ -60,16 +61,14 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
         const slot = slots.get(name)!;
         const stepLr = lr * slot.lrMult;
         if (stepLr === 0) continue;
-        let g = clip ? tf.mul(raw, clip) : raw;
-        if (!decoupled && p.weight_decay > 0) g = tf.add(g, tf.mul(slot.variable, p.weight_decay));
-        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        slot.m.assign(m);
-        slot.v.assign(v);
-        const update = tf.div(tf.div(m, bias1), tf.add(tf.sqrt(tf.div(v, bias2)), p.eps));
-        let next = tf.sub(slot.variable, tf.mul(update, stepLr));
-        if (decoupled && p.weight_decay > 0) next = tf.sub(next, tf.mul(slot.variable, stepLr * p.weight_decay));
-        slot.variable.assign(next);
+        const g = clip ? tf.mul(raw, clip) : raw;
+        // The update itself: one fused kernel on the torch backend, the written-out formula elsewhere.
+        const next = adamStep(slot.variable, slot.m, slot.v, g, {
+          lr: stepLr, beta1, beta2, eps: p.eps, bias1, bias2, weightDecay: p.weight_decay, decoupled,
+        });
+        slot.m.assign(next.m);
+        slot.v.assign(next.v);
+        slot.variable.assign(next.variable);
       }
     });
   };
