@@ -5,7 +5,9 @@ compare every output.
 
 W: sdfn's parameters (dotted names, sdfn layouts). B: the batch and sdfn's
 results, names `input.*` and `output.*` (README.md). R: the resolved recipe
-as JSON plus {"vocab_size": V}. When B holds `grad.<name>` (sdfn's gradients of
+as JSON plus {"vocab_size": V, "training": false}; with "training": true both
+sides run in training mode and B's `state.<name>` (batch-norm running statistics
+after the pass) are compared too. When B holds `grad.<name>` (sdfn's gradients of
 the total loss), the reference's gradients are compared too. Exit 0 when every output agrees, 1 with a
 readable diff otherwise, 2 for unusable inputs.
 """
@@ -20,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import SDFN  # noqa: E402
 from safetensors_io import read_safetensors  # noqa: E402
-from weights import load_sdfn_weights, sdfn_gradients  # noqa: E402
+from weights import load_sdfn_weights, sdfn_gradients, sdfn_name  # noqa: E402
 
 
 # A gradient that is ~0 in theory (a key bias under softmax) is float noise on both sides:
@@ -57,7 +59,10 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
     batch, _ = read_safetensors(batch_path)
     model = SDFN(recipe, vocab_size, image_channels=spec.get("image_channels"))
     load_sdfn_weights(model, weights)
-    model.eval()  # dropout off, batch norm from running statistics (as sdfn's evaluation mode)
+    training = bool(spec.get("training", False))
+    # evaluation: dropout off, batch norm from its running statistics; training: batch norm
+    # from the batch, running statistics updated (dropout must be 0 in the recipe)
+    model.train(training)
     inputs = {k[len("input.") :]: v for k, v in batch.items() if k.startswith("input.")}
     teacher = None
     if "teacher.0" in inputs:
@@ -75,6 +80,13 @@ def run(weights_path, batch_path, recipe_path, rtol, verbose=True):
     if out["total"] is not None:
         ours["loss.total"] = out["total"]
     expected = {k[len("output.") :]: v for k, v in batch.items() if k.startswith("output.")}
+    states = {k[len("state.") :]: v for k, v in batch.items() if k.startswith("state.")}
+    if states:  # batch-norm running statistics after a training pass
+        buffers = {sdfn_name(n): b for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")}
+        for name, value in states.items():
+            expected[f"state.{name}"] = value
+            if name in buffers:
+                ours[f"state.{name}"] = buffers[name]
     lines, failed = [], 0
     gradient_floor = 1e-6
     grads = {k[len("grad.") :]: v for k, v in batch.items() if k.startswith("grad.")}

@@ -124,12 +124,30 @@ export interface ExchangeFiles {
   recipe: string;
 }
 
+export interface ParityOptions {
+  /** Vocabulary size of the synthetic texts (default 50). */
+  vocabSize?: number;
+  /**
+   * Training mode: batch norm normalises by the batch and updates its running statistics
+   * (exported as `state.<name>` after the pass). The recipe must set dropout 0 everywhere.
+   * Default: evaluation mode (dropout off, batch norm from its running statistics).
+   */
+  training?: boolean;
+}
+
 /**
- * Compiles `loaded`, runs the batch in evaluation mode (dropout off, batch norm from its
- * running statistics) with a seeded teacher for path distillation, and writes the three files:
- * the batch file holds the outputs and the gradient of the total loss for every trainable variable.
+ * Compiles `loaded`, runs the batch with a seeded teacher for path distillation, and writes
+ * the three files: the weights as they were before the pass; the batch file with the inputs,
+ * the outputs and the gradient of the total loss for every trainable variable.
  */
-export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omit<BatchShape, "vocabSize">, vocabSize = 50): Promise<ExchangeFiles> {
+export async function exportParity(
+  loaded: LoadedRecipe,
+  dir: string,
+  shape: Omit<BatchShape, "vocabSize">,
+  opts: ParityOptions = {},
+): Promise<ExchangeFiles> {
+  const vocabSize = opts.vocabSize ?? 50;
+  const fc: ForwardContext = opts.training ? { training: true, seed: () => 0 } : evalContext;
   const words = Array.from({ length: vocabSize }, (_, i) => (i === 0 ? "<pad>" : i === 1 ? "<unk>" : `w${i}`));
   const network = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: { size: vocabSize, words }, recipeDir: loaded.dir });
   try {
@@ -137,6 +155,7 @@ export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omi
     perturbVectors(network, shape.seed + 2);
     const inputs = syntheticBatch({ ...shape, vocabSize });
     unitTokens(network, inputs["input.reference"]!);
+    const weights = await storeTensors(network); // before a training pass moves the statistics
     const teacher = seededTeacher(network, shape.batch, shape.seed + 1);
     const record: Record<string, PlainTensor> = { ...inputs };
     teacher.forEach((t, l) => (record[`input.teacher.${l}`] = t));
@@ -156,21 +175,25 @@ export async function exportParity(loaded: LoadedRecipe, dir: string, shape: Omi
       const trainable = [...network.store.variables].filter(([, v]) => v.trainable);
       let outputs: Record<string, tf.Tensor> = {};
       const { value, grads } = tf.variableGrads(() => {
-        outputs = runBatch(network, losses, batch, evalContext);
+        outputs = runBatch(network, losses, batch, fc);
         for (const t of Object.values(outputs)) tf.keep(t);
         return outputs["loss.total"] as tf.Scalar;
       }, trainable.map(([, v]) => v));
       for (const [name, t] of Object.entries(outputs)) record[`output.${name}`] = await toPlain(t);
       for (const [name, v] of trainable) record[`grad.${name}`] = await toPlain(grads[v.name]!);
       tf.dispose([value, ...Object.values(grads), ...Object.values(outputs)]);
+      if (opts.training) {
+        for (const [name, v] of network.store.variables) if (!v.trainable) record[`state.${name}`] = await toPlain(v);
+      }
     } finally {
       tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask, ...batch.teacher!, batch.teacherMask!]);
     }
     const files = { weights: join(dir, "weights.safetensors"), batch: join(dir, "batch.safetensors"), recipe: join(dir, "recipe.json") };
-    writeSafetensors(files.weights, await storeTensors(network));
+    writeSafetensors(files.weights, weights);
     writeSafetensors(files.batch, record);
     const channels = shape.channels === 3 ? undefined : shape.channels;
-    writeFileSync(files.recipe, JSON.stringify({ recipe: loaded.recipe, vocab_size: vocabSize, image_channels: channels }));
+    const spec = { recipe: loaded.recipe, vocab_size: vocabSize, image_channels: channels, training: opts.training ?? false };
+    writeFileSync(files.recipe, JSON.stringify(spec));
     return files;
   } finally {
     network.dispose();

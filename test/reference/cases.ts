@@ -26,6 +26,8 @@ export interface ParityCase {
   name: string;
   yaml: string;
   shape: Omit<BatchShape, "vocabSize">;
+  /** Run sdfn and the reference in training mode (batch statistics; the recipe has no dropout). */
+  training?: boolean;
 }
 
 /** Writes the case's recipe under `dir`, exports sdfn's side there (current tfjs backend). */
@@ -33,7 +35,7 @@ export async function exportCase(c: ParityCase, dir: string): Promise<ExchangeFi
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "recipe.yaml"), c.yaml);
-  return exportParity(await loadRecipe(join(dir, "recipe.yaml")), dir, c.shape);
+  return exportParity(await loadRecipe(join(dir, "recipe.yaml")), dir, c.shape, { training: c.training });
 }
 
 const header = (image: string, text: string, fusion: string, losses: string) =>
@@ -104,6 +106,17 @@ export const CASES: ParityCase[] = [
       "[{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1 }]",
     ),
     shape: { batch: 3, imageSize: 3, channels: 5, textLength: 4, seed: 15 },
+  },
+  {
+    name: "training mode: batch norm from the batch, running statistics updated (small_cnn, dropout 0, msr mean)",
+    yaml: header(
+      "{ type: small_cnn, dim: 16, channels: [8, 16] }",
+      "{ type: lstm, hidden: 16, embedding_dim: 8 }",
+      "{ layers: 2, modules: [{ type: JRM, heads: 2, dropout: 0 }, { type: CAM, heads: 2, dropout: 0 }, { type: GTM }], router: { type: msr, hidden: 8 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 4, imageSize: 16, channels: 3, textLength: 5, seed: 16 },
+    training: true,
   },
 ];
 
