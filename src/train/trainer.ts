@@ -26,6 +26,7 @@ import {
 import type { EventSink, RunInfo, TrainEvent } from "./events.js";
 import type { Loss, Optimizer, Schedule } from "./kinds.js";
 import { BACKBONE_PREFIX } from "./optimizers/adam-update.js";
+import { featureSource } from "./features.js";
 import { PathCache } from "./path-cache.js";
 import { trainStep, type NamedLoss, type StepSetup } from "./step.js";
 
@@ -154,6 +155,9 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
       stepsPerEpoch: steps,
     }) as Schedule;
 
+    // Frozen backbone + data.feature_cache: feature maps instead of pixels.
+    const features = await featureSource(loaded, dataset, net);
+
     // Path distillation: which teacher, if any.
     const teacherKind = losses.find((l) => l.loss.teacher)?.loss.teacher ?? null;
     const shape = { layers: net.layers.length, modules: net.layers[0]?.length ?? 0 };
@@ -259,10 +263,14 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
 
     for (; epoch < t.epochs; epoch++) {
       const shuffle = streamRng(recipe.seed, 1, epoch);
-      let epochStep = 0;
+      // With cached backbone features the source skips the batches trained before a resume itself.
+      let epochStep = features ? skip : 0;
+      const batches = features
+        ? features.trainBatches(dataset.train, t.batch_size, shuffle, { skip })
+        : dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle);
       let last = performance.now();
       let stopped: "interrupt" | "non-finite-loss" | null = null;
-      for await (const batch of dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle)) {
+      for await (const batch of batches) {
         if (epochStep < skip) {
           // trained before the resume: the same batch, drawn from the same stream, skipped
           tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask]);
@@ -390,7 +398,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
       const due = (epoch + 1) % t.eval_every === 0 || epoch + 1 === t.epochs;
       let isBest = false;
       if (due) {
-        metrics = await evaluate(net, dataset.loader, dataset.evalSets, {
+        metrics = await evaluate(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, {
           ks: recipe.evaluation.recall_at,
           batchSize: recipe.evaluation.batch_size,
         });

@@ -179,3 +179,21 @@ describe("trainer", () => {
     expect(stepEvents(events).map((s) => s.step)).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe("trainer with a frozen backbone and data.feature_cache", () => {
+  it("trains on cached feature maps exactly as on pixels (and refuses a backbone that trains)", async () => {
+    const frozen = ["encoders.image={type: resnet18, dim: 8, freeze: all}", "data.image_size=16", "training.epochs=2"];
+    const plain = await run(frozen);
+    const cacheDir = join(scratch, "features");
+    const cached = await run([...frozen, `data.feature_cache=${cacheDir}`]);
+    expect(existsSync(cacheDir)).toBe(true);
+    expect(cached.summary.metrics).toEqual(plain.summary.metrics);
+    expect(stepEvents(cached.events).map((s) => s.total)).toEqual(stepEvents(plain.events).map((s) => s.total));
+    // and a resume in the middle of an epoch skips the trained batches of the cached source
+    const withCache = [...frozen, `data.feature_cache=${cacheDir}`];
+    const stopped = await run(withCache, { abortAt: (e) => e.type === "step" && e.epoch === 1 && e.epochStep === 0 });
+    const resumed = await run(withCache, { resume: stopped.outDir });
+    expect(resumed.summary.metrics).toEqual(plain.summary.metrics);
+    await expect(run([`data.feature_cache=${cacheDir}`])).rejects.toThrow(/no frozen backbone/);
+  });
+});
