@@ -183,8 +183,18 @@ void avg_pool_grad(Call& c) {  // in: dy, x
 }
 
 // ---- matrix products and normalisation
+// BLAS takes a matrix whose rows or columns are contiguous; anything else (broadcast or
+// permuted views) is copied once here rather than handled by slow generic loops.
+at::Tensor blas_ready(const at::Tensor& t) {
+  if (t.dim() < 2) return t;
+  int64_t r = t.size(-2), c = t.size(-1), sr = t.stride(-2), sc = t.stride(-1);
+  bool rows = sc == 1 && (sr >= c || r == 1), cols = sr == 1 && (sc >= r || c == 1);
+  bool batch_ok = true;
+  for (int64_t d = 0; d + 2 < t.dim(); ++d) batch_ok = batch_ok && (t.size(d) == 1 || t.stride(d) >= r * c);
+  return (rows || cols) && batch_ok ? t : t.contiguous();
+}
 void batch_mat_mul(Call& c) {  // in: a, b, [bias, prelu]; ints: transposeA, transposeB, activation; f: alpha
-  at::Tensor a = c.dev(0), b = c.dev(1);
+  at::Tensor a = blas_ready(c.dev(0)), b = blas_ready(c.dev(1));
   if (c.i[0]) a = a.transpose(-1, -2);
   if (c.i[1]) b = b.transpose(-1, -2);
   at::Tensor y = at::matmul(a, b);
