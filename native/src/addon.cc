@@ -6,6 +6,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <node_api.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -146,6 +147,10 @@ napi_value Init(napi_env env, napi_callback_info info) {
   size_t len = 0;
   napi_get_value_string_utf8(env, argv[3], name, sizeof(name), &len);
   device = at::Device(std::string(name));
+  // Denormal floats (e.g. vanishing LSTM gradients) make x86 arithmetic ~100× slower; flush
+  // them to zero as GPUs do. SDFN_TORCH_KEEP_DENORMALS=1 keeps IEEE behaviour.
+  const char* keep_denormals = std::getenv("SDFN_TORCH_KEEP_DENORMALS");
+  at::globalContext().setFlushDenormal(!(keep_denormals && std::string(keep_denormals) == "1"));
   if (device.is_cuda() && !at::hasCUDA())
     throw std::runtime_error("sdfn torch: CUDA requested but this libtorch has no CUDA device available");
   napi_value result, ops;
