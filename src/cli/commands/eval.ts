@@ -2,6 +2,7 @@
 // dataset's protocol and prints Recall@K per evaluation set and averaged.
 import { parseArgs } from "node:util";
 import { UsageError, type Command } from "../command.js";
+import { openRunForCommand } from "./open-run.js";
 
 const help = `Usage: sdfn eval RUN_DIR [options]
 
@@ -35,27 +36,11 @@ export const command: Command = {
     }
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`expected one RUN_DIR\n\n${help}`);
-    const tag = values.checkpoint ?? "best";
-    if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
-
-    const { openRun } = await import("../../eval/run.js");
     const { evaluate } = await import("../../eval/evaluate.js");
     const { summaryRecall } = await import("../../eval/protocols.js");
-    const { useBackend } = await import("../../backend/index.js");
-    let run;
-    try {
-      run = await openRun(
-        positionals[0]!,
-        tag,
-        async (loaded) => {
-          await useBackend(values.backend ?? loaded.recipe.backend);
-        },
-        values.recipe,
-      );
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net, meta } = run;
+    const tag = values.checkpoint ?? "best";
     try {
       const ks = loaded.recipe.evaluation.recall_at;
       const metrics = await evaluate(net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Command } from "../command.js";
+import { openRunForCommand } from "./open-run.js";
 
 const help = `Usage: sdfn query RUN_DIR --image PATH --text "TEXT" [options]
 
@@ -50,26 +51,9 @@ export const command: Command = {
     if (!values.image || values.text === undefined) throw new UsageError(`--image and --text are required\n\n${help}`);
     const k = Number(values.top ?? 10);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k ${values.top}: expected a positive integer`);
-    const tag = values.checkpoint ?? "best";
-    if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
-
-    const { openRun } = await import("../../eval/run.js");
     const { embedGallery, inference } = await import("../../eval/embed.js");
     const { topK } = await import("../../eval/retrieval.js");
-    const { useBackend } = await import("../../backend/index.js");
-    let run;
-    try {
-      run = await openRun(
-        positionals[0]!,
-        tag,
-        async (loaded) => {
-          await useBackend(values.backend ?? loaded.recipe.backend);
-        },
-        values.recipe,
-      );
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net } = run;
     try {
       const sets = values.set ? dataset.evalSets.filter((s) => s.name === values.set) : dataset.evalSets;
