@@ -1,5 +1,6 @@
 // Choosing the tfjs backend: `auto` prefers the native libtorch backend (CUDA, then CPU), then
-// tfjs-node (`tensorflow`, only when the user installed it), then wasm, then the pure-JS cpu.
+// tfjs-node (`tensorflow`, only when the user installed it), then the pure-JS cpu. wasm is chosen
+// only by name: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, so it cannot train a conv encoder.
 // Optional backends are imported dynamically; none of them is a dependency.
 import * as tf from "@tensorflow/tfjs";
 
@@ -14,8 +15,8 @@ export { nativeKernelNames } from "./torch/register.js";
 export const backendNames = ["auto", "cpu", "torch", "wasm", "tensorflow", "webgpu"] as const;
 export type BackendName = (typeof backendNames)[number];
 
-/** Order tried by `auto`. webgpu is chosen only by name. */
-const autoOrder = ["torch", "tensorflow", "wasm", "cpu"] as const;
+/** Order tried by `auto` (backends that can train every built-in network). wasm and webgpu are chosen only by name. */
+const autoOrder = ["torch", "tensorflow", "cpu"] as const;
 
 export interface BackendAvailability {
   name: string;
@@ -92,7 +93,7 @@ export async function backendStatus(): Promise<BackendAvailability[]> {
   ];
 }
 
-/** The backend `auto` starts given these statuses: the first available of torch, tensorflow, wasm, cpu. */
+/** The backend `auto` starts given these statuses: the first available of torch, tensorflow, cpu. */
 export function autoChoice(status: readonly BackendAvailability[]): string {
   return autoOrder.find((name) => status.find((s) => s.name === name)?.available) ?? "cpu";
 }
@@ -133,7 +134,7 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: str
 
 /**
  * Makes `name` the active tfjs backend and says what it runs on. `auto` takes the first that
- * works of torch (CUDA, else CPU), tensorflow, wasm, cpu. Throws, saying how to fix it, when the
+ * works of torch (CUDA, else CPU), tensorflow, cpu. Throws, saying how to fix it, when the
  * named backend is unavailable.
  */
 export async function useBackend(name: string): Promise<{ name: string; device: string }> {

@@ -18,11 +18,12 @@ describe("sdfn doctor", () => {
     expect(out).toMatch(/^auto → torch$/m);
   });
 
-  it("without the addon says how to build it, and auto falls back to wasm", () => {
+  it("without the addon says how to build it, and auto falls back to cpu, never to wasm (it cannot train convolutions)", () => {
     const out = run(["bin/sdfn.js", "doctor", "--json"], { SDFN_TORCH_ADDON: "/nonexistent/sdfn_torch.node" });
     const report = JSON.parse(out) as { backends: { name: string; available: boolean; why?: string }[]; auto: string };
     expect(report.backends.find((b) => b.name === "torch")).toMatchObject({ available: false, why: expect.stringMatching(/npm run build:native/) });
-    expect(report.auto).toBe("wasm");
+    expect(report.backends.find((b) => b.name === "wasm")).toMatchObject({ available: true });
+    expect(report.auto).toBe("cpu");
   });
 
   it("asking for torch without the addon throws an error that says how to build it", () => {

@@ -10,7 +10,9 @@ export const command: Command = {
 Checks every backend sdfn can train on and prints one line each: available
 (and on what device) or not, and why not with how to fix it. The last line
 says which backend \`backend: auto\` picks: torch (CUDA, else CPU), then
-tensorflow (tfjs-node, when installed), then wasm, then cpu.
+tensorflow (tfjs-node, when installed), then cpu. wasm (evaluation and
+conv-free networks only: it has no convolution filter gradient) and webgpu
+are used only when named.
 
 The torch backend needs its native addon: \`npm run build:native\` (libtorch
 from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).
