@@ -102,6 +102,9 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: str
   switch (name) {
     case "cpu":
       await tf.setBackend("cpu");
+      // The cpu backend's first write prints "install tfjs-node" (which cannot be installed here);
+      // `sdfn doctor` gives the real advice (the torch backend), so mark that first use as done.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return { name, device: "cpu" };
     case "torch": {
       const { device } = registerTorchBackend();
