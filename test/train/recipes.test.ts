@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/index.js";
@@ -21,23 +22,49 @@ describe("paper recipes", () => {
 });
 
 describe("Table 3 ablations", () => {
+  const cls = ["batch_classification"];
+  const con = ["batch_classification", "consistency"];
   const full = ["batch_classification", "consistency", "path_distillation"];
-  it.each([
-    ["baseline", "static", ["batch_classification"], ["JRM", "CAM", "GTM", "RCM"]],
-    ["plus-sr", "shared", ["batch_classification"], ["JRM", "CAM", "GTM", "RCM"]],
-    ["plus-msr", "msr", ["batch_classification"], ["JRM", "CAM", "GTM", "RCM"]],
-    ["plus-consistency", "msr", ["batch_classification", "consistency"], ["JRM", "CAM", "GTM", "RCM"]],
-    ["plus-spd", "msr", full, ["JRM", "CAM", "GTM", "RCM"]],
-    ["without-jrm", "msr", full, ["CAM", "GTM", "RCM"]],
-    ["without-cam", "msr", full, ["JRM", "GTM", "RCM"]],
-    ["without-gtm", "msr", full, ["JRM", "CAM", "RCM"]],
-    ["without-rcm", "msr", full, ["JRM", "CAM", "GTM"]],
-  ])("%s: router %s, losses %j, modules %j, otherwise the FashionIQ recipe", async (row, router, losses, modules) => {
-    const r = await load(`ablations/${row}.yaml`);
-    expect(r.name).toBe(`ablation-${row}`);
+  const all = ["JRM", "CAM", "GTM", "RCM"];
+  // The paper's seven router/loss rows and four module removals, one recipe each, per dataset.
+  const rows: Record<string, [router: string, losses: string[], modules: string[]]> = {
+    baseline: ["static", cls, all],
+    "baseline-consistency": ["static", con, all],
+    "plus-sr": ["shared", cls, all],
+    "plus-msr": ["msr", cls, all],
+    "plus-sr-consistency": ["shared", con, all],
+    "plus-consistency": ["msr", con, all],
+    "plus-spd": ["msr", full, all],
+    "without-jrm": ["msr", full, ["CAM", "GTM", "RCM"]],
+    "without-cam": ["msr", full, ["JRM", "GTM", "RCM"]],
+    "without-gtm": ["msr", full, ["JRM", "CAM", "RCM"]],
+    "without-rcm": ["msr", full, ["JRM", "CAM", "GTM"]],
+  };
+  const sets = [
+    { dir: "ablations", prefix: "ablation-", base: "sdfn-fashioniq.yaml" },
+    { dir: "ablations/shoes", prefix: "ablation-shoes-", base: "sdfn-shoes.yaml" },
+  ];
+
+  it.each(sets)("$dir holds exactly the eleven rows", ({ dir }) => {
+    const files = readdirSync(join(recipes, dir)).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, ""));
+    expect(files.sort()).toEqual(Object.keys(rows).sort());
+  });
+
+  const cases = sets.flatMap((set) => Object.entries(rows).map(([row, want]) => ({ ...set, row, want })));
+  it.each(cases)("$dir/$row: its router, losses and modules, otherwise the dataset's paper recipe", async ({ dir, prefix, base, row, want }) => {
+    const [router, losses, modules] = want;
+    const r = await load(`${dir}/${row}.yaml`);
+    const paper = await load(base);
+    expect(r.name).toBe(`${prefix}${row}`);
     expect(r.fusion.router.type).toBe(router);
     expect(r.losses.map((l) => l.type)).toEqual(losses);
     expect(r.fusion.modules.map((m) => m.type)).toEqual(modules);
-    expect(r.training).toEqual((await load("sdfn-fashioniq.yaml")).training);
+    expect(r.fusion.layers).toBe(paper.fusion.layers);
+    expect(r.training).toEqual(paper.training);
+    expect(r.data).toEqual(paper.data);
+    expect(r.encoders).toEqual(paper.encoders);
+    expect(r.evaluation).toEqual(paper.evaluation);
+    // a row's losses keep the paper recipe's weights and temperature
+    for (const l of r.losses) expect(l).toEqual(paper.losses.find((p) => p.type === l.type));
   });
 });
