@@ -206,7 +206,8 @@ export async function exportParity(
  * (running variances stay positive), so each one changes the outputs. Word embeddings get
  * std 1 (GloVe-like scale) and the recurrent input weights ×3 so the word features are O(1)
  * and the text path weighs as much as the image path, and attention
- * queries and keys are scaled up so attention is far from uniform (its logits matter).
+ * queries and keys are scaled up so attention is far from uniform (its logits matter);
+ * the routers' pooling queries (zeros when fresh) get std 2 for the same reason.
  */
 function perturbVectors(network: Network, seed: number): void {
   const rng = new Rng(seed);
@@ -214,6 +215,11 @@ function perturbVectors(network: Network, seed: number): void {
     const gain = name === "text.embedding.weight" ? 10 : /^text\.rnn\.weight_ih/.test(name) ? 3 : /\.attn\.[qk]\.weight$/.test(name) ? 4 : 1;
     if (gain !== 1) {
       tf.tidy(() => v.assign(tf.mul(v, gain)));
+      continue;
+    }
+    if (/\.router\.(image|text)_query$/.test(name)) {
+      // the routers' pooling queries start at 0 (mean pooling): std 2 makes the pooling far from the mean
+      tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => 2 * rng.normal()), v.shape)));
       continue;
     }
     if (v.rank !== 1) continue;

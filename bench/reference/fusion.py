@@ -126,23 +126,49 @@ def _normalise(logits, final):
     return logits.softmax(1 if final else -1)
 
 
+def _attention_pool(query, tokens, mask=None):
+    """query (d,), tokens (B, N, d), mask (B, N) or None -> (B, d): softmax(tokens . q / sqrt d) pooling."""
+    scores = tokens @ query / math.sqrt(tokens.shape[-1])  # (B, N)
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, float("-inf"))
+    return (scores.softmax(-1)[:, :, None] * tokens).sum(1)
+
+
 class MSR(nn.Module):
-    """Modality-specific routing: per sender, an image MLP on its mean-pooled
-    output and a text MLP on s; the two distributions are combined."""
+    """Modality-specific routing, per sender: an image router and a text router whose
+    distributions are combined. architecture "attention": the image MLP reads the sender's
+    tokens pooled by a learned query, the text MLP reads s (with words: [s; words pooled by
+    a learned query]); "mlp": the image MLP reads the mean-pooled tokens, the text MLP s."""
 
     def __init__(self, dim, senders, receivers, final, cfg):
         super().__init__()
         hidden = int(cfg.get("hidden", 256))
         self.final = final
         self.combine = cfg.get("combine", "mean")
+        self.attention = cfg.get("architecture", "attention") == "attention"
+        self.words = bool(cfg.get("words", False))
         self.image = nn.ModuleList(_mlp(dim, hidden, receivers) for _ in range(senders))
-        self.text = nn.ModuleList(_mlp(dim, hidden, receivers) for _ in range(senders))
+        self.text = nn.ModuleList(_mlp(2 * dim if self.words else dim, hidden, receivers) for _ in range(senders))
+        if self.attention:
+            self.image_query = nn.Parameter(torch.zeros(senders, dim))
+        if self.words:
+            self.text_query = nn.Parameter(torch.zeros(senders, dim))
         if self.combine == "gate":
             self.gate = nn.Parameter(torch.zeros(senders))
 
-    def forward(self, pooled, sentence):  # (B, M, d), (B, d) -> (B, M, R)
-        a = _normalise(torch.stack([mlp(pooled[:, i]) for i, mlp in enumerate(self.image)], 1), self.final)
-        b = _normalise(torch.stack([mlp(sentence) for mlp in self.text], 1), self.final)
+    def _image_input(self, tokens, i):  # (B, M, N, d) -> sender i's (B, d)
+        return _attention_pool(self.image_query[i], tokens[:, i]) if self.attention else tokens[:, i].mean(1)
+
+    def _text_input(self, words, mask, sentence, i):
+        if not self.words:
+            return sentence
+        return torch.cat([sentence, _attention_pool(self.text_query[i], words, mask)], -1)
+
+    def forward(self, tokens, words, mask, sentence):  # (B, M, N, d), (B, T, d), (B, T), (B, d) -> (B, M, R)
+        a = _normalise(torch.stack([mlp(self._image_input(tokens, i)) for i, mlp in enumerate(self.image)], 1), self.final)
+        b = _normalise(
+            torch.stack([mlp(self._text_input(words, mask, sentence, i)) for i, mlp in enumerate(self.text)], 1), self.final
+        )
         if self.combine == "mean":
             return (a + b) / 2
         if self.combine == "product":
@@ -164,7 +190,8 @@ class SharedRouter(nn.Module):
         self.final = final
         self.mlps = nn.ModuleList(_mlp(2 * dim, hidden, receivers) for _ in range(senders))
 
-    def forward(self, pooled, sentence):
+    def forward(self, tokens, words, mask, sentence):
+        pooled = tokens.mean(2)
         logits = torch.stack([mlp(torch.cat([pooled[:, i], sentence], -1)) for i, mlp in enumerate(self.mlps)], 1)
         return _normalise(logits, self.final)
 
@@ -177,9 +204,9 @@ class StaticRouter(nn.Module):
         self.shape = (senders, receivers)
         self.final = final
 
-    def forward(self, pooled, sentence):
+    def forward(self, tokens, words, mask, sentence):
         m, r = self.shape
-        return pooled.new_full((pooled.shape[0], m, r), 1.0 / (m if self.final else r))
+        return tokens.new_full((tokens.shape[0], m, r), 1.0 / (m if self.final else r))
 
 
 ROUTERS = {"msr": MSR, "shared": SharedRouter, "static": StaticRouter}
@@ -220,7 +247,7 @@ class Fusion(nn.Module):
         for layer in self.layers:
             last_inputs = inputs.mean(2)
             y = torch.stack([mod(inputs[:, j], words, mask, sentence) for j, mod in enumerate(layer.modules_)], 1)
-            p = layer.router(y.mean(2), sentence)  # (B, M, R)
+            p = layer.router(y, words, mask, sentence)  # (B, M, R)
             paths.append(p)
             inputs = torch.einsum("bij,bind->bjnd", p, y)  # the last layer: R = 1 -> f
         return inputs[:, 0], paths, last_inputs

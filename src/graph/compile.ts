@@ -204,7 +204,7 @@ function fuse(
     // outputs are stacked module-major and turned batch-major only for the mixing matMul.
     const stacked = tf.stack(outputs); // (M, B, N, d)
     const pooled = stacked.mean(2).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
-    const p = router.route(pooled, sentence, fc); // (B, M, R)
+    const p = router.route(pooled, sentence, fc, { tokens: stacked as tf.Tensor4D, words, mask }); // (B, M, R)
     paths.push(p);
     // receiver j takes Σ_i p_{i→j} y_i: (B, R, M) × (B, M, N·d) → (B, R, N·d)
     const y = stacked.reshape([m, b, n * dim]).transpose([1, 0, 2]) as tf.Tensor3D;

@@ -38,13 +38,23 @@ export interface RouterBuildContext {
   final: boolean;
   scope: ParamScope;
 }
+/** What a router may read beyond the pooled outputs: the tokens themselves and the words. */
+export interface RouterRegions {
+  /** (M, B, N, d) the outputs of the layer's M modules, module-major */
+  tokens: tf.Tensor4D;
+  /** (B, T, d) word features */
+  words: tf.Tensor3D;
+  /** (B, T) float32, 1 = word, 0 = padding */
+  mask: tf.Tensor2D;
+}
 export interface Router {
   /**
-   * pooled: (B, M, d) mean-pooled outputs of the layer's M modules; sentence: (B, d).
+   * pooled: (B, M, d) mean-pooled outputs of the layer's M modules; sentence: (B, d);
+   * regions: the same outputs unpooled and the words (the compiler always passes them).
    * Returns (B, M, R) probabilities: rows sum to 1 over R in hidden layers; in the
    * last layer R = 1 and the column sums to 1 over M.
    */
-  route(pooled: tf.Tensor3D, sentence: tf.Tensor2D, fc: ForwardContext): tf.Tensor3D;
+  route(pooled: tf.Tensor3D, sentence: tf.Tensor2D, fc: ForwardContext, regions?: RouterRegions): tf.Tensor3D;
 }
 
 // ── encoders ─────────────────────────────────────────────────────────────────

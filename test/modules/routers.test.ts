@@ -30,6 +30,21 @@ function make(decl: { params: any; build: (p: any, ctx: any) => Router }, params
 
 const pooled = () => randn([B, M, D], 1) as tf.Tensor3D;
 const sentence = () => randn([B, D], 2) as tf.Tensor2D;
+const N = 4;
+const T = 3;
+/** Module outputs (M, B, N, d) and words (B, T, d); sample 1 has one padded word. */
+const regions = () => ({
+  tokens: randn([M, B, N, D], 3) as tf.Tensor4D,
+  words: randn([B, T, D], 4) as tf.Tensor3D,
+  mask: tf.tensor2d([[1, 1, 1], [1, 1, 0]]),
+});
+
+/** softmax_n(tokens_n · q / √d) pooling of rows `tokens` (only those with mask 1). */
+function poolBy(query: number[], tokens: number[][], mask?: number[]): number[] {
+  const kept = tokens.filter((_, n) => !mask || mask[n] === 1);
+  const w = softmax(kept.map((t) => t.reduce((a, v, k) => a + v * query[k]!, 0) / Math.sqrt(D)));
+  return query.map((_, k) => kept.reduce((a, t, n) => a + w[n]! * t[k]!, 0));
+}
 
 /** Logits of sender i's own MLP `{prefix}.{i}.0` → ReLU → `{prefix}.{i}.2` on one input row. */
 function senderLogits(store: ParamStore, prefix: string, i: number, x: number[]): number[] {
@@ -54,7 +69,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
 
   it.each(builtinRouters.map((d) => [d.name, d] as const))("%s gives distributions that sum to 1", (_n, decl) => {
     const { store, router } = make(decl, {}, final);
-    const p = router.route(pooled(), sentence(), evalFc);
+    const p = router.route(pooled(), sentence(), evalFc, regions());
     expect(p.shape).toEqual([B, M, final ? 1 : M]);
     expectClose(axisSums(p), new Array(final ? B : B * M).fill(1), 1e-5);
     expect(Math.min(...(toArray(p).flat(2) as number[]))).toBeGreaterThanOrEqual(0);
@@ -70,7 +85,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr mean = ½ (image softmax + text softmax), each sender through its own MLPs", () => {
-    const { store, router } = make(msr, { combine: "mean", hidden: 4 }, final);
+    const { store, router } = make(msr, { combine: "mean", hidden: 4, architecture: "mlp" }, final);
     const x = pooled();
     const s = sentence();
     const { zi, zt } = msrParts(store, toArray(x), toArray(s));
@@ -81,7 +96,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr product = image ⊙ text, renormalised", () => {
-    const { store, router } = make(msr, { combine: "product", hidden: 4 }, final);
+    const { store, router } = make(msr, { combine: "product", hidden: 4, architecture: "mlp" }, final);
     const x = pooled();
     const s = sentence();
     const { zi, zt } = msrParts(store, toArray(x), toArray(s));
@@ -97,7 +112,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr gate mixes by σ(gate_i) per sender (the last layer renormalised over senders)", () => {
-    const { store, router } = make(msr, { combine: "gate", hidden: 4 }, final);
+    const { store, router } = make(msr, { combine: "gate", hidden: 4, architecture: "mlp" }, final);
     store.variables.get("r.gate")!.assign(tf.tensor1d([2, -1, 0]));
     const x = pooled();
     const s = sentence();
@@ -110,6 +125,29 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
     store.dispose();
   });
 
+  it.each([false, true])("msr attention: image router on its tokens pooled by a learned query, text router on s (words too: %s)", (words) => {
+    const { store, router } = make(msr, { combine: "mean", hidden: 4, words }, final);
+    const s = sentence();
+    const r = regions();
+    const [tok, ss, ws, mask] = [toArray(r.tokens), toArray(s), toArray(r.words), toArray(r.mask)] as [number[][][][], number[][], number[][][], number[][]];
+    const query = (name: string) => toArray(store.variables.get(`r.${name}`)!) as number[][];
+    const zi = ss.map((_, b) => tok.map((perModule, i) => senderLogits(store, "r.image", i, poolBy(query("image_query")[i]!, perModule[b]!))));
+    const textIn = (b: number, i: number) => (words ? [...ss[b]!, ...poolBy(query("text_query")[i]!, ws[b]!, mask[b])] : ss[b]!);
+    const zt = ss.map((_, b) => Array.from({ length: M }, (_, i) => senderLogits(store, "r.text", i, textIn(b, i))));
+    const [pi, pt] = [normalise(zi, final), normalise(zt, final)];
+    const expected = pi.map((rows, b) => rows.map((row, i) => row.map((v, j) => (v + pt[b]![i]![j]!) / 2)));
+    // the pooled input is not the mean: the learned queries (std 0.7 here) weigh the tokens
+    expectClose(toArray(router.route(pooled(), s, evalFc, r)), expected, 1e-5);
+    expect(store.variables.has("r.text_query")).toBe(words);
+    store.dispose();
+  });
+
+  it("msr attention without the region tokens says so", () => {
+    const { store, router } = make(msr, {}, final);
+    expect(() => router.route(pooled(), sentence(), evalFc)).toThrow(/reads the region tokens/);
+    store.dispose();
+  });
+
   it("shared routes each sender on concat(its pooled tokens, s)", () => {
     const { store, router } = make(shared, { hidden: 5 }, final);
     const x = pooled();
@@ -118,6 +156,29 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
     const ss = toArray(s) as number[][];
     const logits = xs.map((rows, b) => rows.map((row, i) => senderLogits(store, "r.mlps", i, [...row, ...ss[b]!])));
     expectClose(toArray(router.route(x, s, evalFc)), normalise(logits, final), 1e-5);
+    store.dispose();
+  });
+});
+
+describe("msr architecture", () => {
+  it("a fresh attention router pools by the mean (queries start at 0), so it equals the mlp one with the same MLPs", () => {
+    const store = new ParamStore(5);
+    const build = (architecture: string, name: string) =>
+      msr.build(msr.params.parse({ architecture, hidden: 3 }), { dim: D, senders: M, receivers: M, final: false, scope: store.root().child(name) });
+    const attention = build("attention", "a");
+    const mlp = build("mlp", "b");
+    for (const [name, v] of store.variables) if (name.startsWith("a.") && !name.endsWith("_query")) store.variables.get(`b.${name.slice(2)}`)!.assign(v);
+    const r = regions();
+    const mean = r.tokens.mean(2).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
+    const s = sentence();
+    expectClose(toArray(attention.route(mean, s, evalFc, r)), toArray(mlp.route(mean, s, evalFc)), 1e-5);
+    store.dispose();
+  });
+
+  it("words: true needs the attention architecture", () => {
+    const store = new ParamStore(5);
+    const ctx = { dim: D, senders: M, receivers: M, final: false, scope: store.root().child("r") };
+    expect(() => msr.build(msr.params.parse({ architecture: "mlp", words: true }), ctx)).toThrow(/words: true needs architecture: attention/);
     store.dispose();
   });
 });

@@ -58,7 +58,7 @@ const ALL_LOSSES =
 
 export const CASES: ParityCase[] = [
   {
-    name: "the paper's architecture at tiny size (resnet18, 32 px, d 16, lstm, 3 layers × JRM/CAM/GTM/RCM, msr mean)",
+    name: "the paper's architecture at tiny size (resnet18, 32 px, d 16, lstm, 3 layers × JRM/CAM/GTM/RCM, msr mean, attention-pooled image router)",
     yaml: header(
       "{ type: resnet18, dim: 16 }",
       "{ type: lstm, hidden: 16, embedding_dim: 8 }",
@@ -78,21 +78,21 @@ export const CASES: ParityCase[] = [
     shape: { batch: 3, imageSize: 24, channels: 3, textLength: 6, seed: 12 },
   },
   {
-    name: "precomputed features, gru, msr product with linear routers",
+    name: "precomputed features, gru, msr product with linear routers of the mlp architecture (mean-pooled tokens)",
     yaml: header(
       "{ type: features, dim: 8, channels: 12 }",
       "{ type: gru, hidden: 8, embedding_dim: 6 }",
-      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: RCM }, { type: GTM }], router: { type: msr, combine: product, hidden: 0 } }",
+      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: RCM }, { type: GTM }], router: { type: msr, combine: product, hidden: 0, architecture: mlp } }",
       ALL_LOSSES,
     ),
     shape: { batch: 4, imageSize: 3, channels: 12, textLength: 4, seed: 13 },
   },
   {
-    name: "msr with a learned gate, 4 layers × GTM/CAM/RCM (features, lstm)",
+    name: "msr with a learned gate and a text router reading the words too, 4 layers × GTM/CAM/RCM (features, lstm)",
     yaml: header(
       "{ type: features, dim: 8, channels: 6 }",
       "{ type: lstm, hidden: 8, embedding_dim: 6 }",
-      "{ layers: 4, modules: [{ type: GTM }, { type: CAM, heads: 2 }, { type: RCM }], router: { type: msr, combine: gate, hidden: 4 } }",
+      "{ layers: 4, modules: [{ type: GTM }, { type: CAM, heads: 2 }, { type: RCM }], router: { type: msr, combine: gate, hidden: 4, words: true } }",
       ALL_LOSSES,
     ),
     shape: { batch: 3, imageSize: 2, channels: 6, textLength: 5, seed: 14 },
