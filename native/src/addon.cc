@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kRecord = 12;  // output record: handle, dtype, rank, up to 9 dims
 constexpr int kMaxRank = kRecord - 3;
+constexpr size_t kPinnedMinBytes = 1 << 16;  // smaller uploads: a pageable copy costs less than pinning
 
 std::vector<at::Tensor> tensors;  // handle -> tensor (undefined when free)
 std::vector<int32_t> free_handles;
@@ -191,14 +192,19 @@ napi_value Upload(napi_env env, napi_callback_info info) {
   at::ScalarType type = scalar_type(int_arg(env, argv[1]));
   int32_t rank = int_arg(env, argv[2]);
   std::vector<int64_t> shape(ibuf, ibuf + rank);
-  at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(type));
+  // On CUDA, large uploads (image batches) are staged in page-locked memory from ATen's caching
+  // host allocator: the copy to the device is then an asynchronous DMA, and the block is reused
+  // only after that copy has finished (the allocator records an event). SDFN_TORCH_PINNED=0: off.
+  static const bool pinning = !(std::getenv("SDFN_TORCH_PINNED") && std::string(std::getenv("SDFN_TORCH_PINNED")) == "0");
+  const bool pinned = pinning && device.is_cuda() && rank > 0 && bytes >= kPinnedMinBytes;
+  at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(type).pinned_memory(pinned));
   if (static_cast<size_t>(cpu.nbytes()) != bytes)
     throw std::runtime_error("sdfn torch: upload size mismatch (" + std::to_string(bytes) + " bytes for shape of " +
                              std::to_string(cpu.nbytes()) + ")");
   if (bytes) std::memcpy(cpu.data_ptr(), data, bytes);
   // Rank-0 values stay on the CPU: ATen accepts them as scalars in CUDA elementwise ops,
   // so constants like `tf.sub(1, m)` cost no host-to-device copy.
-  if (device.is_cuda() && rank > 0) cpu = cpu.to(device);
+  if (device.is_cuda() && rank > 0) cpu = cpu.to(at::TensorOptions().device(device), /*non_blocking=*/pinned);
   return make_int(env, store(std::move(cpu)));
   GUARD_END
 }

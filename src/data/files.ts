@@ -2,7 +2,7 @@
 // dataset, the file and what the folder should hold.
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
-import { decodeImage, IMAGE_EXTENSIONS } from "./images.js";
+import { decodeImage, decodeImageInto, IMAGE_EXTENSIONS } from "./images.js";
 import type { ImageOptions } from "./params.js";
 import type { ImageSource } from "./types.js";
 
@@ -87,13 +87,15 @@ export async function existingFiles(files: Iterable<string>): Promise<Set<string
 
 /** An ImageSource over files: id → path through `locate`, decoded with sharp. */
 export function fileImages(locate: (id: string) => string | undefined, options: ImageOptions): ImageSource {
+  const fileOf = (id: string) => {
+    const file = locate(id);
+    if (!file) throw new Error(`image "${id}" was not found (it was missing when the dataset was opened)`);
+    return file;
+  };
   return {
     path: locate,
-    load: (id, augment) => {
-      const file = locate(id);
-      if (!file) throw new Error(`image "${id}" was not found (it was missing when the dataset was opened)`);
-      return decodeImage(file, options, augment);
-    },
+    load: async (id, augment) => decodeImage(fileOf(id), options, augment),
+    loadInto: async (id, augment, out, offset) => decodeImageInto(fileOf(id), options, augment, out, offset),
   };
 }
 

@@ -21,8 +21,13 @@ async function decodeResized(file: string, o: Pick<ImageOptions, "image_size" | 
   const resized = o.pad_square
     ? image.resize(r, r, { fit: "contain", background: WHITE })
     : image.resize(r, r, { fit: "outside" });
-  const { data, info } = await resized.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
-  return { data: toRgb(data, info.channels), height: info.height, width: info.width };
+  try {
+    const { data, info } = await resized.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    return { data: toRgb(data, info.channels), height: info.height, width: info.width };
+  } catch (err) {
+    // sharp's messages ("VipsJpeg: premature end of input file") do not say which file.
+    throw new Error(`${file}: cannot decode the image (${(err as Error).message})`);
+  }
 }
 
 /** Drops alpha or expands grey so every pixel has 3 bytes. */
@@ -36,10 +41,49 @@ function toRgb(data: Uint8Array, channels: number): Uint8Array {
   return out;
 }
 
+/** One table per channel: byte → (byte / 255 − mean) / std, built once per option set. */
+const luts = new WeakMap<object, Float32Array>();
+function lutOf(o: Pick<ImageOptions, "mean" | "std">): Float32Array {
+  let lut = luts.get(o);
+  if (!lut) {
+    lut = new Float32Array(768);
+    for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - o.mean[c]!) / o.std[c]!;
+    luts.set(o, lut);
+  }
+  return lut;
+}
+
 /**
- * Crops an s×s window at (x0, y0), optionally mirrored, and normalises:
- * (byte / 255 − mean) / std per channel → (s, s, 3) float32.
+ * Crops an s×s window at (x0, y0) of `rgb`, optionally mirrored, normalises it
+ * ((byte / 255 − mean) / std per channel) and writes the (s, s, 3) floats into
+ * `out` from `offset` on: a batch buffer is filled in place, with no per-image copy.
  */
+export function cropNormaliseInto(
+  rgb: Rgb,
+  s: number,
+  x0: number,
+  y0: number,
+  flip: boolean,
+  o: Pick<ImageOptions, "mean" | "std">,
+  out: Float32Array,
+  offset: number,
+): void {
+  if (offset + s * s * 3 > out.length) throw new Error(`cropNormaliseInto: ${s}×${s}×3 floats do not fit at ${offset} of ${out.length}`);
+  const lut = lutOf(o);
+  const data = rgb.data;
+  const step = flip ? -3 : 3;
+  let dst = offset;
+  for (let y = 0; y < s; y++) {
+    let src = ((y0 + y) * rgb.width + x0 + (flip ? s - 1 : 0)) * 3;
+    for (let x = 0; x < s; x++, src += step, dst += 3) {
+      out[dst] = lut[data[src]!]!;
+      out[dst + 1] = lut[256 + data[src + 1]!]!;
+      out[dst + 2] = lut[512 + data[src + 2]!]!;
+    }
+  }
+}
+
+/** cropNormaliseInto a new (s, s, 3) buffer. */
 export function cropNormalise(
   rgb: Rgb,
   s: number,
@@ -49,25 +93,15 @@ export function cropNormalise(
   o: Pick<ImageOptions, "mean" | "std">,
 ): Pixels {
   const out = new Float32Array(s * s * 3);
-  // One table per channel: byte → (byte / 255 − mean) / std.
-  const lut = new Float32Array(768);
-  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - o.mean[c]!) / o.std[c]!;
-  const data = rgb.data;
-  const step = flip ? -3 : 3;
-  let dst = 0;
-  for (let y = 0; y < s; y++) {
-    let src = ((y0 + y) * rgb.width + x0 + (flip ? s - 1 : 0)) * 3;
-    for (let x = 0; x < s; x++, src += step, dst += 3) {
-      out[dst] = lut[data[src]!]!;
-      out[dst + 1] = lut[256 + data[src + 1]!]!;
-      out[dst + 2] = lut[512 + data[src + 2]!]!;
-    }
-  }
+  cropNormaliseInto(rgb, s, x0, y0, flip, o, out, 0);
   return { data: out, height: s, width: s };
 }
 
-/** One image file → normalised (image_size, image_size, 3); `augment` given = training crop/flip. */
-export async function decodeImage(file: string, o: ImageOptions, augment?: Augment): Promise<Pixels> {
+/**
+ * One image file → normalised (image_size, image_size, 3) written into `out` at `offset`;
+ * `augment` given = training crop/flip.
+ */
+export async function decodeImageInto(file: string, o: ImageOptions, augment: Augment | undefined, out: Float32Array, offset: number): Promise<void> {
   const rgb = await decodeResized(file, o);
   const s = o.image_size;
   if (rgb.width < s || rgb.height < s) {
@@ -76,7 +110,15 @@ export async function decodeImage(file: string, o: ImageOptions, augment?: Augme
   const random = augment && o.random_crop;
   const x0 = random ? Math.floor(augment.cropX * (rgb.width - s + 1)) : (rgb.width - s) >> 1;
   const y0 = random ? Math.floor(augment.cropY * (rgb.height - s + 1)) : (rgb.height - s) >> 1;
-  return cropNormalise(rgb, s, x0, y0, Boolean(augment?.flip && o.flip), o);
+  cropNormaliseInto(rgb, s, x0, y0, Boolean(augment?.flip && o.flip), o, out, offset);
+}
+
+/** One image file → normalised (image_size, image_size, 3); `augment` given = training crop/flip. */
+export async function decodeImage(file: string, o: ImageOptions, augment?: Augment): Promise<Pixels> {
+  const s = o.image_size;
+  const out = new Float32Array(s * s * 3);
+  await decodeImageInto(file, o, augment, out, 0);
+  return { data: out, height: s, width: s };
 }
 
 /** Runs at most `n` of the given async tasks at once (a finished task hands its slot to the next). */

@@ -1,9 +1,10 @@
 // The batch loader: shuffles, draws the augmentation, decodes images concurrently
-// and keeps `prefetch` batches in flight while the caller computes on the current
-// one. Pixels stay in Float32Arrays until a batch is handed over, so a consumer
-// that stops early leaks no tensors.
+// (straight into the batch buffer, each at its index) and keeps `prefetch` batches in
+// flight while the caller computes on the current one. Pixels stay in Float32Arrays
+// until a batch is handed over, so a consumer that stops early leaks no tensors.
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.js";
+import { BufferPool } from "./buffers.js";
 import { limiter } from "./images.js";
 import { UNK } from "./vocabulary.js";
 import type { Augment, BatchLoader, ImageSource, Pair, Pixels, TrainBatch, Vocabulary } from "./types.js";
@@ -58,21 +59,36 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
   const run = limiter(config.decode_concurrency);
   const s = config.image_size;
   const pixelsPerImage = s * s * 3;
+  // Full batches' buffers (2 per training batch, `prefetch` batches ahead plus the current one).
+  const pools = new Map<number, BufferPool>();
+  const poolFor = (images: number) => {
+    let pool = pools.get(images);
+    if (!pool) pools.set(images, (pool = new BufferPool(images * pixelsPerImage, 2 * (config.prefetch + 2))));
+    return pool;
+  };
 
-  /** Decodes `ids` into one (B, S, S, 3) buffer; augment[i] given = training crop/flip. */
+  /** One image into `out` at image slot `i`: in place when the source can, else through its own buffer. */
+  async function loadOne(id: string, augment: Augment | undefined, out: Float32Array, i: number): Promise<void> {
+    if (source.loadInto) return source.loadInto(id, augment, out, i * pixelsPerImage);
+    const p: Pixels = await source.load(id, augment);
+    if (p.data.length !== pixelsPerImage) {
+      throw new Error(`image "${id}": decoded to ${p.height}×${p.width}, expected ${s}×${s}`);
+    }
+    out.set(p.data, i * pixelsPerImage);
+  }
+
+  /** Decodes `ids` into one (B, S, S, 3) buffer, each image at its index; augment[i] given = training crop/flip. */
   async function decodeInto(ids: readonly string[], augment: (Augment | undefined)[]): Promise<Float32Array> {
-    const out = new Float32Array(ids.length * pixelsPerImage);
-    await Promise.all(
-      ids.map((id, i) =>
-        run(() => source.load(id, augment[i])).then((p: Pixels) => {
-          if (p.data.length !== pixelsPerImage) {
-            throw new Error(`image "${id}": decoded to ${p.height}×${p.width}, expected ${s}×${s}`);
-          }
-          out.set(p.data, i * pixelsPerImage);
-        }),
-      ),
-    );
+    const out = poolFor(ids.length).take();
+    await Promise.all(ids.map((id, i) => run(() => loadOne(id, augment[i], out, i))));
     return out;
+  }
+
+  /** A (B, S, S, 3) tensor of a decoded buffer, which then goes back to its pool. */
+  function imageTensor(data: Float32Array, images: number): tf.Tensor4D {
+    const t = tf.tensor4d(data, [images, s, s, 3]);
+    poolFor(images).give(data);
+    return t;
   }
 
   function texts(list: readonly string[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
@@ -106,8 +122,8 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     const B = p.ids.length;
     return {
       ids: p.ids,
-      reference: tf.tensor4d(p.reference, [B, s, s, 3]),
-      target: tf.tensor4d(p.target, [B, s, s, 3]),
+      reference: imageTensor(p.reference, B),
+      target: imageTensor(p.target, B),
       ...texts(p.texts),
     };
   }
@@ -135,7 +151,7 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     for (let i = 0; i < ids.length; i += batchSize) parts.push(ids.slice(i, i + batchSize));
     const decode = (i: number) => decodeInto(parts[i]!, parts[i]!.map(() => undefined));
     for await (const [i, data] of ahead(parts.length, async (i) => [i, await decode(i)] as const, config.prefetch)) {
-      yield { ids: parts[i]!, images: tf.tensor4d(data, [parts[i]!.length, s, s, 3]) };
+      yield { ids: parts[i]!, images: imageTensor(data, parts[i]!.length) };
     }
   }
 
@@ -143,7 +159,7 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     const rng = opts.rng;
     if (opts.train && !rng) throw new Error("loader.images: train: true needs an rng for the crop/flip draws");
     const augment = ids.map(() => (opts.train ? drawAugment(rng!) : undefined));
-    return tf.tensor4d(await decodeInto(ids, augment), [ids.length, s, s, 3]);
+    return imageTensor(await decodeInto(ids, augment), ids.length);
   }
 
   return { trainBatches, imageBatches, images, texts };

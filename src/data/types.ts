@@ -77,6 +77,8 @@ export interface ImageSource {
   path(id: string): string | undefined;
   /** Decoded, augmented and normalised pixels (image_size × image_size). */
   load(id: string, augment: Augment | undefined): Promise<Pixels>;
+  /** Optional: the same pixels written straight into `out` from `offset` on (a batch buffer; no per-image copy). */
+  loadInto?(id: string, augment: Augment | undefined, out: Float32Array, offset: number): Promise<void>;
 }
 
 /** Per-image training augmentation, drawn before decoding so results do not depend on decode order. */
