@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { backendStatus, fallbackCounts, useBackend } from "../src/backend/index.js";
 import { ParamStore } from "../src/nn/scope.js";
-import { createRegistry } from "../src/registry/builtins.js";
+import { createRegistry } from "../src/builtins.js";
 import type { ImageEncoder } from "../src/registry/kinds.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,9 +52,8 @@ async function tfjsSteps(backend: string, state: Map<string, { encoder: ImageEnc
   await useBackend(backend);
   if (!state.has(backend)) {
     const registry = createRegistry();
-    const decl = registry.get("image_encoder", o.arch)!;
     const store = new ParamStore(0);
-    const encoder = decl.build(decl.params.parse({ dim: o.dim }), { dim: o.dim, scope: store.root().child("image"), recipeDir: here }) as ImageEncoder;
+    const encoder = registry.build("image_encoder", { type: o.arch, dim: o.dim }, { dim: o.dim, scope: store.root().child("image"), recipeDir: here }, "--arch");
     state.set(backend, { encoder, store });
   }
   const { encoder, store } = state.get(backend)!;

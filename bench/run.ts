@@ -9,15 +9,17 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { backendStatus, useBackend } from "../src/backend/index.js";
-import { compileNetwork } from "../src/graph/compile.js";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.js";
 import { loadRecipe } from "../src/recipe/index.js";
-import type { ForwardContext } from "../src/registry/kinds.js";
-import type { Optimizer } from "../src/train/kinds.js";
-import { buildLosses, evalContext, runBatch, syntheticBatch, toTensor, type PlainTensor } from "./reference/exchange.js";
+import type { ForwardContext } from "../src/nn/context.js";
+import { openSession } from "../src/run/session.js";
+import { evalContext, runBatch, syntheticBatch, toTensor, type PlainTensor } from "./reference/exchange.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PYTHON = "/usr/bin/python3";
+/** The reference's python: SDFN_PYTHON (the GPU machine's), else Debian's (python3-torch). */
+const PYTHON = process.env.SDFN_PYTHON ?? "/usr/bin/python3";
+/** What runs one backend's worker: SDFN_BENCH_ENTRY (a bundled launcher, bench/device), else bin/bench.js. */
+const WORKER_ENTRY = process.env.SDFN_BENCH_ENTRY ?? join(ROOT, "bin/bench.js");
 
 export interface BenchOptions {
   batch: number;
@@ -34,6 +36,8 @@ export interface BenchOptions {
   backends: string[] | null;
   reference: boolean;
   device: string;
+  /** training.precision of the sdfn rows and torch.autocast of the reference: fp32 | bf16. */
+  precision: "fp32" | "bf16";
   json: boolean;
 }
 
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions & { worker?: string; 
       backends: { type: "string" },
       "no-reference": { type: "boolean", default: false },
       device: { type: "string", default: "auto" },
+      precision: { type: "string", default: "fp32" },
       paper: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       worker: { type: "string" },
@@ -104,10 +109,16 @@ export function parseOptions(argv: string[]): BenchOptions & { worker?: string; 
     backends: values.backends === "none" ? [] : values.backends ? values.backends.split(",") : null,
     reference: !values["no-reference"],
     device: values.device!,
+    precision: precisionOf(values.precision!),
     json: values.json!,
     worker: values.worker,
     dir: values.dir,
   };
+}
+
+function precisionOf(v: string): "fp32" | "bf16" {
+  if (v !== "fp32" && v !== "bf16") throw new BenchUsageError(`--precision ${v}: expected fp32 or bf16`);
+  return v;
 }
 
 class HelpRequested extends Error {}
@@ -116,7 +127,7 @@ class BenchUsageError extends Error {}
 const HELP = `usage: npm run bench -- [--batch N] [--image-size PX] [--dim D] [--layers L] [--encoder small_cnn|resnet18|resnet50|…]
                        [--text lstm|bilstm|gru] [--modules JRM,CAM,GTM,RCM] [--router msr|shared|static] [--text-length T]
                        [--vocab V] [--steps N] [--backends cpu,torch,wasm,…|none] [--no-reference] [--device cpu|cuda|auto]
-                       [--paper] [--json]
+                       [--precision fp32|bf16] [--paper] [--json]
 Runs sdfn on every available backend (or --backends) and the PyTorch reference (/usr/bin/python3,
 bench/reference/bench.py; --device for it) on the same recipe and seeded batch; prints step time
 (forward + backward + Adam), samples/s, evaluation queries/s, peak memory and the ratio to PyTorch.
@@ -137,7 +148,7 @@ export function benchRecipe(o: BenchOptions): string {
     `  text: { type: ${o.text}, hidden: ${o.dim}, embedding_dim: ${Math.min(300, o.dim)} }`,
     `fusion: { layers: ${o.layers}, modules: [${modules.join(", ")}], router: { type: ${o.router} } }`,
     "losses: [{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1 }, { type: path_distillation, weight: 1 }]",
-    `training: { epochs: 1, batch_size: ${o.batch}, optimizer: { type: adam, lr: 0.0001, weight_decay: 0.00005 } }`,
+    `training: { epochs: 1, batch_size: ${o.batch}, optimizer: { type: adam, lr: 0.0001, weight_decay: 0.00005 }${o.precision === "bf16" ? ", precision: bf16" : ""} }`,
     "",
   ].join("\n");
 }
@@ -197,13 +208,13 @@ function machine(): string {
 }
 
 function runWorker(name: string, dir: string, o: BenchOptions): BenchRow {
-  const args = [join(ROOT, "bin/bench.js"), "--worker", name, "--dir", dir, ...forward(o)];
+  const args = [WORKER_ENTRY, "--worker", name, "--dir", dir, ...forward(o)];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 });
   return parseRow(`sdfn/${name}`, r.status, r.stdout, r.stderr);
 }
 
 function runReference(dir: string, o: BenchOptions): BenchRow {
-  const args = [join(ROOT, "bench/reference/bench.py"), "--recipe", join(dir, "recipe.json"), "--batch", join(dir, "inputs.safetensors"), "--steps", String(o.steps), "--device", o.device];
+  const args = [join(ROOT, "bench/reference/bench.py"), "--recipe", join(dir, "recipe.json"), "--batch", join(dir, "inputs.safetensors"), "--steps", String(o.steps), "--device", o.device, "--precision", o.precision];
   const r = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 1 << 24, env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" } });
   if (r.error) return failed("pytorch", `${PYTHON} could not run: ${r.error.message} (install python3-torch)`);
   const row = parseRow("pytorch", r.status, r.stdout, r.stderr) as BenchRow & { peak_device_mib?: number | null };
@@ -238,7 +249,7 @@ function forward(o: BenchOptions): string[] {
   return [
     "--batch", String(o.batch), "--image-size", String(o.imageSize), "--dim", String(o.dim), "--layers", String(o.layers),
     "--encoder", o.encoder, "--text", o.text, "--modules", o.modules.join(","), "--router", o.router,
-    "--text-length", String(o.textLength), "--vocab", String(o.vocab), "--steps", String(o.steps),
+    "--text-length", String(o.textLength), "--vocab", String(o.vocab), "--steps", String(o.steps), "--precision", o.precision,
   ];
 }
 
@@ -248,8 +259,8 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   const { device } = await useBackend(name);
   const loaded = await loadRecipe(join(dir, "bench.yaml"));
   const words = Array.from({ length: o.vocab }, (_, i) => `w${i}`);
-  const network = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: { size: o.vocab, words }, recipeDir: dir });
-  const losses = buildLosses(loaded, network);
+  const session = await openSession(loaded, { vocabulary: { size: o.vocab, words }, dataset: false });
+  const { network, losses, optimizer } = session;
   const inputs = readSafetensors(join(dir, "inputs.safetensors")).tensors as Record<string, PlainTensor>;
   const batch = {
     reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
@@ -260,11 +271,8 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   // A cached teacher, as from epoch 2 on: the distillation cost is paid every step.
   const teacher = tf.tidy(() => network.encodeQuery(batch, evalContext).paths.map((p) => tf.keep(p)));
   const teacherMask = tf.ones([o.batch]) as tf.Tensor1D;
-  const variables = new Map([...network.store.variables].filter(([, v]) => v.trainable));
-  const opt = loaded.recipe.training.optimizer as { type: string } & Record<string, unknown>;
-  const { type: optType, ...optParams } = opt;
-  const optimizer = loaded.registry.get("optimizer", optType)!.build(optParams, { variables }) as Optimizer;
-  const lr = Number(optParams.lr ?? 1e-4);
+  const variables = optimizer.variables ?? new Map([...network.store.variables].filter(([, v]) => v.trainable));
+  const lr = Number(loaded.registry.resolve("optimizer", loaded.recipe.training.optimizer, "training.optimizer").params.lr);
   let seed = 0;
   const train: ForwardContext = { training: true, seed: () => seed++ };
   const byName = new Map([...variables].map(([n, v]) => [v.name, n]));

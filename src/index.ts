@@ -3,8 +3,17 @@ export { Registry, KINDS, type Kind, type Declaration } from "./registry/registr
 export type * from "./registry/kinds.js";
 export { ParamStore, ParamScope } from "./nn/scope.js";
 export { zeros, ones, constant, normal, uniform, glorotUniform, heNormal, type Init } from "./nn/scope.js";
-export { defineModule, defineRouter, defineImageEncoder, defineTextEncoder } from "./registry/define.js";
-export { createRegistry } from "./registry/builtins.js";
+export {
+  defineModule,
+  defineRouter,
+  defineImageEncoder,
+  defineTextEncoder,
+  defineLoss,
+  defineOptimizer,
+  defineSchedule,
+  defineDataset,
+} from "./registry/define.js";
+export { createRegistry } from "./builtins.js";
 export { loadPlugin, PluginError, type PluginRegistry } from "./registry/plugins.js";
 export { describeParams, type KindEntry, type DatasetEntry, type ParamInfo } from "./registry/schema.js";
 export {
@@ -25,7 +34,6 @@ export {
 export {
   openDataset,
   loadDatasetSource,
-  defineDataset,
   DataError,
   buildVocabulary,
   loadVocabulary,
@@ -69,25 +77,25 @@ export {
 } from "./backend/index.js";
 export { writeReport, renderReport, readRun, RunDirError, type RunRecord } from "./report/index.js";
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile, type SafeDtype } from "./io/safetensors.js";
-export { train, stepsPerEpoch, PRIMARY_METRIC, type TrainOptions, type RunSummary } from "./train/trainer.js";
+export { train, type TrainOptions, type RunSummary } from "./run/train.js";
+export { stepsPerEpoch, PRIMARY_METRIC } from "./train/trainer.js";
+export { openSession, type Session, type SessionOptions } from "./run/session.js";
+export { RunDir, RUN_FILES } from "./run/run-dir.js";
 export type { TrainEvent, EventSink, RunInfo } from "./train/events.js";
-export {
-  defineLoss,
-  defineOptimizer,
-  defineSchedule,
-  type Loss,
-  type LossInput,
-  type LossBuildContext,
-  type Optimizer,
-  type OptimizerBuildContext,
-  type OptimizerState,
-  type Schedule,
-  type ScheduleBuildContext,
+export type {
+  Loss,
+  LossInput,
+  LossBuildContext,
+  Optimizer,
+  OptimizerBuildContext,
+  OptimizerState,
+  Schedule,
+  ScheduleBuildContext,
 } from "./train/kinds.js";
-export { readCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointTag } from "./train/checkpoint.js";
+export { readCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointTag } from "./run/checkpoint.js";
 export { evaluate, rankSet, type EvaluateOptions } from "./eval/evaluate.js";
 export { recallMetrics, summaryRecall } from "./eval/protocols.js";
 export { positiveRanks, topK, recallAt } from "./eval/retrieval.js";
 export { embedGallery, embedQueries } from "./eval/embed.js";
-export { openRun, type OpenedRun } from "./eval/run.js";
+export { openRun, type OpenedRun } from "./run/open-run.js";
 export { Rng } from "./util/rng.js";

@@ -5,11 +5,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { compileNetwork, type Network } from "../../src/graph/compile.js";
+import type { Network } from "../../src/graph/compile.js";
 import { writeSafetensors } from "../../src/io/safetensors.js";
+import { inference, type ForwardContext } from "../../src/nn/context.js";
 import type { LoadedRecipe } from "../../src/recipe/index.js";
-import type { ForwardContext } from "../../src/registry/kinds.js";
-import type { Loss } from "../../src/train/kinds.js";
+import { openSession } from "../../src/run/session.js";
+import type { NamedLoss } from "../../src/train/step.js";
 import { Rng } from "../../src/util/rng.js";
 
 /** A plain tensor as the safetensors writer takes it. */
@@ -66,23 +67,8 @@ export async function toPlain(t: tf.Tensor): Promise<PlainTensor> {
     : { dtype: "F32", shape: t.shape, data: Float32Array.from(data) };
 }
 
-export interface NamedLoss {
-  name: string;
-  loss: Loss;
-}
-
-/** Every loss of the recipe, its parameters under `losses.<type>` in the network's store. */
-export function buildLosses(loaded: LoadedRecipe, network: Network): NamedLoss[] {
-  return loaded.recipe.losses.map((item) => {
-    const { type, ...params } = item as { type: string } & Record<string, unknown>;
-    const declaration = loaded.registry.get("loss", type);
-    if (!declaration) throw new Error(`loss "${type}" is not registered`);
-    const scope = network.store.root().child("losses").child(type);
-    return { name: type, loss: declaration.build(params, { dim: network.dim, scope }) as Loss };
-  });
-}
-
-export const evalContext: ForwardContext = { training: false, seed: () => 0 };
+/** Inference (dropout off, batch norm from running statistics), for the exchange and the bench. */
+export const evalContext: ForwardContext = inference;
 
 export interface Batch {
   reference: tf.Tensor4D;
@@ -149,9 +135,9 @@ export async function exportParity(
   const vocabSize = opts.vocabSize ?? 50;
   const fc: ForwardContext = opts.training ? { training: true, seed: () => 0 } : evalContext;
   const words = Array.from({ length: vocabSize }, (_, i) => (i === 0 ? "<pad>" : i === 1 ? "<unk>" : `w${i}`));
-  const network = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: { size: vocabSize, words }, recipeDir: loaded.dir });
+  const session = await openSession(loaded, { vocabulary: { size: vocabSize, words }, dataset: false });
+  const { network, losses } = session;
   try {
-    const losses = buildLosses(loaded, network);
     perturbVectors(network, shape.seed + 2);
     const inputs = syntheticBatch({ ...shape, vocabSize });
     unitTokens(network, inputs["input.reference"]!);
@@ -196,7 +182,7 @@ export async function exportParity(
     writeFileSync(files.recipe, JSON.stringify(spec));
     return files;
   } finally {
-    network.dispose();
+    session.dispose();
   }
 }
 

@@ -1,13 +1,14 @@
 // Opening a recipe's dataset: build the declared dataset, refuse missing images
 // before anything trains, build (or take) the vocabulary, and make the loader.
 import { resolve } from "node:path";
-import type { Registry } from "../registry/registry.js";
+import { z } from "zod";
+import { RegistryError, type Registry } from "../registry/registry.js";
 import { createLoader } from "./loader.js";
+import { imageParams, loaderParams, textParams } from "./params.js";
 import type { BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
 import { buildVocabulary } from "./vocabulary.js";
 
 export type * from "./types.js";
-export { defineDataset } from "./dataset.js";
 export { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromJSON, tokenize, countUnknown } from "./vocabulary.js";
 export { FeatureCache, imageCacheKey, fileHash, type CachedFeatures, type EncoderIdentity } from "./feature-cache.js";
 export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
@@ -32,6 +33,15 @@ export interface OpenDataset {
   params: Record<string, unknown>;
 }
 
+/** What the loader and the vocabulary read from a dataset's params (defaults: the shared schema, data/params.ts). */
+const LOADING = z.object({
+  image_size: imageParams.image_size,
+  min_count: textParams.min_count,
+  max_words: textParams.max_words,
+  prefetch: loaderParams.prefetch,
+  decode_concurrency: loaderParams.decode_concurrency,
+});
+
 /** A problem with the data on disk or the data section: printed without a stack trace. */
 export class DataError extends Error {}
 
@@ -46,18 +56,14 @@ export async function loadDatasetSource(
   registry: Registry,
   opts: DataOptions = {},
 ): Promise<{ source: DatasetSource; params: Record<string, any> }> {
-  const { dataset, ...rest } = recipe.data;
-  const declaration = registry.get("dataset", dataset);
-  if (!declaration) {
-    throw new DataError(`data.dataset: unknown dataset "${dataset}"; registered: ${registry.names("dataset").join(", ")}`);
+  let resolved;
+  try {
+    resolved = registry.resolve("dataset", recipe.data, "data");
+  } catch (err) {
+    throw err instanceof RegistryError ? new DataError(err.message) : err;
   }
-  const parsed = declaration.params.safeParse(rest);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `data.${i.path.join(".")}: ${i.message}`);
-    throw new DataError(`invalid data section for dataset "${dataset}":\n  ${problems.join("\n  ")}`);
-  }
-  const params = parsed.data as Record<string, any>;
-  const source = (await declaration.build(params, { seed: recipe.seed, cwd: resolve(opts.cwd ?? process.cwd()) })) as DatasetSource;
+  const { declaration, params } = resolved;
+  const source = await declaration.build(params, { seed: recipe.seed, cwd: resolve(opts.cwd ?? process.cwd()) });
   return { source, params };
 }
 
@@ -83,13 +89,10 @@ export async function openDataset(
   const { source, params } = await loadDatasetSource(recipe, registry, opts);
   const missing = missingImagesMessage(recipe.data.dataset, source);
   if (missing) throw new DataError(missing);
-  const vocabulary = opts.vocabulary ?? buildVocabulary(source.train.map((p) => p.text), params.min_count ?? 1);
-  const loader = createLoader(source.images, vocabulary, {
-    image_size: params.image_size ?? 224,
-    max_words: params.max_words ?? 32,
-    prefetch: params.prefetch ?? 3,
-    decode_concurrency: params.decode_concurrency ?? 8,
-  });
+  // Every built-in dataset has these params; a plugin's that lacks one gets the shared schema's default.
+  const loading = LOADING.parse(params);
+  const vocabulary = opts.vocabulary ?? buildVocabulary(source.train.map((p) => p.text), loading.min_count);
+  const loader = createLoader(source.images, vocabulary, loading);
   return {
     vocabulary,
     train: source.train,

@@ -1,10 +1,10 @@
 // The built-in image encoders (resnet family, small_cnn, features), in the order `sdfn modules` lists them.
-import type { Declaration } from "../registry/registry.js";
+import type { DeclarationOf } from "../registry/registry.js";
 import { features } from "./features.js";
 import { resnet101, resnet18, resnet34, resnet50 } from "./resnet.js";
 import { smallCnn } from "./small-cnn.js";
 
-export const builtinImageEncoders: Declaration<any, any, any>[] = [
+export const builtinImageEncoders: DeclarationOf<"image_encoder">[] = [
   resnet18,
   resnet34,
   resnet50,

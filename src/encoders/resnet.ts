@@ -7,7 +7,7 @@ import { z } from "zod";
 import { batchNorm, conv2d, type BatchNorm, type Conv2d } from "../nn/conv.js";
 import type { ParamScope } from "../nn/scope.js";
 import { defineImageEncoder } from "../registry/define.js";
-import type { ForwardContext } from "../registry/kinds.js";
+import type { ForwardContext } from "../nn/context.js";
 import { loadTorchWeights } from "./torch-weights.js";
 import { projectedEncoder, type Backbone } from "./projection.js";
 

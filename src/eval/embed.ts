@@ -1,7 +1,7 @@
 // Embeddings for retrieval, computed in batches with the network in inference
 // mode: gallery images → pooled target features t; (reference, text) → query q.
 import * as tf from "@tensorflow/tfjs";
-import type { ForwardContext } from "../registry/kinds.js";
+import { inference, type ForwardContext } from "../nn/context.js";
 import type { BatchLoader } from "../data/types.js";
 
 /** The part of a compiled Network that retrieval needs (src/graph/compile.ts). */
@@ -12,9 +12,6 @@ export interface RetrievalNetwork {
   ): { query: tf.Tensor2D };
   encodeTarget(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor2D;
 }
-
-/** Inference: no dropout, no randomness. */
-export const inference: ForwardContext = { training: false, seed: () => 0 };
 
 type Loader = Pick<BatchLoader, "images" | "texts">;
 

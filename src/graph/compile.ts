@@ -4,18 +4,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParamStore } from "../nn/scope.js";
 import { unstack } from "../nn/unstack.js";
-import type { Declaration, Kind, Registry } from "../registry/registry.js";
-import type {
-  ForwardContext,
-  FusionModule,
-  ImageEncoder,
-  ImageEncoderBuildContext,
-  ModuleBuildContext,
-  Router,
-  RouterBuildContext,
-  TextEncoder,
-  TextEncoderBuildContext,
-} from "../registry/kinds.js";
+import type { ForwardContext } from "../nn/context.js";
+import type { Registry } from "../registry/registry.js";
+import type { FusionModule, ImageEncoder, Router, TextEncoder } from "../registry/kinds.js";
 
 /** A registered thing as a recipe names it: `{ type, ...params }`. */
 export type Typed = { readonly type: string } & { readonly [key: string]: unknown };
@@ -83,21 +74,6 @@ export interface Network {
   dispose(): void;
 }
 
-/** Looks a declaration up by exact name; an unknown name lists the registered ones. */
-function lookup(registry: Registry, kind: Kind, typed: Typed, where: string): [Declaration, Record<string, unknown>] {
-  const { type, ...params } = typed;
-  const declaration = registry.get(kind, type);
-  if (!declaration) {
-    throw new Error(`${where}: unknown ${kind} "${type}"; registered: ${registry.names(kind).join(", ") || "(none)"}`);
-  }
-  const parsed = declaration.params.safeParse(params);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${i.message}`).join("; ");
-    throw new Error(`${where} (${type}): invalid parameters: ${issues}`);
-  }
-  return [declaration, parsed.data as Record<string, unknown>];
-}
-
 /** Builds the network of `recipe`: encoders, L layers × M modules, one router per layer. */
 export function compileNetwork(recipe: NetworkRecipe, registry: Registry, opts: CompileOptions): Network {
   const store = new ParamStore(recipe.seed ?? 0);
@@ -111,23 +87,18 @@ export function compileNetwork(recipe: NetworkRecipe, registry: Registry, opts: 
 
 function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOptions, store: ParamStore): Network {
   const root = store.root();
-  const [imageDecl, imageParams] = lookup(registry, "image_encoder", recipe.encoders.image, "encoders.image");
+  const { params: imageParams } = registry.resolve("image_encoder", recipe.encoders.image, "encoders.image");
   const dim = imageParams.dim;
   if (typeof dim !== "number" || !Number.isInteger(dim) || dim <= 0) {
     throw new Error(`encoders.image (${recipe.encoders.image.type}): needs an integer "dim" (the fusion width d), got ${String(dim)}`);
   }
-  const image = imageDecl.build(imageParams, {
-    dim,
-    scope: root.child("image"),
-    recipeDir: opts.recipeDir,
-  } satisfies ImageEncoderBuildContext) as ImageEncoder;
-  const [textDecl, textParams] = lookup(registry, "text_encoder", recipe.encoders.text, "encoders.text");
-  const text = textDecl.build(textParams, {
-    dim,
-    vocabulary: opts.vocabulary,
-    scope: root.child("text"),
-    recipeDir: opts.recipeDir,
-  } satisfies TextEncoderBuildContext) as TextEncoder;
+  const image = registry.build("image_encoder", recipe.encoders.image, { dim, scope: root.child("image"), recipeDir: opts.recipeDir }, "encoders.image");
+  const text = registry.build(
+    "text_encoder",
+    recipe.encoders.text,
+    { dim, vocabulary: opts.vocabulary, scope: root.child("text"), recipeDir: opts.recipeDir },
+    "encoders.text",
+  );
 
   const { layers: count, modules: moduleSpecs, router: routerSpec } = recipe.fusion;
   if (!Number.isInteger(count) || count < 1) throw new Error(`fusion.layers: expected an integer ≥ 1, got ${count}`);
@@ -135,19 +106,16 @@ function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOption
   const m = moduleSpecs.length;
   const fusion: FusionLayer[] = Array.from({ length: count }, (_, l) => {
     const layerScope = root.child(`fusion.layers.${l}`);
-    const modules = moduleSpecs.map((spec, i) => {
-      const [decl, params] = lookup(registry, "module", spec, `fusion.modules.${i}`);
-      return decl.build(params, { dim, scope: layerScope.child(`modules.${i}`) } satisfies ModuleBuildContext) as FusionModule;
-    });
+    const modules = moduleSpecs.map((spec, i) =>
+      registry.build("module", spec, { dim, scope: layerScope.child(`modules.${i}`) }, `fusion.modules.${i}`),
+    );
     const final = l === count - 1;
-    const [routerDecl, routerParams] = lookup(registry, "router", routerSpec, "fusion.router");
-    const router = routerDecl.build(routerParams, {
-      dim,
-      senders: m,
-      receivers: final ? 1 : m,
-      final,
-      scope: layerScope.child("router"),
-    } satisfies RouterBuildContext) as Router;
+    const router = registry.build(
+      "router",
+      routerSpec,
+      { dim, senders: m, receivers: final ? 1 : m, final, scope: layerScope.child("router") },
+      "fusion.router",
+    );
     return { modules, router };
   });
 

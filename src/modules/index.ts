@@ -1,8 +1,8 @@
 // The built-in fusion modules (JRM, CAM, GTM, RCM), in the order `sdfn modules` lists them.
-import type { Declaration } from "../registry/registry.js";
+import type { DeclarationOf } from "../registry/registry.js";
 import { cam } from "./cam.js";
 import { gtm } from "./gtm.js";
 import { jrm } from "./jrm.js";
 import { rcm } from "./rcm.js";
 
-export const builtinModules: Declaration<any, any, any>[] = [jrm, cam, gtm, rcm];
+export const builtinModules: DeclarationOf<"module">[] = [jrm, cam, gtm, rcm];

@@ -1,6 +1,6 @@
 // Multi-head attention with a key padding mask. Parameters q, k, v, o (Linear d → d each).
 import * as tf from "@tensorflow/tfjs";
-import type { ForwardContext } from "../registry/kinds.js";
+import type { ForwardContext } from "./context.js";
 import { dropout } from "./dropout.js";
 import { linear } from "./linear.js";
 import type { ParamScope } from "./scope.js";

@@ -1,6 +1,6 @@
 // The position-wise feed-forward block: Linear(d → hidden) → ReLU → dropout → Linear(hidden → d).
 import * as tf from "@tensorflow/tfjs";
-import type { ForwardContext } from "../registry/kinds.js";
+import type { ForwardContext } from "./context.js";
 import { dropout } from "./dropout.js";
 import { linear } from "./linear.js";
 import type { ParamScope } from "./scope.js";

@@ -4,9 +4,9 @@
 // at once as a RecipeError.
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { createRegistry } from "../registry/builtins.js";
+import { createRegistry } from "../builtins.js";
 import { loadPlugin, PluginError } from "../registry/plugins.js";
-import { Registry, KINDS } from "../registry/registry.js";
+import type { Registry } from "../registry/registry.js";
 import { loadChain, showFile, type PluginRef } from "./extends.js";
 import { isMapping, placeAll, problemAt, type Located, type Where } from "./located.js";
 import { migrate } from "./migrate.js";
@@ -71,7 +71,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     const ref = { path: path.resolve(p), where: { file: `--plugin ${p}`, value: { line: 0, col: 0 } } };
     if (!plugins.some((q) => q.path === ref.path)) plugins.push(ref);
   }
-  const registry = copyRegistry(opts.registry ?? createRegistry());
+  const registry = (opts.registry ?? createRegistry()).copy();
   for (const ref of plugins) {
     try {
       await loadPlugin(registry, ref.path, showFile(ref.path));
@@ -106,7 +106,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
  * files (relative to the working directory). Throws RecipeError naming each `--plugin`.
  */
 export async function loadRegistry(plugins: readonly string[] = [], base?: Registry): Promise<Registry> {
-  const registry = copyRegistry(base ?? createRegistry());
+  const registry = (base ?? createRegistry()).copy();
   const problems: Problem[] = [];
   for (const p of plugins) {
     try {
@@ -147,12 +147,6 @@ function resolvedTooLate(located: Located): Problem[] {
       delete tree[key];
       return problemAt(located.places, [key], fixes[key]!);
     });
-}
-
-function copyRegistry(from: Registry): Registry {
-  const copy = new Registry();
-  for (const kind of KINDS) for (const d of from.list(kind)) copy.register(kind, d);
-  return copy;
 }
 
 function problemAtWhere(w: Where, message: string): Problem {

@@ -1,22 +1,16 @@
-// Typed constructors for declarations: `defineModule({ name, doc, params, build })`
-// checks `build` against the params schema and the kind's contract.
+// Typed constructors for declarations, one per kind: `defineModule({ name, doc, params, build })`
+// checks `build` against the params schema and the kind's contract (KindContracts in kinds.ts).
 import type { z } from "zod";
-import type { Declaration } from "./registry.js";
-import type {
-  FusionModule,
-  ImageEncoder,
-  ImageEncoderBuildContext,
-  ModuleBuildContext,
-  Router,
-  RouterBuildContext,
-  TextEncoder,
-  TextEncoderBuildContext,
-} from "./kinds.js";
+import type { ContextOf, BuiltOf, Declaration, Kind } from "./registry.js";
 
-export const defineModule = <P extends z.ZodObject>(d: Declaration<P, ModuleBuildContext, FusionModule>) => d;
-export const defineRouter = <P extends z.ZodObject>(d: Declaration<P, RouterBuildContext, Router>) => d;
-export const defineImageEncoder = <P extends z.ZodObject>(
-  d: Declaration<P, ImageEncoderBuildContext, ImageEncoder>,
-) => d;
-export const defineTextEncoder = <P extends z.ZodObject>(d: Declaration<P, TextEncoderBuildContext, TextEncoder>) =>
-  d;
+type Define<K extends Kind> = <P extends z.ZodObject>(d: Declaration<P, ContextOf<K>, BuiltOf<K>>) => Declaration<P, ContextOf<K>, BuiltOf<K>>;
+const define = <K extends Kind>(): Define<K> => (d) => d;
+
+export const defineModule = define<"module">();
+export const defineRouter = define<"router">();
+export const defineImageEncoder = define<"image_encoder">();
+export const defineTextEncoder = define<"text_encoder">();
+export const defineLoss = define<"loss">();
+export const defineDataset = define<"dataset">();
+export const defineOptimizer = define<"optimizer">();
+export const defineSchedule = define<"schedule">();

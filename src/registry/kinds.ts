@@ -2,13 +2,24 @@
 // registered thing, the context its build function receives and the object it
 // returns. Shapes are written (B = batch, N = region tokens, T = words, d = dim).
 import type * as tf from "@tensorflow/tfjs";
+import type { ForwardContext } from "../nn/context.js";
 import type { ParamScope } from "../nn/scope.js";
+// Type-only: the training and data kinds keep their contracts beside their code.
+import type { DatasetBuildContext, DatasetSource } from "../data/types.js";
+import type { Loss, LossBuildContext, Optimizer, OptimizerBuildContext, Schedule, ScheduleBuildContext } from "../train/kinds.js";
 
-/** Per-forward-pass state: training flag and a seed source for dropout. */
-export interface ForwardContext {
-  training: boolean;
-  /** A fresh integer seed (deterministic given the recipe seed and step). */
-  seed(): number;
+export type { ForwardContext } from "../nn/context.js";
+
+/** Per kind: the context its build function receives and the object it returns. */
+export interface KindContracts {
+  module: { context: ModuleBuildContext; built: FusionModule };
+  router: { context: RouterBuildContext; built: Router };
+  image_encoder: { context: ImageEncoderBuildContext; built: ImageEncoder };
+  text_encoder: { context: TextEncoderBuildContext; built: TextEncoder };
+  loss: { context: LossBuildContext; built: Loss };
+  dataset: { context: DatasetBuildContext; built: Promise<DatasetSource> };
+  optimizer: { context: OptimizerBuildContext; built: Optimizer };
+  schedule: { context: ScheduleBuildContext; built: Schedule };
 }
 
 // ── fusion modules ───────────────────────────────────────────────────────────

@@ -8,7 +8,7 @@
 // error, never an overwrite. See examples/plugins/gated-sum.ts.
 import { pathToFileURL } from "node:url";
 import { existsSync } from "node:fs";
-import { KINDS, PLUGIN_NAME, type Declaration, type Kind, type Registry } from "./registry.js";
+import { KINDS, nameKey, PLUGIN_NAME, type Declaration, type Kind, type Registry } from "./registry.js";
 
 /** What a plugin's `register` receives: registration only, by kind. */
 export interface PluginRegistry {
@@ -19,9 +19,6 @@ export interface PluginRegistry {
 export class PluginError extends Error {
   override name = "PluginError";
 }
-
-/** Who registered each plugin name (for the duplicate message), per registry. */
-const owners = new WeakMap<Registry, Map<string, string>>();
 
 /**
  * Imports the plugin at `file` (absolute) and lets it register into `registry`.
@@ -43,17 +40,15 @@ export async function loadPlugin(registry: Registry, file: string, shown: string
       `plugin ${shown} exports no register function; write \`export function register(registry) { registry.register("module", myModule) }\` (see examples/plugins/gated-sum.ts)`,
     );
   }
-  const byName = owners.get(registry) ?? new Map<string, string>();
-  owners.set(registry, byName);
   const facade: PluginRegistry = {
     register(kind, declaration) {
       checkDeclaration(kind, declaration, shown);
-      if (registry.get(kind, declaration.name)) {
-        const owner = byName.get(`${kind}:${declaration.name}`) ?? "a built-in";
-        throw new PluginError(`plugin ${shown}: ${kind} "${declaration.name}" is already registered by ${owner}; rename one of them`);
+      const owner = registry.sourceOf(kind, declaration.name);
+      if (owner) {
+        const by = owner === "built-in" ? "a built-in" : owner;
+        throw new PluginError(`plugin ${shown}: ${kind} "${declaration.name}" is already registered by ${by}; rename one of them`);
       }
       registry.register(kind, declaration, `plugin ${shown}`);
-      byName.set(`${kind}:${declaration.name}`, `plugin ${shown}`);
     },
   };
   try {
@@ -80,6 +75,6 @@ function checkDeclaration(kind: Kind, d: Declaration, shown: string): void {
   if (kind === "loss" && shape && !("weight" in shape)) {
     fail(`loss "${d.name}" needs a \`weight\` parameter (its λ in the total): weight: z.number().min(0).default(1).describe(...)`);
   }
-  const reserved = kind === "dataset" ? "dataset" : "type";
+  const reserved = nameKey(kind);
   if (shape && reserved in shape) fail(`${kind} "${d.name}": a parameter may not be called "${reserved}" (it names the ${kind})`);
 }

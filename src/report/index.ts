@@ -2,7 +2,7 @@
 // recipe.resolved.yaml and summary.json. Called at the end of `sdfn build` and
 // by `sdfn report RUN_DIR`.
 import { renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { RunDir } from "../run/run-dir.js";
 import { renderReport } from "./html.js";
 import { readRun } from "./read.js";
 
@@ -12,7 +12,7 @@ export { renderReport } from "./html.js";
 /** Writes RUN_DIR/report.html (via a temporary file and a rename) and returns its path. */
 export async function writeReport(runDir: string): Promise<string> {
   const html = renderReport(readRun(runDir));
-  const file = join(runDir, "report.html");
+  const file = new RunDir(runDir).report;
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, html);
   renameSync(tmp, file);

@@ -2,7 +2,7 @@
 // (one TrainEvent per line, appended across resumes), the resolved recipe and
 // summary.json. A torn last line (a run killed mid-write) is skipped.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { RunDir } from "../run/run-dir.js";
 import type { TrainEvent } from "../train/events.js";
 
 export interface RunRecord {
@@ -17,7 +17,8 @@ export interface RunRecord {
 export class RunDirError extends Error {}
 
 export function readRun(dir: string): RunRecord {
-  const metrics = join(dir, "metrics.jsonl");
+  const run = new RunDir(dir);
+  const metrics = run.metrics;
   if (!existsSync(metrics)) {
     throw new RunDirError(
       `${dir}: no metrics.jsonl here; give a run directory written by \`sdfn build\` (it holds metrics.jsonl, recipe.resolved.yaml, summary.json)`,
@@ -37,8 +38,8 @@ export function readRun(dir: string): RunRecord {
         badLines.push(i + 1);
       }
     });
-  const recipeFile = join(dir, "recipe.resolved.yaml");
-  const summaryFile = join(dir, "summary.json");
+  const recipeFile = run.recipe;
+  const summaryFile = run.summary;
   let summary: Record<string, unknown> | undefined;
   if (existsSync(summaryFile)) {
     try {

@@ -5,7 +5,7 @@
 // preprocessing and the weights file, so a changed recipe never reads stale maps.
 import { resolve } from "node:path";
 import { cachedBackbone, fileHash, FeatureCache, type OpenDataset } from "../data/index.js";
-import { inference } from "../eval/embed.js";
+import { inference } from "../nn/context.js";
 import type { Network } from "../graph/compile.js";
 import type { LoadedRecipe } from "../recipe/index.js";
 

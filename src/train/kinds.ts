@@ -1,11 +1,9 @@
 // The contract between the registry and the training-side declarations: for
 // losses, optimizers and schedules, the context each build receives and the
-// object it returns, plus typed `define*` helpers (as src/registry/define.ts).
+// object it returns (their define* helpers are in src/registry/define.ts).
 // Shapes: B = batch, N = region tokens, M = modules per layer, d = dim.
 import type * as tf from "@tensorflow/tfjs";
-import type { z } from "zod";
 import type { ParamScope } from "../nn/scope.js";
-import type { Declaration } from "../registry/registry.js";
 
 // ── losses ───────────────────────────────────────────────────────────────────
 export interface LossBuildContext {
@@ -58,6 +56,12 @@ export interface Optimizer {
    * this step. Clips by global norm first when `grad_clip` > 0.
    */
   apply(grads: Record<string, tf.Tensor>, lr: number): void;
+  /**
+   * The variables it updates, by dotted name; a frozen part (adam's backbone at
+   * backbone_lr_mult 0) is left out, and the trainer computes no gradient for it.
+   * Absent: every variable of the build context.
+   */
+  readonly variables?: ReadonlyMap<string, tf.Variable>;
   /** Update count so far. */
   readonly steps: number;
   save(): Promise<OptimizerState>;
@@ -76,7 +80,3 @@ export interface Schedule {
   /** Learning rate for the global 0-based step. */
   lrAt(step: number): number;
 }
-
-export const defineLoss = <P extends z.ZodObject>(d: Declaration<P, LossBuildContext, Loss>) => d;
-export const defineOptimizer = <P extends z.ZodObject>(d: Declaration<P, OptimizerBuildContext, Optimizer>) => d;
-export const defineSchedule = <P extends z.ZodObject>(d: Declaration<P, ScheduleBuildContext, Schedule>) => d;

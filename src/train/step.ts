@@ -4,7 +4,7 @@
 // every loss is finite. Nothing else leaves the device.
 import * as tf from "@tensorflow/tfjs";
 import type { TrainBatch } from "../data/types.js";
-import type { ForwardContext } from "../registry/kinds.js";
+import type { ForwardContext } from "../nn/context.js";
 import type { Loss, LossInput, Optimizer } from "./kinds.js";
 import { flattenPaths } from "./path-cache.js";
 

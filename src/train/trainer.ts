@@ -1,89 +1,75 @@
-// The trainer: compiles the recipe's network, trains it epoch by epoch with the
-// recipe's losses, optimizer and schedule, evaluates every `eval_every` epochs,
-// checkpoints, and emits TrainEvents. One seed drives everything: parameters
-// (the ParamStore), shuffling and augmentation (seed ⊕ epoch) and dropout
-// (seed ⊕ step), so a run resumed from a checkpoint continues exactly.
+// The training loop, and only the loop: a state record (where training stands)
+// and `runEpoch`/`endEpoch` over a TrainLoop (what the run layer, src/run/train.ts,
+// assembled: network, losses, optimizer, schedule, batches, evaluation,
+// checkpoints, the event sink). One seed drives everything: shuffling and
+// augmentation (seed ⊕ epoch) and dropout (seed ⊕ step), so a resumed run
+// continues exactly.
 import * as tf from "@tensorflow/tfjs";
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import type { OpenDataset } from "../data/index.js";
-import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
-import { evaluate } from "../eval/evaluate.js";
-import { summaryRecall } from "../eval/protocols.js";
+import type { TrainBatch } from "../data/types.js";
 import type { Network } from "../graph/compile.js";
-import type { LoadedRecipe } from "../recipe/index.js";
-import type { ForwardContext } from "../registry/kinds.js";
+import type { ForwardContext } from "../nn/context.js";
 import { Rng } from "../util/rng.js";
-import {
-  loadStoreTensors,
-  optimizerState,
-  readCheckpoint,
-  saveCheckpoint,
-  storeTensors,
-  type CheckpointMeta,
-  type CheckpointTag,
-} from "./checkpoint.js";
-import type { EventSink, RunInfo, TrainEvent } from "./events.js";
-import type { Loss, Optimizer, Schedule } from "./kinds.js";
-import { BACKBONE_PREFIX } from "./optimizers/adam-update.js";
-import { featureSource } from "./features.js";
-import { PathCache } from "./path-cache.js";
-import { trainStep, type NamedLoss, type StepSetup } from "./step.js";
-
-export interface TrainOptions {
-  /** The run directory (ignored with `resume`: the run continues in its own directory). */
-  outDir: string;
-  /** A run directory to continue from its last checkpoint. */
-  resume?: string;
-  /** The active tfjs backend's name and device, for the events and summary (default: tf.getBackend()). */
-  backend?: string;
-  device?: string;
-  onEvent: EventSink;
-  signal?: AbortSignal;
-  /** The command that resumes this run (shown on interrupt); default `sdfn build RECIPE --resume RUN_DIR`. */
-  resumeCommand?: string;
-  /** Replaceable for tests: how the network is compiled and the data opened. */
-  deps?: Partial<TrainDeps>;
-}
-
-export interface TrainDeps {
-  compileNetwork: (loaded: LoadedRecipe, vocabulary: OpenDataset["vocabulary"]) => Network;
-  openDataset: (loaded: LoadedRecipe, vocabulary?: OpenDataset["vocabulary"]) => Promise<OpenDataset>;
-}
-
-export interface RunSummary {
-  status: "completed" | "interrupted" | "non-finite-loss";
-  recall: Record<string, number>;
-  metrics: Record<string, number>;
-  best: { name: string; value: number; epoch: number } | null;
-  epochs: number;
-  steps: number;
-  backend: string;
-  device: string;
-  samples_per_s: number;
-  seconds: number;
-  recipe: string;
-  recipe_hash: string;
-  run_dir: string;
-}
+import type { EventSink } from "./events.js";
+import type { Schedule } from "./kinds.js";
+import { trainStep, type StepResult, type StepSetup } from "./step.js";
+import type { Teacher } from "./teacher.js";
 
 /** The metric that selects the best checkpoint: the mean over K and over the dataset's sets. */
 export const PRIMARY_METRIC = "avg/mean";
 
-/** The real network compiler and dataset, imported on first use (tests pass their own). */
-async function resolveDeps(given: Partial<TrainDeps> | undefined): Promise<TrainDeps> {
-  let compile = given?.compileNetwork;
-  if (!compile) {
-    const { compileNetwork } = await import("../graph/compile.js");
-    compile = (loaded, vocabulary) => compileNetwork(loaded.recipe, loaded.registry, { vocabulary, recipeDir: loaded.dir });
-  }
-  let open = given?.openDataset;
-  if (!open) {
-    const { openDataset } = await import("../data/index.js");
-    open = (loaded, vocabulary) => openDataset(loaded.recipe, loaded.registry, vocabulary ? { vocabulary } : {});
-  }
-  return { compileNetwork: compile, openDataset: open };
+/** What a checkpoint keeps of the state: enough to continue exactly. */
+export interface TrainPosition {
+  /** The epoch in progress (0-based) and the steps of it already done; epochStep 0 = at its start. */
+  epoch: number;
+  epochStep: number;
+  /** Global steps done. */
+  step: number;
+  best: { name: string; value: number; epoch: number } | null;
+  /** The latest evaluation's metrics, if any. */
+  metrics: Record<string, number> | null;
 }
+
+/** Running sums of the epoch in progress (for its mean losses). */
+export interface EpochTotals {
+  losses: Record<string, number>;
+  steps: number;
+  samples: number;
+  seconds: number;
+}
+
+/** Where training stands, mutated by the loop. */
+export interface TrainState extends TrainPosition {
+  totals: EpochTotals;
+  /** Samples and step seconds of this process (for samples_per_s). */
+  samples: number;
+  seconds: number;
+  warnedNoGradient: boolean;
+}
+
+/** What the loop runs over (assembled by src/run/train.ts). */
+export interface TrainLoop {
+  seed: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  evalEvery: number;
+  network: Network;
+  step: StepSetup;
+  schedule: Schedule;
+  teacher: Teacher;
+  /** The epoch's batches; `resumes` when the source itself starts at `skip` (cached features). */
+  batches(epoch: number, shuffle: Rng, skip: number): { batches: AsyncIterable<TrainBatch>; resumes: boolean };
+  /** Evaluates the network (metric name → percent). */
+  evaluate(): Promise<Record<string, number>>;
+  /** Saves TAG at `position` (where a resume starts); the event names the epoch in progress. */
+  checkpoint(tag: "last" | "best", reason: "epoch" | "best" | "interrupt", position: { epoch: number; epochStep: number }): Promise<void>;
+  emit: EventSink;
+  signal?: AbortSignal;
+  /** Shown when training stops: how to resume, and the last good checkpoint. */
+  resumeCommand: string;
+  lastCheckpoint: string;
+}
+
+export type Outcome = "completed" | "interrupted" | "non-finite-loss";
 
 /** Steps in an epoch: the loader drops a last batch smaller than 2. */
 export function stepsPerEpoch(pairs: number, batchSize: number, maxSteps: number): number {
@@ -95,339 +81,145 @@ export function stepsPerEpoch(pairs: number, batchSize: number, maxSteps: number
 export const streamRng = (seed: number, stream: number, index: number) =>
   new Rng((seed ^ Math.imul(stream, 0x85ebca6b)) >>> 0).fork(index);
 
-/** `params` of a recipe entry without its `type`. */
-const paramsOf = (entry: { readonly type: string }) => {
-  const { type: _type, ...params } = entry as Record<string, unknown>;
-  return params;
-};
+const emptyTotals = (): EpochTotals => ({ losses: {}, steps: 0, samples: 0, seconds: 0 });
 
-/** Trains `loaded`'s recipe; resolves with the run's summary (also written to summary.json). */
-export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<RunSummary> {
-  const started = performance.now();
-  const { recipe, registry } = loaded;
-  const deps = await resolveDeps(opts.deps);
-  const resumed = opts.resume ? readCheckpoint(resolve(opts.resume), "last") : null;
-  if (resumed && resumed.meta.recipeHash !== loaded.hash) {
-    throw new Error(
-      `${opts.resume}: the checkpoint was trained with a different recipe (hash ${resumed.meta.recipeHash.slice(0, 12)}…, ` +
-        `this one ${loaded.hash.slice(0, 12)}…); resume with the same recipe and --set options, or start a new run`,
-    );
-  }
-  const runDir = resolve(opts.resume ?? opts.outDir);
-  await tf.ready();
-  const backend = opts.backend ?? tf.getBackend();
-  const device = opts.device ?? "cpu";
-
-  // Data and network (nothing is written before both succeed).
-  const vocabFile = join(runDir, "vocabulary.json");
-  const dataset = await deps.openDataset(loaded, resumed ? await loadVocabulary(vocabFile) : undefined);
-  const net = deps.compileNetwork(loaded, dataset.vocabulary);
-  const cleanup: (() => void)[] = [() => net.dispose()];
-  try {
-    const t = recipe.training;
-    const losses: NamedLoss[] = recipe.losses.map((entry) => {
-      const decl = registry.get("loss", entry.type)!;
-      const loss = decl.build(decl.params.parse(paramsOf(entry)), {
-        dim: net.dim,
-        scope: net.store.root().child(`losses.${entry.type}`),
-      }) as Loss;
-      return { name: entry.type, loss };
-    });
-    const dotted = new Map<string, string>();
-    for (const [name, v] of net.store.variables) dotted.set(v.name, name);
-    const optDecl = registry.get("optimizer", t.optimizer.type)!;
-    const optParams = optDecl.params.parse(paramsOf(t.optimizer)) as { lr: number; backbone_lr_mult?: number };
-    // A backbone at lr × 0 is frozen: no gradient is computed for it at all.
-    const frozenBackbone = optParams.backbone_lr_mult === 0;
-    const variables = net.store.trainable().filter((v) => !(frozenBackbone && dotted.get(v.name)!.startsWith(BACKBONE_PREFIX)));
-    const optimizer = optDecl.build(optParams, {
-      variables: new Map(variables.map((v) => [dotted.get(v.name)!, v])),
-    }) as Optimizer;
-    cleanup.push(() => optimizer.dispose());
-    const steps = stepsPerEpoch(dataset.train.length, t.batch_size, t.max_steps_per_epoch);
-    if (steps === 0) {
-      throw new Error(`data: ${dataset.train.length} training pairs give no batch of ${t.batch_size}; lower training.batch_size`);
-    }
-    const schedDecl = registry.get("schedule", t.schedule.type)!;
-    const schedule = schedDecl.build(schedDecl.params.parse(paramsOf(t.schedule)), {
-      baseLr: optParams.lr,
-      epochs: t.epochs,
-      stepsPerEpoch: steps,
-    }) as Schedule;
-
-    // Frozen backbone + data.feature_cache: feature maps instead of pixels.
-    const features = await featureSource(loaded, dataset, net);
-
-    // Path distillation: which teacher, if any.
-    const teacherKind = losses.find((l) => l.loss.teacher)?.loss.teacher ?? null;
-    const shape = { layers: net.layers.length, modules: net.layers[0]?.length ?? 0 };
-    const cache = new PathCache(shape);
-    const frozen = teacherKind === "frozen" ? deps.compileNetwork(loaded, dataset.vocabulary) : null;
-    if (frozen) cleanup.push(() => frozen.dispose());
-    let frozenReady = false;
-
-    // Position, restored from the checkpoint when resuming.
-    let epoch = 0;
-    let skip = 0;
-    let step = 0;
-    let best: CheckpointMeta["best"] = null;
-    let metrics: Record<string, number> | null = null;
-    let totals: CheckpointMeta["epochTotals"] = { losses: {}, steps: 0, samples: 0, seconds: 0 };
-    let priorSeconds = 0;
-    if (resumed) {
-      loadStoreTensors(net.store, resumed.weights, resumed.path);
-      optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
-      cache.load(resumed.state);
-      if (frozen && resumed.meta.epoch > 0) {
-        loadStoreTensors(frozen.store, resumed.state, resumed.path, "teacher.");
-        frozenReady = true;
-      }
-      ({ epoch, epochStep: skip, step, best, metrics, epochTotals: totals } = resumed.meta);
-      priorSeconds = resumed.meta.seconds;
-    }
-
-    // The run directory.
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, "recipe.resolved.yaml"), loaded.yaml);
-    if (!resumed || !existsSync(vocabFile)) await saveVocabulary(dataset.vocabulary, vocabFile);
-    const metricsFile = join(runDir, "metrics.jsonl");
-    const emit = (e: TrainEvent) => {
-      appendFileSync(metricsFile, `${JSON.stringify(e)}\n`);
-      opts.onEvent(e);
-    };
-    const resumeCommand = opts.resumeCommand ?? `sdfn build ${loaded.file} --resume ${runDir}`;
-
-    const info: RunInfo = {
-      recipeName: recipe.name,
-      runDir,
-      backend,
-      device,
-      parameters: variables.reduce((n, v) => n + v.size, 0),
-      epochs: t.epochs,
-      stepsPerEpoch: steps,
-      batchSize: t.batch_size,
-      layers: net.layers,
-      losses: losses.map((l) => l.name),
-      startEpoch: epoch,
-    };
-    emit({ type: "start", time: Date.now(), info });
-
-    const setup: StepSetup = { net, losses, optimizer, variables, dottedName: dotted, recordPaths: teacherKind === "cache" };
-    const meta = (position: { epoch: number; epochStep: number }): CheckpointMeta => ({
-      format: 1,
-      recipeName: recipe.name,
-      recipeHash: loaded.hash,
-      ...position,
-      step,
-      rng: { seed: recipe.seed, streams: "seed⊕epoch (shuffle, augmentation), seed⊕step (dropout)" },
-      optimizer: { type: t.optimizer.type, steps: optimizer.steps },
-      epochTotals: totals,
-      best,
-      metrics,
-      teacher: teacherKind,
-      seconds: priorSeconds + (performance.now() - started) / 1000,
-      time: new Date().toISOString(),
-    });
-    /** Saves TAG at `position` (where a resume starts); the event names the epoch in progress. */
-    const checkpoint = async (tag: CheckpointTag, reason: "epoch" | "best" | "interrupt", position: { epoch: number; epochStep: number }) => {
-      const withState = tag === "last"; // "best" keeps the weights only
-      const extra = withState ? { ...cache.toTensors(), ...(frozenReady ? await storeTensors(frozen!.store, "teacher.") : {}) } : {};
-      const path = await saveCheckpoint(runDir, tag, { store: net.store, optimizer, extra, meta: meta(position), withState });
-      emit({ type: "checkpoint", time: Date.now(), epoch, step, path, reason });
-    };
-    const trainSeconds = () => totals.seconds;
-    let allSamples = 0;
-    let allSeconds = 0;
-    let warnedNoGrad = false;
-
-    const finish = (status: RunSummary["status"]): RunSummary => {
-      const summary: RunSummary = {
-        status,
-        recall: metrics ? summaryRecall(metrics, recipe.evaluation.recall_at) : {},
-        metrics: metrics ?? {},
-        best,
-        epochs: Math.min(epoch, t.epochs),
-        steps: step,
-        backend,
-        device,
-        samples_per_s: allSeconds > 0 ? allSamples / allSeconds : 0,
-        seconds: priorSeconds + (performance.now() - started) / 1000,
-        recipe: recipe.name,
-        recipe_hash: loaded.hash,
-        run_dir: runDir,
-      };
-      writeFileSync(join(runDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-      emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
-      return summary;
-    };
-
-    for (; epoch < t.epochs; epoch++) {
-      const shuffle = streamRng(recipe.seed, 1, epoch);
-      // With cached backbone features the source skips the batches trained before a resume itself.
-      let epochStep = features ? skip : 0;
-      const batches = features
-        ? features.trainBatches(dataset.train, t.batch_size, shuffle, { skip })
-        : dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle);
-      let last = performance.now();
-      let stopped: "interrupt" | "non-finite-loss" | null = null;
-      for await (const batch of batches) {
-        if (epochStep < skip) {
-          // trained before the resume: the same batch, drawn from the same stream, skipped
-          tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask]);
-          epochStep++;
-          last = performance.now();
-          continue;
-        }
-        const teacher = frozenReady
-          ? frozenTeacher(frozen!, batch)
-          : teacherKind === "cache"
-            ? cache.teacher(batch.ids)
-            : null;
-        const dropout = streamRng(recipe.seed, 2, step);
-        const fc: ForwardContext = { training: true, seed: () => dropout.nextUint32() };
-        const lr = schedule.lrAt(step);
-        let result;
-        try {
-          result = await trainStep(setup, batch, teacher, fc, lr);
-        } finally {
-          tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask]);
-          if (teacher) tf.dispose([...teacher.paths, teacher.mask]);
-        }
-        if (result.nonFinite.length > 0) {
-          emit({
-            type: "stopped",
-            time: Date.now(),
-            reason: "non-finite-loss",
-            message:
-              `loss ${result.nonFinite.map((n) => `"${n}"`).join(", ")} became ${Object.values(result.losses).some(Number.isNaN) ? "NaN" : "infinite"} ` +
-              `at epoch ${epoch + 1}, step ${step} (lr ${lr.toExponential(2)}); training stopped before applying it. ` +
-              `The last good checkpoint is ${join(runDir, "checkpoints", "last.safetensors")}. ` +
-              `Lower training.optimizer.lr or set training.optimizer.grad_clip, then start again or resume with: ${resumeCommand}`,
-          });
-          stopped = "non-finite-loss";
-          break;
-        }
-        if (result.noGradient.length > 0 && !warnedNoGrad) {
-          warnedNoGrad = true;
-          emit({
-            type: "warning",
-            time: Date.now(),
-            message: `${result.noGradient.length} trainable parameter(s) receive no gradient (e.g. "${result.noGradient[0]}"); they will not train`,
-          });
-        }
-        if (result.paths) cache.record(batch.ids, result.paths);
-        const now = performance.now();
-        const seconds = (now - last) / 1000;
-        last = now;
-        const samples = batch.ids.length;
-        totals.steps += 1;
-        totals.samples += samples;
-        totals.seconds += seconds;
-        allSamples += samples;
-        allSeconds += seconds;
-        for (const [k, v] of Object.entries(result.losses)) totals.losses[k] = (totals.losses[k] ?? 0) + v;
-        emit({
-          type: "step",
-          time: Date.now(),
-          epoch,
-          step,
-          epochStep,
-          stepsPerEpoch: steps,
-          losses: result.losses,
-          total: result.total,
-          lr,
-          samplesPerSec: samples / Math.max(seconds, 1e-9),
-          routing: result.routing,
-        });
-        // Let the event loop turn once per step: stdin (the dashboard's q / Ctrl-C), SIGINT
-        // and timers wait for it, and an in-memory dataset's awaits never yield on their own.
-        await new Promise((resolve) => setImmediate(resolve));
-        step++;
-        epochStep++;
-        if (opts.signal?.aborted && epochStep < steps) {
-          stopped = "interrupt";
-          break;
-        }
-        if (epochStep >= steps) break;
-      }
-      if (stopped === "non-finite-loss") return finish("non-finite-loss");
-      skip = 0;
-      if (stopped === "interrupt") {
-        await checkpoint("last", "interrupt", { epoch, epochStep });
-        emit({
-          type: "stopped",
-          time: Date.now(),
-          reason: "interrupt",
-          message: `interrupted at epoch ${epoch + 1}, step ${epochStep}/${steps}; checkpoint written`,
-          resumeCommand,
-        });
-        return finish("interrupted");
-      }
-      await endEpoch();
-      if (opts.signal?.aborted && epoch + 1 < t.epochs) {
-        epoch++;
-        emit({
-          type: "stopped",
-          time: Date.now(),
-          reason: "interrupt",
-          message: `interrupted after epoch ${epoch} of ${t.epochs}; checkpoint written`,
-          resumeCommand,
-        });
-        return finish("interrupted");
-      }
-    }
-    return finish("completed");
-
-    /** Epoch event, teacher hand-over, evaluation, checkpoints. */
-    async function endEpoch() {
-      const mean: Record<string, number> = {};
-      for (const [k, v] of Object.entries(totals.losses)) mean[k] = v / Math.max(1, totals.steps);
-      emit({
-        type: "epoch",
-        time: Date.now(),
-        epoch,
-        losses: mean,
-        seconds: trainSeconds(),
-        samplesPerSec: totals.samples / Math.max(trainSeconds(), 1e-9),
-      });
-      cache.advance();
-      if (frozen) {
-        copyWeights(net, frozen);
-        frozenReady = true;
-      }
-      const due = (epoch + 1) % t.eval_every === 0 || epoch + 1 === t.epochs;
-      let isBest = false;
-      if (due) {
-        metrics = await evaluate(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, {
-          ks: recipe.evaluation.recall_at,
-          batchSize: recipe.evaluation.batch_size,
-        });
-        const value = metrics[PRIMARY_METRIC] ?? 0;
-        isBest = !best || value > best.value;
-        if (isBest) best = { name: PRIMARY_METRIC, value, epoch };
-        emit({ type: "evaluation", time: Date.now(), epoch, metrics, primary: { name: PRIMARY_METRIC, value }, best: isBest });
-      }
-      totals = { losses: {}, steps: 0, samples: 0, seconds: 0 };
-      const next = { epoch: epoch + 1, epochStep: 0 }; // a resume starts the next epoch
-      if (isBest) await checkpoint("best", "best", next);
-      await checkpoint("last", "epoch", next);
-    }
-  } finally {
-    for (const c of cleanup.reverse()) c();
-  }
+/** The state at the start of a run, or where a checkpoint left it. */
+export function initialState(from?: TrainPosition & { epochTotals: EpochTotals }): TrainState {
+  const position = from
+    ? { epoch: from.epoch, epochStep: from.epochStep, step: from.step, best: from.best, metrics: from.metrics }
+    : { epoch: 0, epochStep: 0, step: 0, best: null, metrics: null };
+  return { ...position, totals: from?.epochTotals ?? emptyTotals(), samples: 0, seconds: 0, warnedNoGradient: false };
 }
 
-/** Teacher paths from the frozen copy of last epoch's weights (inference mode). */
-function frozenTeacher(frozen: Network, batch: { reference: tf.Tensor4D; tokens: tf.Tensor2D; mask: tf.Tensor2D; ids: number[] }) {
-  const inference: ForwardContext = { training: false, seed: () => 0 };
-  const paths = tf.tidy(() => frozen.encodeQuery({ reference: batch.reference, tokens: batch.tokens, mask: batch.mask }, inference).paths);
-  return { paths, mask: tf.ones([batch.ids.length]) as tf.Tensor1D };
+/** Runs every remaining epoch; an interrupt or a non-finite loss stops it (with a checkpoint and a "stopped" event). */
+export async function runEpochs(loop: TrainLoop, state: TrainState): Promise<Outcome> {
+  for (; state.epoch < loop.epochs; state.epoch++) {
+    const stopped = await runEpoch(loop, state);
+    if (stopped === "non-finite-loss") return stopped;
+    if (stopped === "interrupt") {
+      await loop.checkpoint("last", "interrupt", { epoch: state.epoch, epochStep: state.epochStep });
+      const message = `interrupted at epoch ${state.epoch + 1}, step ${state.epochStep}/${loop.stepsPerEpoch}; checkpoint written`;
+      loop.emit({ type: "stopped", time: Date.now(), reason: "interrupt", message, resumeCommand: loop.resumeCommand });
+      return "interrupted";
+    }
+    await endEpoch(loop, state);
+    if (loop.signal?.aborted && state.epoch + 1 < loop.epochs) {
+      state.epoch++;
+      const message = `interrupted after epoch ${state.epoch} of ${loop.epochs}; checkpoint written`;
+      loop.emit({ type: "stopped", time: Date.now(), reason: "interrupt", message, resumeCommand: loop.resumeCommand });
+      return "interrupted";
+    }
+  }
+  return "completed";
 }
 
-/** teacher ← student, by parameter name (the teacher has no loss parameters). */
-function copyWeights(from: Network, to: Network) {
-  for (const [name, v] of to.store.variables) {
-    const src = from.store.variables.get(name);
-    if (src) v.assign(src);
+const disposeBatch = (batch: TrainBatch) => tf.dispose([batch.reference, batch.target, batch.tokens, batch.mask]);
+
+/** The steps of `state.epoch` from `state.epochStep` on; "done" at its end. */
+export async function runEpoch(loop: TrainLoop, state: TrainState): Promise<"done" | "interrupt" | "non-finite-loss"> {
+  const skip = state.epochStep;
+  const { batches, resumes } = loop.batches(state.epoch, streamRng(loop.seed, 1, state.epoch), skip);
+  let epochStep = resumes ? skip : 0;
+  let last = performance.now();
+  for await (const batch of batches) {
+    if (epochStep < skip) {
+      // trained before the resume: the same batch, drawn from the same stream, skipped
+      disposeBatch(batch);
+      epochStep++;
+      last = performance.now();
+      continue;
+    }
+    const teacher = loop.teacher.forBatch(batch);
+    const dropout = streamRng(loop.seed, 2, state.step);
+    const fc: ForwardContext = { training: true, seed: () => dropout.nextUint32() };
+    const lr = loop.schedule.lrAt(state.step);
+    let result: StepResult;
+    try {
+      result = await trainStep(loop.step, batch, teacher, fc, lr);
+    } finally {
+      disposeBatch(batch);
+      if (teacher) tf.dispose([...teacher.paths, teacher.mask]);
+    }
+    if (result.nonFinite.length > 0) {
+      loop.emit({ type: "stopped", time: Date.now(), reason: "non-finite-loss", message: nonFiniteMessage(loop, state, result, lr) });
+      return "non-finite-loss";
+    }
+    const now = performance.now();
+    record(loop, state, result, { epochStep, samples: batch.ids.length, seconds: (now - last) / 1000, lr });
+    if (result.paths) loop.teacher.record(batch.ids, result.paths);
+    last = now;
+    // Let the event loop turn once per step: stdin (the dashboard's q / Ctrl-C), SIGINT
+    // and timers wait for it, and an in-memory dataset's awaits never yield on their own.
+    await new Promise((resolve) => setImmediate(resolve));
+    state.step++;
+    epochStep++;
+    state.epochStep = epochStep;
+    if (loop.signal?.aborted && epochStep < loop.stepsPerEpoch) return "interrupt";
+    if (epochStep >= loop.stepsPerEpoch) break;
   }
+  state.epochStep = 0;
+  return "done";
+}
+
+/** One applied step: totals, the warning about parameters without gradient, the step event. */
+function record(loop: TrainLoop, state: TrainState, result: StepResult, s: { epochStep: number; samples: number; seconds: number; lr: number }) {
+  if (result.noGradient.length > 0 && !state.warnedNoGradient) {
+    state.warnedNoGradient = true;
+    const message = `${result.noGradient.length} trainable parameter(s) receive no gradient (e.g. "${result.noGradient[0]}"); they will not train`;
+    loop.emit({ type: "warning", time: Date.now(), message });
+  }
+  const totals = state.totals;
+  totals.steps += 1;
+  totals.samples += s.samples;
+  totals.seconds += s.seconds;
+  state.samples += s.samples;
+  state.seconds += s.seconds;
+  for (const [k, v] of Object.entries(result.losses)) totals.losses[k] = (totals.losses[k] ?? 0) + v;
+  loop.emit({
+    type: "step",
+    time: Date.now(),
+    epoch: state.epoch,
+    step: state.step,
+    epochStep: s.epochStep,
+    stepsPerEpoch: loop.stepsPerEpoch,
+    losses: result.losses,
+    total: result.total,
+    lr: s.lr,
+    samplesPerSec: s.samples / Math.max(s.seconds, 1e-9),
+    routing: result.routing,
+  });
+}
+
+function nonFiniteMessage(loop: TrainLoop, state: TrainState, result: StepResult, lr: number): string {
+  const names = result.nonFinite.map((n) => `"${n}"`).join(", ");
+  const what = Object.values(result.losses).some(Number.isNaN) ? "NaN" : "infinite";
+  return (
+    `loss ${names} became ${what} at epoch ${state.epoch + 1}, step ${state.step} (lr ${lr.toExponential(2)}); training stopped before applying it. ` +
+    `The last good checkpoint is ${loop.lastCheckpoint}. ` +
+    `Lower training.optimizer.lr or set training.optimizer.grad_clip, then start again or resume with: ${loop.resumeCommand}`
+  );
+}
+
+/** The end of an epoch: its event, the teacher hand-over, evaluation when due, checkpoints. */
+export async function endEpoch(loop: TrainLoop, state: TrainState): Promise<void> {
+  const { totals } = state;
+  const mean: Record<string, number> = {};
+  for (const [k, v] of Object.entries(totals.losses)) mean[k] = v / Math.max(1, totals.steps);
+  const samplesPerSec = totals.samples / Math.max(totals.seconds, 1e-9);
+  loop.emit({ type: "epoch", time: Date.now(), epoch: state.epoch, losses: mean, seconds: totals.seconds, samplesPerSec });
+  loop.teacher.advance(loop.network);
+  const due = (state.epoch + 1) % loop.evalEvery === 0 || state.epoch + 1 === loop.epochs;
+  let isBest = false;
+  if (due) {
+    const metrics = await loop.evaluate();
+    state.metrics = metrics;
+    const value = metrics[PRIMARY_METRIC] ?? 0;
+    isBest = !state.best || value > state.best.value;
+    if (isBest) state.best = { name: PRIMARY_METRIC, value, epoch: state.epoch };
+    loop.emit({ type: "evaluation", time: Date.now(), epoch: state.epoch, metrics, primary: { name: PRIMARY_METRIC, value }, best: isBest });
+  }
+  state.totals = emptyTotals();
+  const next = { epoch: state.epoch + 1, epochStep: 0 }; // a resume starts the next epoch
+  if (isBest) await loop.checkpoint("best", "best", next);
+  await loop.checkpoint("last", "epoch", next);
 }

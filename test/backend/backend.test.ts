@@ -9,19 +9,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { backendStatus, fallbackCounts, resetFallbackCounts, useBackend } from "../../src/backend/index.js";
 import { loadRecipe } from "../../src/recipe/index.js";
-import { train } from "../../src/train/trainer.js";
+import { train } from "../../src/run/train.js";
+import { missing } from "../support/requires.js";
 
 tf.env().set("PROD", true);
 
+// Every suite here runs on the native addon.
+const noAddon = missing("addon");
+
 beforeAll(async () => {
-  await useBackend("torch");
+  if (!noAddon) await useBackend("torch");
 });
 
 afterAll(async () => {
   await tf.setBackend("cpu");
 });
 
-describe("torch backend storage", () => {
+describe.skipIf(noAddon)("torch backend storage", () => {
   it("round-trips float32, int32 and bool values and keeps strings in JS", async () => {
     await tf.setBackend("torch");
     const f = tf.tensor([1.5, -2, 3e-8], [3]);
@@ -70,7 +74,7 @@ describe("torch backend storage", () => {
   });
 });
 
-describe("cpu fallback", () => {
+describe.skipIf(noAddon)("cpu fallback", () => {
   it("runs a kernel without a native implementation on the cpu backend, counts it and warns once", async () => {
     const pixels = Float32Array.from({ length: 2 * 4 * 4 * 3 }, (_, k) => Math.sin(k));
     await tf.setBackend("cpu");
@@ -96,7 +100,7 @@ describe("cpu fallback", () => {
   });
 });
 
-describe("optimizers on torch", () => {
+describe.skipIf(noAddon)("optimizers on torch", () => {
   it("an Adam step matches the cpu backend", async () => {
     const run = async (backend: string) => {
       await tf.setBackend(backend);
@@ -115,7 +119,7 @@ describe("optimizers on torch", () => {
   });
 });
 
-describe("choosing a backend", () => {
+describe.skipIf(noAddon)("choosing a backend", () => {
   it("reports each backend with availability and a reason when unavailable", async () => {
     const status = await backendStatus();
     expect(status.map((s) => s.name)).toEqual(["cpu", "torch", "tensorflow", "wasm", "webgpu"]);
@@ -131,7 +135,7 @@ describe("choosing a backend", () => {
   });
 });
 
-describe("SDFN training on torch", () => {
+describe.skipIf(noAddon)("SDFN training on torch", () => {
   // The quickstart network (small CNN) and the same with a ResNet-18 image encoder.
   const variants: [string, string[]][] = [
     ["small_cnn", []],

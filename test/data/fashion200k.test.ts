@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { replaceText } from "../../src/data/datasets/fashion200k.js";
 import { loadDatasetSource, openDataset } from "../../src/data/index.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/fashion200k", import.meta.url));
 const registry = createRegistry();

@@ -51,7 +51,7 @@ describe("cachedBackbone", () => {
     const tf = await import("@tensorflow/tfjs");
     const { cachedBackbone } = await import("../../src/data/backbone-cache.js");
     const { openDataset } = await import("../../src/data/index.js");
-    const { createRegistry } = await import("../../src/registry/builtins.js");
+    const { createRegistry } = await import("../../src/builtins.js");
     const ds = await openDataset(
       { seed: 0, data: { dataset: "shapes", train_pairs: 4, test_references: 2, test_edits: 2, image_size: 8 } },
       createRegistry(),

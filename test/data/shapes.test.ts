@@ -4,7 +4,7 @@ import { openDataset, loadDatasetSource } from "../../src/data/index.js";
 import { imageOnlyRecall, symbolicRecall, textOnlyRecall } from "../../src/data/shapes/baselines.js";
 import { applyEdit, cellName, editText, parseText, resolveText, sceneKey, type Scene } from "../../src/data/shapes/scene.js";
 import { renderScene } from "../../src/data/shapes/render.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import { Rng } from "../../src/util/rng.js";
 
 tf.env().set("IS_TEST", true);

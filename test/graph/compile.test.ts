@@ -7,7 +7,7 @@ import { z } from "zod";
 import { compileNetwork, type Network, type NetworkRecipe } from "../../src/graph/compile.js";
 import { linear } from "../../src/nn/linear.js";
 import { loadRecipe } from "../../src/recipe/index.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import { defineModule } from "../../src/registry/define.js";
 import { evalFc, expectClose, randn, toArray, trainFc } from "../nn/helpers.js";
 

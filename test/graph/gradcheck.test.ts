@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { compileNetwork } from "../../src/graph/compile.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import { Rng } from "../../src/util/rng.js";
 import { randn, trainFc } from "../nn/helpers.js";
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { compileNetwork } from "../../src/graph/compile.js";
 import { summarizeNetwork } from "../../src/graph/summary.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import "../nn/helpers.js";
 
 describe("summarizeNetwork", () => {

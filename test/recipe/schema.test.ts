@@ -4,7 +4,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadRecipe, loadRegistry, recipeJsonSchema } from "../../src/recipe/index.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import { KINDS } from "../../src/registry/registry.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/index.js";
-import { train } from "../../src/train/trainer.js";
+import { train } from "../../src/run/train.js";
 
 tf.env().set("IS_TEST", true);
 

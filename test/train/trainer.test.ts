@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadRecipe } from "../../src/recipe/index.js";
-import { createRegistry } from "../../src/registry/builtins.js";
+import { createRegistry } from "../../src/builtins.js";
 import { readSafetensors } from "../../src/io/safetensors.js";
 import type { TrainEvent } from "../../src/train/events.js";
-import { defineLoss } from "../../src/train/kinds.js";
-import { train, type RunSummary } from "../../src/train/trainer.js";
+import { defineLoss } from "../../src/registry/define.js";
+import { train, type RunSummary } from "../../src/run/train.js";
 
 tf.env().set("IS_TEST", true);
 

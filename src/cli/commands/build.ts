@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { RUN_FILES, RunDir } from "../../run/run-dir.js";
 import { UsageError, type Command } from "../command.js";
 
 const help = `Usage: sdfn build RECIPE [options]
@@ -57,10 +58,11 @@ export const command: Command = {
     const { values, positionals } = parse(argv);
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.length}: ${positionals.join(" ")}`);
     const resume = values.resume;
-    const file = positionals[0] ?? (resume ? join(resume, "recipe.resolved.yaml") : undefined);
+    const previous = resume ? new RunDir(resume) : null;
+    const file = positionals[0] ?? (resume ? join(resume, RUN_FILES.recipe) : undefined);
     if (!file) throw new UsageError(`missing RECIPE\n\n${help}`);
     if (!existsSync(file)) throw new UsageError(`${file}: no such recipe file`);
-    if (resume && !existsSync(join(resume, "checkpoints", "last.json"))) {
+    if (previous && !previous.hasCheckpoint("last")) {
       throw new UsageError(`--resume ${resume}: no checkpoints/last.json there; give a run directory written by \`sdfn build\``);
     }
     const log = values.log ?? "auto";
@@ -78,11 +80,11 @@ export const command: Command = {
       throw err;
     }
     if (resume) {
-      const saved = JSON.parse(readFileSync(join(resume, "checkpoints", "last.json"), "utf8")) as { recipeHash?: string };
+      const saved = JSON.parse(readFileSync(new RunDir(resume).checkpoint("last").meta, "utf8")) as { recipeHash?: string };
       if (saved.recipeHash !== loaded.hash) {
         throw new UsageError(
           `--resume ${resume}: the run was trained with a different recipe (or different --set/--plugin options); ` +
-            `give the same ones, or omit RECIPE to use ${join(resume, "recipe.resolved.yaml")}`,
+            `give the same ones, or omit RECIPE to use ${join(resume, RUN_FILES.recipe)}`,
         );
       }
     }
@@ -101,7 +103,7 @@ export const command: Command = {
     if (values["dry-run"]) return dryRun(loaded);
 
     const { createRenderer } = await import("../render/index.js");
-    const { train } = await import("../../train/trainer.js");
+    const { train } = await import("../../run/train.js");
     const outDir = values.out ?? defaultRunDir(loaded.recipe.name);
     const runDir = resume ?? outDir;
     const again = ["sdfn build", relative(process.cwd(), file) || file];

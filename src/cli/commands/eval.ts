@@ -59,7 +59,7 @@ export const command: Command = {
       for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`);
       return 0;
     } finally {
-      net.dispose();
+      run.dispose();
     }
   },
 };

@@ -1,7 +1,7 @@
 // Shared by `sdfn eval` and `sdfn query`: checks --checkpoint, picks the backend
 // and opens a run directory, turning a bad RUN_DIR into a usage error (exit 2).
 import { UsageError } from "../command.js";
-import type { OpenedRun } from "../../eval/run.js";
+import type { OpenedRun } from "../../run/open-run.js";
 
 export interface RunOptions {
   checkpoint?: string;
@@ -13,7 +13,7 @@ export interface RunOptions {
 export async function openRunForCommand(runDir: string, values: RunOptions): Promise<OpenedRun> {
   const tag = values.checkpoint ?? "best";
   if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
-  const { openRun } = await import("../../eval/run.js");
+  const { openRun } = await import("../../run/open-run.js");
   const { useBackend } = await import("../../backend/index.js");
   try {
     return await openRun(

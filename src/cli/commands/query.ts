@@ -51,7 +51,8 @@ export const command: Command = {
     if (!values.image || values.text === undefined) throw new UsageError(`--image and --text are required\n\n${help}`);
     const k = Number(values.top ?? 10);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k ${values.top}: expected a positive integer`);
-    const { embedGallery, inference } = await import("../../eval/embed.js");
+    const { embedGallery } = await import("../../eval/embed.js");
+    const { inference } = await import("../../nn/context.js");
     const { topK } = await import("../../eval/retrieval.js");
     const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net } = run;
@@ -73,7 +74,7 @@ export const command: Command = {
       top!.forEach(({ index, score }, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${score.toFixed(4)}  ${gallery[index]}\n`));
       return 0;
     } finally {
-      net.dispose();
+      run.dispose();
     }
   },
 };

@@ -2,7 +2,7 @@
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
-import { defineDataset } from "../dataset.js";
+import { defineDataset } from "../../registry/define.js";
 import { existingFiles, fileImages, lines, readText, unique } from "../files.js";
 import { imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";

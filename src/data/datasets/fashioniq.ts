@@ -1,7 +1,7 @@
 // fashioniq: FashionIQ (dress, shirt, toptee) from its captions/ and image_splits/ JSON files.
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { defineDataset } from "../dataset.js";
+import { defineDataset } from "../../registry/define.js";
 import { fileImages, indexImages, readJson, unique } from "../files.js";
 import { captionParams, imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, EvalSet, Pair } from "../types.js";

@@ -1,7 +1,7 @@
 // shapes: a generated compositional dataset (coloured shapes on a grid) for the quickstart and tests.
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
-import { defineDataset } from "../dataset.js";
+import { defineDataset } from "../../registry/define.js";
 import { cropNormalise } from "../images.js";
 import { loaderParams, textParams } from "../params.js";
 import { generateShapes } from "../shapes/generate.js";

@@ -1,7 +1,7 @@
 // shoes: the Shoes relative-captions dataset over the attribute-discovery images (womens_* folders).
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { defineDataset } from "../dataset.js";
+import { defineDataset } from "../../registry/define.js";
 import { fileImages, indexImages, lines, readJson, readText, unique } from "../files.js";
 import { imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";

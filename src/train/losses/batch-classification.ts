@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { constant } from "../../nn/scope.js";
-import { defineLoss } from "../kinds.js";
+import { defineLoss } from "../../registry/define.js";
 
 export const batchClassification = defineLoss({
   name: "batch_classification",

@@ -3,7 +3,7 @@
 // fusion layer's modules. Each term is averaged over the batch.
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { defineLoss } from "../kinds.js";
+import { defineLoss } from "../../registry/define.js";
 
 /** (B, d), (B, d) → (B): 1 − cos, or ‖a − b‖² / d. */
 export function distance(a: tf.Tensor2D, b: tf.Tensor2D, kind: "cosine" | "l2"): tf.Tensor1D {

@@ -1,7 +1,7 @@
 // The built-in losses, in the order `sdfn modules` lists them.
-import type { Declaration } from "../../registry/registry.js";
+import type { DeclarationOf } from "../../registry/registry.js";
 import { batchClassification } from "./batch-classification.js";
 import { consistency } from "./consistency.js";
 import { pathDistillation } from "./path-distillation.js";
 
-export const builtinLosses: Declaration<any, any, any>[] = [batchClassification, consistency, pathDistillation];
+export const builtinLosses: DeclarationOf<"loss">[] = [batchClassification, consistency, pathDistillation];

@@ -4,7 +4,7 @@
 // the samples of the batch that have a teacher (zero when none has).
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { defineLoss } from "../kinds.js";
+import { defineLoss } from "../../registry/define.js";
 
 /** (B, M, R) paths → (B, K, C) distributions along the last axis: hidden layers as is, the last (B, M, 1) as (B, 1, M). */
 export function asDistributions(path: tf.Tensor3D): tf.Tensor3D {

@@ -40,12 +40,16 @@ interface Slot {
 export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled: boolean): Optimizer {
   const [beta1, beta2] = p.betas;
   const slots = new Map<string, Slot>();
+  const updated = new Map<string, tf.Variable>();
   for (const [name, variable] of ctx.variables) {
+    const lrMult = name.startsWith(BACKBONE_PREFIX) ? p.backbone_lr_mult : 1;
+    if (lrMult === 0) continue; // frozen: no moments, and no gradient is computed for it
+    updated.set(name, variable);
     slots.set(name, {
       variable,
       m: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
       v: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
-      lrMult: name.startsWith(BACKBONE_PREFIX) ? p.backbone_lr_mult : 1,
+      lrMult,
     });
   }
   let steps = 0;
@@ -75,6 +79,7 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
 
   return {
     apply,
+    variables: updated,
     get steps() {
       return steps;
     },

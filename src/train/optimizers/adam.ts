@@ -1,5 +1,5 @@
 // Adam with L2 weight decay added to the gradient (torch.optim.Adam semantics).
-import { defineOptimizer } from "../kinds.js";
+import { defineOptimizer } from "../../registry/define.js";
 import { adamParams, createAdam } from "./adam-update.js";
 
 export const adam = defineOptimizer({

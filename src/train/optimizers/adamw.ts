@@ -1,5 +1,5 @@
 // AdamW: Adam with decoupled weight decay (torch.optim.AdamW semantics).
-import { defineOptimizer } from "../kinds.js";
+import { defineOptimizer } from "../../registry/define.js";
 import { adamParams, createAdam } from "./adam-update.js";
 
 export const adamw = defineOptimizer({

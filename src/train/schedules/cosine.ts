@@ -1,6 +1,6 @@
 // Cosine annealing per step from the base lr to min_lr, after a linear warmup.
 import { z } from "zod";
-import { defineSchedule } from "../kinds.js";
+import { defineSchedule } from "../../registry/define.js";
 
 export const cosine = defineSchedule({
   name: "cosine",

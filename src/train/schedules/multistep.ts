@@ -1,6 +1,6 @@
 // Multi-step decay: a factor of its own at each milestone epoch (cumulative).
 import { z } from "zod";
-import { defineSchedule } from "../kinds.js";
+import { defineSchedule } from "../../registry/define.js";
 
 export const multistep = defineSchedule({
   name: "multistep",

@@ -1,6 +1,6 @@
 // Step decay: the learning rate is multiplied by gamma at each milestone epoch.
 import { z } from "zod";
-import { defineSchedule } from "../kinds.js";
+import { defineSchedule } from "../../registry/define.js";
 
 export const step = defineSchedule({
   name: "step",

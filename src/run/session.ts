@@ -1,0 +1,132 @@
+// A session: what a loaded recipe becomes before anything runs — its dataset,
+// its network (with a checkpoint's weights when given), its losses, and on first
+// use its optimizer and schedule. `sdfn build`, `eval`, `query`, the bench and the
+// reference exporter all open one, so the recipe is built in one place.
+import type { OpenDataset, Vocabulary } from "../data/index.js";
+import { compileNetwork, type CompileOptions, type Network } from "../graph/compile.js";
+import { loadStoreTensors } from "../nn/store-io.js";
+import type { LoadedRecipe } from "../recipe/index.js";
+import type { Optimizer, Schedule } from "../train/kinds.js";
+import type { NamedLoss } from "../train/step.js";
+import { stepsPerEpoch } from "../train/trainer.js";
+import type { LoadedCheckpoint } from "./checkpoint.js";
+
+export interface SessionOptions {
+  /** The vocabulary to use (a run's, or a synthetic `{ size, words }` with `dataset: false`); default: built from the training captions. */
+  vocabulary?: Vocabulary | CompileOptions["vocabulary"];
+  /** Weights to load into the network and the losses (every parameter must be there). */
+  checkpoint?: Pick<LoadedCheckpoint, "weights" | "path">;
+  /** false: no dataset (the caller brings its own inputs; `vocabulary` is then required). Default true. */
+  dataset?: boolean;
+  /** Relative data paths resolve against it; default process.cwd(). */
+  cwd?: string;
+}
+
+export interface Session {
+  loaded: LoadedRecipe;
+  /** The recipe's dataset (throws when opened with `dataset: false`). */
+  readonly dataset: OpenDataset;
+  /** The network's vocabulary (the dataset's, when it was opened). */
+  vocabulary: CompileOptions["vocabulary"];
+  network: Network;
+  /** The recipe's losses, their parameters under `losses.<type>` in the network's store. */
+  losses: NamedLoss[];
+  /** The recipe's optimizer over the trainable variables (built on first use). */
+  readonly optimizer: Optimizer;
+  /** The recipe's schedule over the dataset's steps per epoch (built on first use). */
+  readonly schedule: Schedule;
+  /** Steps in one epoch of the training set (0: no full batch; the trainer refuses that). */
+  readonly stepsPerEpoch: number;
+  /** Another network of the same recipe and vocabulary (the frozen distillation teacher); disposed with the session. */
+  twin(): Network;
+  /** Frees every tensor the session made. */
+  dispose(): void;
+}
+
+/** Opens `loaded`'s dataset, network, losses (and lazily optimizer and schedule). Throws DataError for bad data. */
+export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {}): Promise<Session> {
+  const { recipe, registry } = loaded;
+  let dataset: OpenDataset | null = null;
+  if (opts.dataset !== false) {
+    const { openDataset } = await import("../data/index.js");
+    const vocabulary = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
+    dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd });
+  }
+  const vocabulary = dataset?.vocabulary ?? opts.vocabulary;
+  if (!vocabulary) throw new Error("openSession: a session without a dataset needs a vocabulary");
+  const compile = () => compileNetwork(recipe, registry, { vocabulary, recipeDir: loaded.dir });
+  const network = compile();
+  const disposers: (() => void)[] = [() => network.dispose()];
+  const dispose = () => {
+    for (const d of disposers.splice(0).reverse()) d();
+  };
+  try {
+    const root = network.store.root();
+    const losses = recipe.losses.map((entry, i) => ({
+      name: entry.type,
+      loss: registry.build("loss", entry, { dim: network.dim, scope: root.child(`losses.${entry.type}`) }, `losses.${i}`),
+    }));
+    if (opts.checkpoint) loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
+    return sessionOf({ loaded, dataset, vocabulary, network, losses, compile, disposers, dispose });
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+interface Parts {
+  loaded: LoadedRecipe;
+  dataset: OpenDataset | null;
+  vocabulary: CompileOptions["vocabulary"];
+  network: Network;
+  losses: NamedLoss[];
+  compile: () => Network;
+  disposers: (() => void)[];
+  dispose: () => void;
+}
+
+function sessionOf(p: Parts): Session {
+  const t = p.loaded.recipe.training;
+  const { registry } = p.loaded;
+  let optimizer: Optimizer | null = null;
+  let schedule: Schedule | null = null;
+  const needDataset = (): OpenDataset => {
+    if (!p.dataset) throw new Error("this session was opened without its dataset");
+    return p.dataset;
+  };
+  return {
+    loaded: p.loaded,
+    vocabulary: p.vocabulary,
+    network: p.network,
+    losses: p.losses,
+    get dataset() {
+      return needDataset();
+    },
+    get stepsPerEpoch() {
+      return stepsPerEpoch(needDataset().train.length, t.batch_size, t.max_steps_per_epoch);
+    },
+    get optimizer() {
+      if (!optimizer) {
+        const trainable = [...p.network.store.variables].filter(([, v]) => v.trainable);
+        const built = registry.build("optimizer", t.optimizer, { variables: new Map(trainable) }, "training.optimizer");
+        p.disposers.push(() => built.dispose());
+        optimizer = built;
+      }
+      return optimizer;
+    },
+    get schedule() {
+      if (!schedule) {
+        const baseLr = Number(registry.resolve("optimizer", t.optimizer, "training.optimizer").params.lr);
+        const ctx = { baseLr, epochs: t.epochs, stepsPerEpoch: this.stepsPerEpoch };
+        schedule = registry.build("schedule", t.schedule, ctx, "training.schedule");
+      }
+      return schedule;
+    },
+    twin() {
+      const net = p.compile();
+      p.disposers.push(() => net.dispose());
+      return net;
+    },
+    dispose: p.dispose,
+  };
+}

@@ -1,0 +1,189 @@
+// `train(loaded, opts)`: one run from a recipe to a run directory. Opens the
+// session (data, network, losses, optimizer, schedule), restores a checkpoint
+// when resuming, hands the loop (src/train/trainer.ts) its batches, evaluation
+// and checkpoints, and ends with the run's summary. Every file goes through
+// RunDir; nothing is written before the data and the network exist.
+import * as tf from "@tensorflow/tfjs";
+import { existsSync } from "node:fs";
+import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
+import { evaluate } from "../eval/evaluate.js";
+import { summaryRecall } from "../eval/protocols.js";
+import type { LoadedRecipe } from "../recipe/index.js";
+import type { EventSink, RunInfo } from "../train/events.js";
+import { createTeacher, type TeacherKind } from "../train/teacher.js";
+import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
+import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
+import { featureSource } from "./features.js";
+import { RunDir } from "./run-dir.js";
+import { openSession, type Session } from "./session.js";
+
+export interface TrainOptions {
+  /** The run directory (ignored with `resume`: the run continues in its own directory). */
+  outDir: string;
+  /** A run directory to continue from its last checkpoint. */
+  resume?: string;
+  /** The active tfjs backend's name and device, for the events and summary (default: tf.getBackend()). */
+  backend?: string;
+  device?: string;
+  onEvent: EventSink;
+  signal?: AbortSignal;
+  /** The command that resumes this run (shown on interrupt); default `sdfn build RECIPE --resume RUN_DIR`. */
+  resumeCommand?: string;
+}
+
+export interface RunSummary {
+  status: Outcome;
+  recall: Record<string, number>;
+  metrics: Record<string, number>;
+  best: { name: string; value: number; epoch: number } | null;
+  epochs: number;
+  steps: number;
+  backend: string;
+  device: string;
+  samples_per_s: number;
+  seconds: number;
+  recipe: string;
+  recipe_hash: string;
+  run_dir: string;
+}
+
+/** Trains `loaded`'s recipe; resolves with the run's summary (also written to summary.json). */
+export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const resumed = opts.resume ? readCheckpoint(new RunDir(opts.resume).path, "last") : null;
+  if (resumed && resumed.meta.recipeHash !== loaded.hash) {
+    throw new Error(
+      `${opts.resume}: the checkpoint was trained with a different recipe (hash ${resumed.meta.recipeHash.slice(0, 12)}…, ` +
+        `this one ${loaded.hash.slice(0, 12)}…); resume with the same recipe and --set options, or start a new run`,
+    );
+  }
+  const dir = new RunDir(opts.resume ?? opts.outDir);
+  await tf.ready();
+  const backend = opts.backend ?? tf.getBackend();
+  const device = opts.device ?? "cpu";
+
+  // Data and network (nothing is written before both succeed).
+  const vocabulary = resumed ? await loadVocabulary(dir.vocabulary) : undefined;
+  const session = await openSession(loaded, { vocabulary, checkpoint: resumed ?? undefined });
+  try {
+    const state = initialState(resumed?.meta);
+    const priorSeconds = resumed?.meta.seconds ?? 0;
+    const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
+    const loop = await assemble(session, dir, opts, state, elapsed);
+    if (resumed) {
+      session.optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
+      loop.teacher.load(resumed.state, resumed.path, resumed.meta.epoch);
+    }
+
+    dir.open(loaded.yaml);
+    if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
+    loop.emit({ type: "start", time: Date.now(), info: runInfo(session, loop, dir, { backend, device, startEpoch: state.epoch }) });
+    const status = await runEpochs(loop, state);
+    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path });
+    loop.emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
+    return summary;
+  } finally {
+    session.dispose();
+  }
+}
+
+/** The loop over the session: its batches (pixels or cached backbone features), teacher, evaluation, checkpoints, events. */
+async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state: TrainState, elapsed: () => number): Promise<TrainLoop> {
+  const { recipe } = session.loaded;
+  const t = recipe.training;
+  const { dataset, network: net, losses, optimizer } = session;
+  const variables = optimizer.variables ?? new Map([...net.store.variables].filter(([, v]) => v.trainable));
+  const dottedName = new Map([...net.store.variables].map(([name, v]) => [v.name, name]));
+  const steps = session.stepsPerEpoch;
+  if (steps === 0) {
+    throw new Error(`data: ${dataset.train.length} training pairs give no batch of ${t.batch_size}; lower training.batch_size`);
+  }
+  const schedule = session.schedule;
+  // Frozen backbone + data.feature_cache: feature maps instead of pixels.
+  const features = await featureSource(session.loaded, dataset, net);
+  const teacher = createTeacher(losses, net, () => session.twin());
+  const emit = dir.sink(opts.onEvent);
+  return {
+    seed: recipe.seed,
+    epochs: t.epochs,
+    stepsPerEpoch: steps,
+    evalEvery: t.eval_every,
+    network: net,
+    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, recordPaths: teacher.kind === "cache" },
+    schedule,
+    teacher,
+    batches: (_epoch, shuffle, skip) =>
+      // With cached backbone features the source skips the batches trained before a resume itself.
+      features
+        ? { batches: features.trainBatches(dataset.train, t.batch_size, shuffle, { skip }), resumes: true }
+        : { batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle), resumes: false },
+    evaluate: () =>
+      evaluate(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
+    async checkpoint(tag, reason, position) {
+      const withState = tag === "last"; // "best" keeps the weights only
+      const extra = withState ? await teacher.save() : {};
+      const meta = checkpointMeta(session, teacher.kind, state, position, elapsed());
+      const path = await saveCheckpoint(dir.path, tag, { store: net.store, optimizer, extra, meta, withState });
+      emit({ type: "checkpoint", time: Date.now(), epoch: state.epoch, step: state.step, path, reason });
+    },
+    emit,
+    signal: opts.signal,
+    resumeCommand: opts.resumeCommand ?? `sdfn build ${session.loaded.file} --resume ${dir.path}`,
+    lastCheckpoint: dir.checkpoint("last").weights,
+  };
+}
+
+function checkpointMeta(session: Session, teacher: TeacherKind, state: TrainState, position: { epoch: number; epochStep: number }, seconds: number): CheckpointMeta {
+  const { recipe, hash } = session.loaded;
+  return {
+    format: 1,
+    recipeName: recipe.name,
+    recipeHash: hash,
+    ...position,
+    step: state.step,
+    rng: { seed: recipe.seed, streams: "seed⊕epoch (shuffle, augmentation), seed⊕step (dropout)" },
+    optimizer: { type: recipe.training.optimizer.type, steps: session.optimizer.steps },
+    epochTotals: state.totals,
+    best: state.best,
+    metrics: state.metrics,
+    teacher,
+    seconds,
+    time: new Date().toISOString(),
+  };
+}
+
+function runInfo(session: Session, loop: TrainLoop, dir: RunDir, at: { backend: string; device: string; startEpoch: number }): RunInfo {
+  const { recipe } = session.loaded;
+  return {
+    recipeName: recipe.name,
+    runDir: dir.path,
+    backend: at.backend,
+    device: at.device,
+    parameters: loop.step.variables.reduce((n, v) => n + v.size, 0),
+    epochs: recipe.training.epochs,
+    stepsPerEpoch: loop.stepsPerEpoch,
+    batchSize: recipe.training.batch_size,
+    layers: session.network.layers,
+    losses: session.losses.map((l) => l.name),
+    startEpoch: at.startEpoch,
+  };
+}
+
+function summarize(session: Session, state: TrainState, status: Outcome, at: { backend: string; device: string; seconds: number; runDir: string }): RunSummary {
+  const { recipe, hash } = session.loaded;
+  return {
+    status,
+    recall: state.metrics ? summaryRecall(state.metrics, recipe.evaluation.recall_at) : {},
+    metrics: state.metrics ?? {},
+    best: state.best,
+    epochs: Math.min(state.epoch, recipe.training.epochs),
+    steps: state.step,
+    backend: at.backend,
+    device: at.device,
+    samples_per_s: state.seconds > 0 ? state.samples / state.seconds : 0,
+    seconds: at.seconds,
+    recipe: recipe.name,
+    recipe_hash: hash,
+    run_dir: at.runDir,
+  };
+}
