@@ -18,6 +18,8 @@ const loaders: Record<string, () => Promise<Command>> = {
   schema: async () => (await import("./commands/schema.js")).command,
   data: async () => (await import("./commands/data.js")).command,
   report: async () => (await import("./commands/report.js")).command,
+  sweep: async () => (await import("./commands/sweep.js")).command,
+  compare: async () => (await import("./commands/compare.js")).command,
   doctor: async () => (await import("./commands/doctor.js")).command,
 };
 

@@ -1,0 +1,151 @@
+// `sdfn sweep RECIPE|DIR --grid KEY=[…] --seeds N`: every variant × seed as an ordinary
+// run directory under one sweep directory, one after another, resumable; one line per run.
+import { basename, join, relative } from "node:path";
+import { parseCommandArgs, UsageError, type Command } from "../command.js";
+import { defaultRunDir } from "./build.js";
+
+const help = `Usage: sdfn sweep RECIPE|DIR [options]
+       sdfn sweep --resume SWEEP_DIR
+
+Trains every variant × seed as a run directory SWEEP_DIR/VARIANT/seed-N, one after another.
+A variant is a recipe (DIR: each *.yaml in it) with one combination of the --grid values.
+Run it again (or --resume) to continue: finished runs are skipped, an interrupted one resumes.
+Compare the runs with \`sdfn compare SWEEP_DIR\`.
+
+Options:
+  --grid KEY=[V1,V2,…]  values to sweep for one recipe key (repeatable: every combination)
+  --seeds N             seeds 0 … N−1 for every variant (default 1; sets the recipe's seed)
+  --set KEY=VALUE       override a recipe value in every run (repeatable)
+  --out DIR             the sweep directory (default runs/sweep-<name>-<timestamp>)
+  --resume SWEEP_DIR    continue the sweep planned in SWEEP_DIR/sweep.json
+  --backend NAME        auto | cpu | torch | wasm | tensorflow | webgpu (default: the recipe's)
+  --log MODE            auto | plain | json (default auto: lines redrawn on a terminal)
+  --dry-run             validate every variant and list the runs and their state; train nothing
+
+Examples:
+  sdfn sweep recipes/quickstart.yaml --grid 'fusion.router.type=[static,shared,msr]' --seeds 3
+  sdfn sweep recipes/ablations/ --set training.epochs=2 --out runs/table3
+`;
+
+const SPEC = {
+  grid: { type: "string", multiple: true },
+  seeds: { type: "string" },
+  set: { type: "string", multiple: true },
+  out: { type: "string" },
+  resume: { type: "string" },
+  backend: { type: "string" },
+  log: { type: "string" },
+  "dry-run": { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof SPEC>>["values"];
+
+function seedList(text: string | undefined): number[] {
+  if (text === undefined) return [0];
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--seeds ${text}: expected a whole number of seeds ≥ 1`);
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The plan from the arguments, or the one saved in --resume's sweep.json; and the sweep directory. */
+async function planOf(values: Values, positionals: string[]) {
+  const { planSweep, parseGrid, planDifference, readPlan, SweepError } = await import("../../sweep/plan.js");
+  try {
+    if (values.resume) {
+      if (positionals.length > 0 || values.grid || values.seeds || values.set) {
+        throw new UsageError("--resume SWEEP_DIR continues the saved plan: give no RECIPE, --grid, --seeds or --set with it");
+      }
+      const plan = readPlan(values.resume);
+      if (!plan) throw new UsageError(`--resume ${values.resume}: no sweep.json there; give a directory written by \`sdfn sweep\``);
+      return { plan, dir: values.resume };
+    }
+    if (positionals.length !== 1) throw new UsageError(`expected one RECIPE or DIR, got ${positionals.length}\n\n${help}`);
+    const source = positionals[0]!;
+    const plan = planSweep(source, { grid: (values.grid ?? []).map(parseGrid), seeds: seedList(values.seeds), sets: values.set ?? [] });
+    const dir = values.out ?? defaultRunDir(`sweep-${basename(source).replace(/\.ya?ml$/, "") || "recipes"}`);
+    const saved = readPlan(dir);
+    const differs = saved ? planDifference(plan, saved) : "";
+    if (differs) {
+      throw new UsageError(`--out ${dir} holds another sweep (${differs}); give the same RECIPE, --grid, --seeds and --set, or another --out`);
+    }
+    return { plan, dir };
+  } catch (err) {
+    if (err instanceof SweepError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export const command: Command = {
+  name: "sweep",
+  summary: "train a grid of variants × seeds, one run directory each, resumable",
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs("sweep", argv, SPEC);
+    const log = values.log ?? "auto";
+    if (!["auto", "plain", "json"].includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
+    const { plan, dir } = await planOf(values, positionals);
+    const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
+    // Every variant must be valid before anything is written.
+    const problems: string[] = [];
+    const variants = new Map(plan.runs.map((r) => [r.variant, r]));
+    for (const run of variants.values()) {
+      await loadRecipe(run.recipe, { sets: run.sets }).catch((err: Error) => {
+        if (!(err instanceof RecipeError)) throw err;
+        problems.push(`variant ${run.variant} (${run.label}):\n${err.message}`);
+      });
+    }
+    if (problems.length > 0) {
+      process.stderr.write(`${problems.join("\n")}\n`);
+      return 2;
+    }
+    const { runState, writePlan } = await import("../../sweep/plan.js");
+    if (values["dry-run"]) {
+      for (const r of plan.runs) process.stdout.write(`${r.id}  ${runState(join(dir, r.id))}  ${r.label} seed=${r.seed}\n`);
+      process.stdout.write(`${plan.runs.length} runs in ${dir}; --dry-run: nothing trained or written\n`);
+      return 0;
+    }
+    const { useBackend, backendNames } = await import("../../backend/index.js");
+    const backendName = values.backend ?? (await loadRecipe(plan.runs[0]!.recipe, { sets: plan.runs[0]!.sets })).recipe.backend;
+    if (!(backendNames as readonly string[]).includes(backendName)) {
+      throw new UsageError(`--backend ${backendName}: expected one of ${backendNames.join(", ")}`);
+    }
+    const backend = await useBackend(backendName);
+    writePlan(dir, plan);
+    return sweep(dir, plan, { backend: backend.name, device: backend.device, log, backendFlag: values.backend });
+  },
+};
+
+async function sweep(
+  dir: string,
+  plan: import("../../sweep/plan.js").SweepPlan,
+  opts: { backend: string; device: string; log: string; backendFlag?: string },
+): Promise<number> {
+  const { runSweep } = await import("../../sweep/run.js");
+  const { createSweepLines } = await import("../render/sweep-lines.js");
+  const tty = process.stdout.isTTY && process.env.CI !== "true";
+  const lines = createSweepLines((t) => process.stdout.write(t), opts.log === "json" ? "json" : opts.log === "plain" || !tty ? "plain" : "tty");
+  const resumeCommand = `sdfn sweep --resume ${relative(process.cwd(), dir) || dir}${opts.backendFlag ? ` --backend ${opts.backendFlag}` : ""}`;
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new Error("stopped by the user"));
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const outcome = await runSweep(dir, plan, { backend: opts.backend, device: opts.device, onEvent: lines.sink, signal: controller.signal, resumeCommand });
+    lines.close();
+    if (opts.log !== "json") {
+      const done = `${outcome.trained} trained, ${outcome.skipped} finished earlier`;
+      const next = outcome.status === "completed" ? `compare: sdfn compare ${relative(process.cwd(), dir) || dir}` : `resume: ${resumeCommand}`;
+      process.stdout.write(`sweep ${outcome.status} (${done}); ${next}\n`);
+    }
+    return outcome.status === "failed" ? 1 : 0;
+  } catch (err) {
+    lines.close();
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    const { DataError } = await import("../../data/index.js");
+    return err instanceof DataError ? 2 : 1;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
