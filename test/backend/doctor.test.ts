@@ -3,13 +3,14 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
+import { missing } from "../support/requires.js";
 
 const root = join(import.meta.dirname, "../..");
 const run = (args: string[], env: Record<string, string> = {}) =>
   execFileSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8" });
 
 describe("sdfn doctor", () => {
-  it("lists every backend, what it runs on or why not, and what auto picks", () => {
+  it.skipIf(missing("addon"))("lists every backend, what it runs on or why not, and what auto picks", () => {
     const out = run(["bin/sdfn.js", "doctor"]);
     expect(out).toMatch(/^ {2}cpu +available +cpu \(pure JavaScript\)$/m);
     expect(out).toMatch(/^ {2}torch +available +cpu \(libtorch .*\)$/m);

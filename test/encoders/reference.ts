@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSafetensors, writeSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
+import { PYTHON } from "../support/requires.js";
 
 const SCRIPT = fileURLToPath(new URL("./torch_reference.py", import.meta.url));
-/** Debian's python3 has torch; the `python3` on PATH may not (common.md). */
-export const PYTHON = "/usr/bin/python3";
 
 export const tempDir = () => mkdtempSync(join(tmpdir(), "sdfn-enc-"));
 

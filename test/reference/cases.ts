@@ -1,21 +1,22 @@
 // Shared by the parity tests: the recipes exchanged with the PyTorch reference and the
-// calls to /usr/bin/python3 (bench/reference/check.py, selftest.py).
+// calls to the python with torch (bench/reference/check.py, selftest.py).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { exportParity, type BatchShape, type ExchangeFiles } from "../../bench/reference/exchange.js";
 import { loadRecipe } from "../../src/recipe/index.js";
+import { PYTHON } from "../support/requires.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const CHECK = join(ROOT, "bench/reference/check.py");
 
 /** Runs Debian's python (the one with python3-torch) on `args`. */
 export function python(args: string[]): { status: number | null; output: string } {
-  const r = spawnSync("/usr/bin/python3", args, {
+  const r = spawnSync(PYTHON, args, {
     encoding: "utf8",
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: "1" },
   });
-  if (r.error) throw new Error(`/usr/bin/python3 did not start (${r.error.message}); install python3-torch python3-numpy`);
+  if (r.error) throw new Error(`${PYTHON} did not start (${r.error.message}); install python3-torch python3-numpy`);
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 

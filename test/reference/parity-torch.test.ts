@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backendStatus, useBackend } from "../../src/backend/index.js";
+import { useBackend } from "../../src/backend/index.js";
+import { missing } from "../support/requires.js";
 import { CASES, check, exportCase } from "./cases.js";
 
 // PROD, not IS_TEST: under IS_TEST tfjs counts tensors made inside a customGrad forward as a
@@ -17,17 +18,7 @@ tf.env().set("PROD", true);
 const work = mkdtempSync(join(tmpdir(), "sdfn-parity-torch-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe("parity with the PyTorch reference (torch backend)", async () => {
-  const torch = (await backendStatus()).find((s) => s.name === "torch")!;
-
-  if (!torch.available) {
-    // CI builds the addon (`npm run build:native`) before `npm test`; without it, say why.
-    it("is unavailable here and says why", () => {
-      expect(torch.why).toMatch(/\S/);
-    });
-    return;
-  }
-
+describe.skipIf(missing("addon", "pythonTorch"))("parity with the PyTorch reference (torch backend)", () => {
   beforeAll(async () => {
     expect((await useBackend("torch")).name).toBe("torch");
   });

@@ -1,5 +1,5 @@
 // Numerical parity with the PyTorch reference (bench/reference): sdfn exports its weights,
-// a seeded batch, every output and every gradient; Debian's /usr/bin/python3 + torch loads
+// a seeded batch, every output and every gradient; Debian's python3 + torch (PYTHON) loads
 // them, runs the same batch and must agree to 1e-4 relative on embeddings, paths, losses
 // and the gradient of the total loss for every trainable variable.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,13 +10,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ExchangeFiles } from "../../bench/reference/exchange.js";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
 import { CASES, check, exportCase, python, ROOT } from "./cases.js";
+import { missing } from "../support/requires.js";
 
 tf.env().set("IS_TEST", true);
 
 const work = mkdtempSync(join(tmpdir(), "sdfn-parity-"));
 afterAll(() => process.env.KEEP_PARITY || rmSync(work, { recursive: true, force: true }));
 
-describe("parity with the PyTorch reference (cpu backend)", () => {
+describe.skipIf(missing("pythonTorch"))("parity with the PyTorch reference (cpu backend)", () => {
   const exported: ExchangeFiles[] = [];
 
   for (const [i, c] of CASES.entries()) {
@@ -58,7 +59,7 @@ describe("parity with the PyTorch reference (cpu backend)", () => {
   });
 });
 
-describe("the reference on its own", () => {
+describe.skipIf(missing("pythonTorch"))("the reference on its own", () => {
   it("round-trips its weights through sdfn's names and layouts and notices a perturbed one", () => {
     const spec = {
       vocab_size: 20,

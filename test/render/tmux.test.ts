@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FAKE_TRAIN, ROOT } from "./fixtures/spawn.js";
 import { TmuxSession } from "./fixtures/tmux.js";
+import { missing } from "../support/requires.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "sdfn-tmux-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -16,7 +17,7 @@ afterEach(() => session?.kill());
 
 const PANELS = ["Losses", "Routing", "Evaluation", "Messages"];
 
-describe("the dashboard in tmux", () => {
+describe.skipIf(missing("tmux"))("the dashboard in tmux", () => {
   it("sdfn build recipes/quickstart.yaml: live panels; q stops with a checkpoint and exit code 0", async () => {
     const out = join(scratch, "quickstart");
     // A smaller quickstart (fewer pairs, batch 8) so the steps come quickly; 3 epochs so q lands mid-run.

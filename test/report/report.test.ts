@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { missing } from "../support/requires.js";
 import { command } from "../../src/cli/commands/report.js";
 import { UsageError } from "../../src/cli/command.js";
 import { writeReport } from "../../src/report/index.js";
@@ -99,7 +100,7 @@ describe("writeReport", () => {
     }
   });
 
-  it("renders in headless Chromium: the screenshot is not blank and shows the chart colours", async () => {
+  it.skipIf(missing("chromium"))("renders in headless Chromium: the screenshot is not blank and shows the chart colours", async () => {
     const file = await writeReport(dir);
     const png = join(tmp, "report.png");
     execFileSync(

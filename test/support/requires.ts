@@ -84,15 +84,14 @@ export function absence(name: PartName): string | undefined {
   return why;
 }
 
-/** The test file calling `missing` (the first stack frame outside this file). */
-function callerFile(): string {
+/** Where `missing` was called from: the first stack frame outside this file. */
+function callSite(): { file: string; line?: number } {
   const frames = (new Error().stack ?? "").split("\n").slice(1);
-  const self = import.meta.filename;
   for (const frame of frames) {
-    const m = /(?:file:\/\/)?(\/[^:()]+\.tsx?):\d+:\d+/.exec(frame);
-    if (m && m[1] !== self) return m[1]!;
+    const m = /(?:file:\/\/)?(\/[^:()]+\.tsx?):(\d+):\d+/.exec(frame);
+    if (m && m[1] !== import.meta.filename) return { file: m[1]!, line: Number(m[2]) };
   }
-  return "unknown";
+  return { file: "unknown" };
 }
 
 /**
@@ -109,8 +108,8 @@ export function missing(...names: PartName[]): boolean {
   }
   if (stateDir) {
     mkdirSync(stateDir, { recursive: true });
-    const file = callerFile();
-    const lines = absent.map((n) => JSON.stringify({ part: n, file }) + "\n").join("");
+    const site = callSite();
+    const lines = absent.map((n) => JSON.stringify({ part: n, ...site }) + "\n").join("");
     appendFileSync(join(stateDir, `skips-${process.pid}.jsonl`), lines);
   }
   return true;

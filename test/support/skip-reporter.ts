@@ -2,12 +2,14 @@
 // each one skipped, and the command that enables it (records written by test/support/requires.ts).
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, TestCase, TestModule } from "vitest/node";
 import { PARTS, ROOT, type PartName } from "./requires.js";
 
-interface SkipRecord {
+export interface SkipRecord {
   part: PartName;
   file: string;
+  /** The line of the `missing(…)` call: a describe/it there is what it skips, else the whole file. */
+  line?: number;
 }
 
 function readRecords(dir: string): SkipRecord[] {
@@ -20,19 +22,34 @@ function readRecords(dir: string): SkipRecord[] {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** "skipped 18 tests: python3-torch (12 tests in 3 files; enable: …); tmux (…)", or undefined when nothing was. */
-export function skipLine(records: SkipRecord[], skippedIn: (file: string) => number): string | undefined {
+/** "skipped 18 tests …: python3-torch (12 tests in a.test.ts, b.test.ts; enable: …); …", or undefined when nothing was. */
+export function skipLine(records: SkipRecord[], skippedBy: (r: SkipRecord) => string[]): string | undefined {
   if (records.length === 0) return undefined;
-  const filesByPart = new Map<PartName, Set<string>>();
-  for (const r of records) filesByPart.set(r.part, (filesByPart.get(r.part) ?? new Set()).add(r.file));
-  const allFiles = new Set(records.map((r) => r.file));
-  const total = [...allFiles].reduce((n, f) => n + skippedIn(f), 0);
-  const parts = [...filesByPart].map(([part, files]) => {
-    const tests = [...files].reduce((n, f) => n + skippedIn(f), 0);
+  const byPart = new Map<PartName, { files: Set<string>; tests: Set<string> }>();
+  for (const r of records) {
+    const entry = byPart.get(r.part) ?? { files: new Set(), tests: new Set() };
+    entry.files.add(r.file);
+    for (const id of skippedBy(r)) entry.tests.add(id);
+    byPart.set(r.part, entry);
+  }
+  const total = new Set([...byPart.values()].flatMap((e) => [...e.tests])).size;
+  const parts = [...byPart].map(([part, { files, tests }]) => {
     const names = [...files].map((f) => relative(ROOT, f)).join(", ");
-    return `${PARTS[part].label} (${plural(tests, "test")} in ${names}; enable: ${PARTS[part].enable})`;
+    return `${PARTS[part].label} (${plural(tests.size, "test")} in ${names}; enable: ${PARTS[part].enable})`;
   });
   return `skipped ${plural(total, "test")} for missing optional parts — ${parts.join("; ")}`;
+}
+
+/** The skipped tests a record stands for: those of the describe/it at its line, else all of its file's. */
+function skippedTests(modules: ReadonlyArray<TestModule>, r: SkipRecord): string[] {
+  const module = modules.find((m) => m.moduleId === r.file);
+  if (!module) return [];
+  const ids = (tasks: Iterable<TestCase>) => [...tasks].filter((t) => t.result().state === "skipped").map((t) => t.id);
+  for (const child of module.children.allSuites()) {
+    if (child.location?.line === r.line) return ids(child.children.allTests());
+  }
+  const test = [...module.children.allTests()].find((t) => t.location?.line === r.line);
+  return test ? ids([test]) : ids(module.children.allTests());
 }
 
 export default class SkipReporter implements Reporter {
@@ -40,8 +57,7 @@ export default class SkipReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     if (!this.dir) return;
-    const skipped = new Map(modules.map((m) => [m.moduleId, [...m.children.allTests("skipped")].length]));
-    const line = skipLine(readRecords(this.dir), (file) => skipped.get(file) ?? 0);
+    const line = skipLine(readRecords(this.dir), (r) => skippedTests(modules, r));
     rmSync(this.dir, { recursive: true, force: true });
     if (line) process.stdout.write(`\n${line}\n`);
   }
