@@ -15,6 +15,7 @@ import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState 
 import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { featureSource } from "./features.js";
 import { RunDir } from "./run-dir.js";
+import { tensorboardSink } from "./tensorboard.js";
 import { openSession, type Session } from "./session.js";
 
 export interface TrainOptions {
@@ -102,7 +103,7 @@ async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state
   // Frozen backbone + data.feature_cache: feature maps instead of pixels.
   const features = await featureSource(session.loaded, dataset, net);
   const teacher = createTeacher(losses, net, () => session.twin());
-  const emit = dir.sink(opts.onEvent);
+  const emit = dir.sink(tensorboardSink(dir.path, opts.onEvent)); // metrics.jsonl, then events.out.tfevents.*, then the caller
   return {
     seed: recipe.seed,
     epochs: t.epochs,

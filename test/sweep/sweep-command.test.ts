@@ -2,11 +2,13 @@
 // line per run; run again: every run skipped; an interrupted run resumed and a run without a
 // checkpoint started over; `sdfn compare` reads the sweep back (values = the runs' summaries).
 import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { missing, PYTHON } from "../support/requires.js";
 
 tf.env().set("IS_TEST", true);
 
@@ -46,6 +48,18 @@ describe("sdfn sweep", () => {
     const ends = r.out.split("\n").filter((l) => /^\[\d\/4\] .*completed/.test(l));
     expect(ends.map((l) => l.split(/\s+/)[1])).toEqual(ids);
     expect(r.out).toMatch(/sweep completed \(4 trained, 0 finished earlier\)/);
+  });
+
+  it.skipIf(missing("pythonTorch"))("every run also wrote a TensorBoard event file with its evaluation", () => {
+    const dir = join(sweepDir, ids[2]!);
+    const [file, ...more] = readdirSync(dir).filter((f) => f.startsWith("events.out.tfevents."));
+    expect(more).toEqual([]);
+    const r = spawnSync(PYTHON, [join(import.meta.dirname, "..", "run", "read_tfevents.py"), join(dir, file!)], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const events = JSON.parse(r.stdout) as { step: number; values?: Record<string, number> }[];
+    const evaluation = events.find((e) => e.values && "eval/shapes/R@5" in e.values)!;
+    expect(evaluation.values!["eval/shapes/R@5"]).toBe(Math.fround(summary(ids[2]!).metrics["shapes/R@5"]));
+    expect(events.filter((e) => e.values && "loss/total" in e.values).length).toBe(summary(ids[2]!).steps);
   });
 
   it("run again: finished runs are skipped, an interrupted one resumes, one without a checkpoint starts over", async () => {
