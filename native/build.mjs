@@ -159,15 +159,19 @@ const linkFlags = [
 
 process.stdout.write(`sdfn: building the torch backend against ${torch.source} (${torch.version}${torch.cuda ? ", CUDA" : ", CPU"})\n`);
 mkdirSync(join(outDir, "obj"), { recursive: true });
-const headers = readdirSync(srcDir).filter((f) => f.endsWith(".h")).map((f) => readFileSync(join(srcDir, f)));
-const sources = readdirSync(srcDir).filter((f) => f.endsWith(".cc"));
+// Sources are native/src/*.cc and one level of family folders (native/src/ops/*.cc).
+const files = readdirSync(srcDir, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? readdirSync(join(srcDir, e.name)).map((f) => join(e.name, f)) : [e.name],
+);
+const headers = files.filter((f) => f.endsWith(".h")).map((f) => readFileSync(join(srcDir, f)));
+const sources = files.filter((f) => f.endsWith(".cc"));
 const objects = await Promise.all(
   sources.map(async (file) => {
     const hash = createHash("sha256");
     hash.update(flags.join(" "));
     hash.update(readFileSync(join(srcDir, file)));
     for (const h of headers) hash.update(h);
-    const obj = join(outDir, "obj", `${file.replace(/\.cc$/, "")}-${hash.digest("hex").slice(0, 16)}.o`);
+    const obj = join(outDir, "obj", `${file.replace(/\.cc$/, "").replaceAll("/", "-")}-${hash.digest("hex").slice(0, 16)}.o`);
     if (!existsSync(obj)) {
       const started = Date.now();
       await run("g++", [...flags, "-c", join(srcDir, file), "-o", `${obj}.tmp`]).catch(failed);

@@ -1,5 +1,5 @@
-// Shared between the N-API glue (addon.cc) and the kernels (ops.cc): one kernel call's
-// inputs, attributes and outputs, and the table of kernels by name.
+// Shared between the N-API glue (addon.cc) and the kernels (ops/*.cc): one kernel call's
+// inputs, attributes and outputs, the table of kernels by name, and layout helpers.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -31,6 +31,26 @@ struct OpEntry {
   // every other kernel gets its inputs moved to the working device first.
   bool elementwise = false;
 };
+#define OP(NAME, FN) \
+  { NAME, FN }
+
+// Each family's kernels (ops/<family>.cc); op_table() (ops/index.cc) is all of them, in this order.
+std::vector<OpEntry> elementwise_ops();
+std::vector<OpEntry> reduce_ops();
+std::vector<OpEntry> layout_ops();
+std::vector<OpEntry> nn_ops();
+std::vector<OpEntry> sdfn_ops();
 const std::vector<OpEntry>& op_table();
+
+constexpr auto kCL = at::MemoryFormat::ChannelsLast;
+
+inline std::vector<int64_t> ivec(const int32_t* p, int64_t n) { return std::vector<int64_t>(p, p + n); }
+
+// NHWC <-> NCHW views: an NHWC-contiguous tensor is a channels-last NCHW tensor.
+inline at::Tensor nchw(const at::Tensor& x) { return x.permute({0, 3, 1, 2}).contiguous(kCL); }
+inline at::Tensor nhwc(const at::Tensor& y) {
+  at::Tensor t = y.permute({0, 2, 3, 1});
+  return t.is_contiguous() ? t : t.contiguous();
+}
 
 }  // namespace sdfn

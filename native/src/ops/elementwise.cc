@@ -1,0 +1,84 @@
+// Elementwise kernels (src/backend/torch/kernels/elementwise.ts): one ATen call each, with
+// numpy broadcasting as tfjs. Elementwise entries may take 0-dim CPU scalars beside CUDA tensors.
+#include "../ops.h"
+
+namespace sdfn {
+namespace {
+
+void select_op(Call& c) {  // in: condition, t, e
+  at::Tensor cond = c.in[0];
+  if (cond.scalar_type() != at::kBool) cond = cond != 0;
+  const at::Tensor& t = c.in[1];
+  if (cond.dim() == 1 && t.dim() > 1) {  // tfjs: a rank-1 condition picks whole rows
+    std::vector<int64_t> shape(t.dim(), 1);
+    shape[0] = cond.size(0);
+    cond = cond.reshape(shape);
+  }
+  c.out.push_back(at::where(cond, t, c.in[2]));
+}
+
+at::Tensor cast_to(const at::Tensor& x, at::ScalarType type) {
+  if (type == at::kBool) return x != 0;
+  return x.to(type);
+}
+
+at::Tensor real_div(const at::Tensor& a, const at::Tensor& b) {
+  bool ints = !a.is_floating_point() && !b.is_floating_point();
+  return ints ? at::div(a, b, "trunc") : at::div(a, b);
+}
+
+// tfjs step: x > 0 ? 1 : alpha, NaN stays NaN. With alpha 0 (ReLU's gradient) this is
+// heaviside(x, 0): one pass instead of four, but NaN gives 0 there (NaN activations mean a
+// NaN loss, and the trainer skips such a step anyway).
+at::Tensor step(const at::Tensor& x, double alpha) {
+  if (alpha == 0 && x.is_floating_point()) return at::heaviside(x, at::zeros({}, x.options()));
+  at::Tensor y = at::where(x > 0, at::ones_like(x), at::full_like(x, alpha));
+  return x.is_floating_point() ? at::where(at::isnan(x), x, y) : y;
+}
+
+#define UNARY(NAME, EXPR) \
+  { NAME, [](Call& c) { const at::Tensor& x = c.in[0]; c.out.push_back(EXPR); }, true }
+#define BINARY(NAME, EXPR) \
+  { NAME, [](Call& c) { const at::Tensor& a = c.in[0]; const at::Tensor& b = c.in[1]; c.out.push_back(EXPR); }, true }
+
+}  // namespace
+
+std::vector<OpEntry> elementwise_ops() {
+  return {
+      // elementwise, one input
+      UNARY("Abs", at::abs(x)), UNARY("Acos", at::acos(x)), UNARY("Acosh", at::acosh(x)), UNARY("Asin", at::asin(x)),
+      UNARY("Asinh", at::asinh(x)), UNARY("Atan", at::atan(x)), UNARY("Atanh", at::atanh(x)), UNARY("Ceil", at::ceil(x)),
+      UNARY("Cos", at::cos(x)), UNARY("Cosh", at::cosh(x)), UNARY("Elu", at::elu(x)), UNARY("Erf", at::erf(x)),
+      UNARY("Exp", at::exp(x)), UNARY("Expm1", at::expm1(x)), UNARY("Floor", at::floor(x)),
+      UNARY("IsFinite", at::isfinite(x)), UNARY("IsInf", at::isinf(x)), UNARY("IsNan", at::isnan(x)),
+      UNARY("Log", at::log(x)), UNARY("Log1p", at::log1p(x)), UNARY("LogicalNot", at::logical_not(x)),
+      UNARY("Neg", at::neg(x)), UNARY("Reciprocal", at::reciprocal(x)), UNARY("Relu", at::relu(x)),
+      UNARY("Relu6", at::clamp(x, 0, 6)), UNARY("Round", at::round(x)), UNARY("Rsqrt", at::rsqrt(x)),
+      UNARY("Selu", at::selu(x)), UNARY("Sigmoid", at::sigmoid(x)), UNARY("Sign", at::sign(x)), UNARY("Sin", at::sin(x)),
+      UNARY("Sinh", at::sinh(x)), UNARY("Softplus", at::softplus(x)), UNARY("Sqrt", at::sqrt(x)),
+      UNARY("Square", at::square(x)), UNARY("Tan", at::tan(x)), UNARY("Tanh", at::tanh(x)),
+      UNARY("ZerosLike", at::zeros_like(x)), UNARY("OnesLike", at::ones_like(x)),
+      UNARY("Step", step(x, c.f[0])), UNARY("LeakyRelu", at::where(x < 0, x * c.f[0], x)),
+      UNARY("ClipByValue", at::clamp(x, c.f[0], c.f[1])), UNARY("Cast", cast_to(x, scalar_type(c.i[0]))),
+      // elementwise, two inputs (numpy broadcasting, as tfjs)
+      BINARY("Add", at::add(a, b)), BINARY("Sub", at::sub(a, b)), BINARY("Multiply", at::mul(a, b)),
+      BINARY("RealDiv", real_div(a, b)), BINARY("FloorDiv", at::div(a, b, "floor").to(at::kInt))  /* tfjs: always int32 */,
+      BINARY("Maximum", at::maximum(a, b)), BINARY("Minimum", at::minimum(a, b)), BINARY("Pow", at::pow(a, b)),
+      BINARY("SquaredDifference", at::square(at::sub(a, b))), BINARY("Mod", at::remainder(a, b)),
+      BINARY("Atan2", at::atan2(a, b)), BINARY("Equal", at::eq(a, b)), BINARY("NotEqual", at::ne(a, b)),
+      BINARY("Greater", at::gt(a, b)), BINARY("GreaterEqual", at::ge(a, b)), BINARY("Less", at::lt(a, b)),
+      BINARY("LessEqual", at::le(a, b)), BINARY("LogicalAnd", at::logical_and(a, b)),
+      BINARY("LogicalOr", at::logical_or(a, b)),
+      // where() wants its operands on one device: these move CPU scalars like non-elementwise kernels
+      OP("Prelu", [](Call& c) { c.out.push_back(at::where(c.in[0] < 0, c.in[0] * c.in[1], c.in[0])); }),
+      OP("EluGrad", [](Call& c) { c.out.push_back(at::where(c.in[1] < 0, c.in[0] * (c.in[1] + 1), c.in[0])); }),
+      {"AddN", [](Call& c) {
+        at::Tensor s = c.in[0];
+        for (size_t k = 1; k < c.in.size(); ++k) s = s + c.in[k];
+        c.out.push_back(s);
+      }, true},
+      OP("Select", select_op),
+  };
+}
+
+}  // namespace sdfn

@@ -1,0 +1,199 @@
+// Convolutions, pooling, matrix products and inference batch norm (src/backend/torch/kernels/nn.ts).
+// Inputs are tfjs layouts (NHWC images, [kh, kw, in, out] filters), viewed as channels-last NCHW.
+#include <limits>
+
+#include "../ops.h"
+
+namespace sdfn {
+namespace {
+
+// tfjs filter [kh, kw, in, out] (depthwise: [kh, kw, C, M]) as an ATen weight [out, in/groups, kh, kw].
+at::Tensor oihw(const at::Tensor& w, bool depthwise) {
+  if (!depthwise) return w.permute({3, 2, 0, 1}).contiguous(kCL);
+  return w.reshape({w.size(0), w.size(1), -1}).permute({2, 0, 1}).unsqueeze(1).contiguous(kCL);
+}
+
+// Window geometry written by the JS side: strides, dilations, pads top/bottom/left/right.
+struct Geom {
+  std::vector<int64_t> stride, dilation;
+  int64_t t, b, l, r;
+  bool symmetric() const { return t == b && l == r; }
+  std::vector<int64_t> padding() const { return symmetric() ? std::vector<int64_t>{t, l} : std::vector<int64_t>{0, 0}; }
+  at::Tensor pad(const at::Tensor& xv, double value = 0) const {
+    if (symmetric()) return xv;
+    return at::constant_pad_nd(xv, {l, r, t, b}, value).contiguous(kCL);
+  }
+  at::Tensor unpad(const at::Tensor& g, int64_t h, int64_t w) const {
+    return symmetric() ? g : g.narrow(2, t, h).narrow(3, l, w);
+  }
+};
+Geom geom(const int32_t* i) { return Geom{{i[0], i[1]}, {i[2], i[3]}, i[4], i[5], i[6], i[7]}; }
+
+// Fused activations: 0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu, 5 sigmoid, 6 elu.
+at::Tensor activate(at::Tensor y, int act, const at::Tensor& prelu, double alpha) {
+  switch (act) {
+    case 0: return y;
+    case 1: return at::relu(y);
+    case 2: return at::clamp(y, 0, 6);
+    case 3: return at::where(y < 0, y * prelu, y);
+    case 4: return at::leaky_relu(y, alpha);
+    case 5: return at::sigmoid(y);
+    case 6: return at::elu(y);
+  }
+  throw std::runtime_error("sdfn torch: unknown fused activation " + std::to_string(act));
+}
+
+// ---- convolution: ints = geom(8), depthwise, activation | input shape | filter shape
+void conv2d(Call& c) {
+  Geom g = geom(c.i);
+  bool depthwise = c.i[8];
+  at::Tensor x = c.dev(0), w = c.dev(1);
+  at::Tensor xv = g.pad(nchw(x));
+  at::Tensor bias;
+  bool bias_in_conv = c.in.size() > 2 && c.in[2].defined() && c.in[2].dim() == 1 && c.in[2].size(0) == w.size(3) * (depthwise ? w.size(2) : 1);
+  if (bias_in_conv) bias = c.dev(2);
+  int64_t groups = depthwise ? x.size(3) : 1;
+  at::Tensor y = nhwc(at::conv2d(xv, oihw(w, depthwise), bias, g.stride, g.padding(), g.dilation, groups));
+  if (c.in.size() > 2 && c.in[2].defined() && !bias_in_conv) y = y + c.dev(2);
+  at::Tensor prelu = c.in.size() > 3 && c.in[3].defined() ? c.dev(3) : at::Tensor();
+  c.out.push_back(activate(y, c.i[9], prelu, c.f[0]));
+}
+
+void conv2d_input(Call& c) {  // in: dy, filter; ints: geom, depthwise, N, H, W, C
+  Geom g = geom(c.i);
+  bool depthwise = c.i[8];
+  int64_t n = c.i[9], h = c.i[10], w = c.i[11], ch = c.i[12];
+  at::Tensor go = nchw(c.dev(0));
+  at::Tensor weight = oihw(c.dev(1), depthwise);
+  int64_t hp = g.symmetric() ? h : h + g.t + g.b, wp = g.symmetric() ? w : w + g.l + g.r;
+  at::Tensor input = at::empty({n, ch, hp, wp}, go.options().memory_format(kCL));
+  auto grads = at::convolution_backward(go, input, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
+                                        depthwise ? ch : 1, {true, false, false});
+  c.out.push_back(nhwc(g.unpad(std::get<0>(grads), h, w)));
+}
+
+void conv2d_filter(Call& c) {  // in: x, dy; ints: geom, depthwise, kh, kw, in, out (depthwise: kh, kw, C, M)
+  Geom g = geom(c.i);
+  bool depthwise = c.i[8];
+  int64_t kh = c.i[9], kw = c.i[10], ci = c.i[11], co = c.i[12];
+  at::Tensor xv = g.pad(nchw(c.dev(0)));
+  at::Tensor go = nchw(c.dev(1));
+  at::Tensor weight = depthwise ? at::empty({ci * co, 1, kh, kw}, go.options().memory_format(kCL))
+                                : at::empty({co, ci, kh, kw}, go.options().memory_format(kCL));
+  auto grads = at::convolution_backward(go, xv, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
+                                        depthwise ? ci : 1, {false, true, false});
+  at::Tensor gw = std::get<1>(grads);
+  if (depthwise) c.out.push_back(gw.squeeze(1).permute({1, 2, 0}).reshape({kh, kw, ci, co}).contiguous());
+  else c.out.push_back(gw.permute({2, 3, 1, 0}));  // a strided view (no copy): later kernels read strides
+}
+
+// ---- pooling: ints = kh, kw, geom(8) (dilation 1)
+struct Pool {
+  std::vector<int64_t> kernel;
+  Geom g;
+  // ATen pads implicitly only symmetrically and by at most half the window.
+  bool implicit() const { return g.symmetric() && g.t <= kernel[0] / 2 && g.l <= kernel[1] / 2; }
+  std::vector<int64_t> padding() const { return implicit() ? std::vector<int64_t>{g.t, g.l} : std::vector<int64_t>{0, 0}; }
+  at::Tensor pad(const at::Tensor& xv, double value) const {
+    return implicit() ? xv : at::constant_pad_nd(xv, {g.l, g.r, g.t, g.b}, value).contiguous(kCL);
+  }
+  at::Tensor unpad(const at::Tensor& t, int64_t h, int64_t w) const {
+    return implicit() ? t : t.narrow(2, g.t, h).narrow(3, g.l, w);
+  }
+  // Number of in-bounds elements under each window: [1, 1, Ho, Wo] (tfjs averages over those only).
+  at::Tensor count(int64_t h, int64_t w, const at::TensorOptions& o) const {
+    at::Tensor ones = at::constant_pad_nd(at::ones({1, 1, h, w}, o), {g.l, g.r, g.t, g.b}, 0);
+    return at::avg_pool2d(ones, kernel, g.stride, {0, 0}, false, true, 1);
+  }
+};
+Pool pool(const int32_t* i) { return Pool{{i[0], i[1]}, geom(i + 2)}; }
+
+void max_pool(Call& c) {
+  Pool p = pool(c.i);
+  at::Tensor xv = p.pad(nchw(c.dev(0)), -std::numeric_limits<double>::infinity());
+  c.out.push_back(nhwc(at::max_pool2d(xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false)));
+}
+
+void max_pool_grad(Call& c) {  // in: dy, x, y
+  Pool p = pool(c.i);
+  at::Tensor x = c.dev(1);
+  at::Tensor xv = p.pad(nchw(x), -std::numeric_limits<double>::infinity());
+  auto yi = at::max_pool2d_with_indices(xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false);
+  at::Tensor gi = at::max_pool2d_with_indices_backward(nchw(c.dev(0)), xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false,
+                                                       std::get<1>(yi));
+  c.out.push_back(nhwc(p.unpad(gi, x.size(1), x.size(2))));
+}
+
+void avg_pool(Call& c) {
+  Pool p = pool(c.i);
+  at::Tensor x = c.dev(0);
+  at::Tensor xv = nchw(x);
+  if (p.implicit()) {
+    c.out.push_back(nhwc(at::avg_pool2d(xv, p.kernel, p.g.stride, p.padding(), false, false, c10::nullopt)));
+    return;
+  }
+  at::Tensor sum = at::avg_pool2d(p.pad(xv, 0), p.kernel, p.g.stride, {0, 0}, false, true, 1);
+  c.out.push_back(nhwc(sum / p.count(x.size(1), x.size(2), x.options())));
+}
+
+// tfjs's AvgPoolGrad spreads dy / (kh * kw) over every window, padded positions included
+// (unlike its forward pass, which averages over in-bounds elements only); matched here.
+void avg_pool_grad(Call& c) {  // in: dy, x
+  Pool p = pool(c.i);
+  at::Tensor x = c.dev(1);
+  at::Tensor go = nchw(c.dev(0));
+  Geom g = p.g;
+  at::Tensor xv = nchw(x);
+  at::Tensor xp = g.t || g.b || g.l || g.r ? at::constant_pad_nd(xv, {g.l, g.r, g.t, g.b}, 0).contiguous(kCL) : xv;
+  at::Tensor gi = at::avg_pool2d_backward(go, xp, p.kernel, g.stride, {0, 0}, false, true, c10::nullopt);
+  if (xp.size(2) != x.size(1) || xp.size(3) != x.size(2)) gi = gi.narrow(2, g.t, x.size(1)).narrow(3, g.l, x.size(2));
+  c.out.push_back(nhwc(gi));
+}
+
+// ---- matrix products and normalisation
+// Operands that are neither contiguous nor a transposed contiguous tensor (slices, broadcast
+// or permuted views) are copied once: strided views made ATen's CPU matmul ~6× slower.
+at::Tensor blas_ready(const at::Tensor& t) {
+  if (t.dim() < 2 || t.is_contiguous() || t.transpose(-1, -2).is_contiguous()) return t;
+  return t.contiguous();
+}
+// On the CPU transposed operands are rearranged for the BLAS (Debian's reference BLAS runs
+// a·bᵀ about 2× and a cold aᵀ·b up to 6× slower than the forms below); results may be views.
+void batch_mat_mul(Call& c) {  // in: a, b, [bias, prelu]; ints: transposeA, transposeB, activation; f: alpha
+  at::Tensor a = blas_ready(c.dev(0)), b = blas_ready(c.dev(1));
+  at::Tensor y;
+  bool ta = c.i[0], tb = c.i[1];
+  if (!a.device().is_cpu() || (!ta && !tb)) {
+    y = at::matmul(ta ? a.transpose(-1, -2) : a, tb ? b.transpose(-1, -2) : b);
+  } else if (ta && tb) {
+    y = at::matmul(b, a).transpose(-1, -2);  // aᵀ·bᵀ = (b·a)ᵀ
+  } else if (ta) {
+    y = at::matmul(b.transpose(-1, -2), a).transpose(-1, -2);  // aᵀ·b = (bᵀ·a)ᵀ
+  } else {
+    y = at::matmul(a, b.transpose(-1, -2).contiguous());  // a·bᵀ with bᵀ materialised
+  }
+  if (c.in.size() > 2 && c.in[2].defined()) y = y + c.dev(2);
+  at::Tensor prelu = c.in.size() > 3 && c.in[3].defined() ? c.dev(3) : at::Tensor();
+  c.out.push_back(activate(y, c.i[2], prelu, c.f[0]));
+}
+
+void batch_norm(Call& c) {  // in: x, mean, variance, offset?, scale?; f: epsilon
+  // y = x * inv + (offset - mean * inv), inv = scale / sqrt(var + eps): one pass over x.
+  at::Tensor inv = at::rsqrt(c.in[2] + c.f[0]);
+  if (c.in[4].defined()) inv = inv * c.in[4];
+  at::Tensor shift = -c.in[1] * inv;
+  if (c.in[3].defined()) shift = shift + c.in[3];
+  c.out.push_back(at::addcmul(shift, c.in[0], inv));
+}
+
+}  // namespace
+
+std::vector<OpEntry> nn_ops() {
+  return {
+      OP("Conv2D", conv2d), OP("Conv2DBackpropInput", conv2d_input), OP("Conv2DBackpropFilter", conv2d_filter),
+      OP("MaxPool", max_pool), OP("MaxPoolGrad", max_pool_grad), OP("AvgPool", avg_pool),
+      OP("AvgPoolGrad", avg_pool_grad), OP("BatchMatMul", batch_mat_mul), OP("FusedBatchNorm", batch_norm),
+  };
+}
+
+}  // namespace sdfn
