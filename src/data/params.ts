@@ -6,21 +6,26 @@ const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 const rgb = z.array(z.number()).length(3);
+/** Pixels are divided by it: 0 would make every value infinite. */
+export const rgbStd = z.array(z.number().positive()).length(3);
+/** Beyond this an image batch does not fit in memory anyway (the paper uses 224). */
+export const MAX_IMAGE_SIZE = 4096;
 
 /** Image decoding and augmentation. */
 export const imageParams = {
-  image_size: z.number().int().positive().default(224).describe("Side of the square image fed to the encoder, in pixels."),
+  image_size: z.number().int().positive().max(MAX_IMAGE_SIZE).default(224).describe("Side of the square image fed to the encoder, in pixels."),
   resize: z
     .number()
     .int()
     .nonnegative()
+    .max(2 * MAX_IMAGE_SIZE)
     .default(0)
     .describe("Shorter side after resizing, before cropping; 0 = image_size × 256/224 (256 for 224)."),
   random_crop: z.boolean().default(true).describe("Training: random image_size crop of the resized image (evaluation: center crop)."),
   flip: z.boolean().default(true).describe("Training: horizontal flip with probability 1/2."),
   pad_square: z.boolean().default(false).describe("Pad each image with white to a square before resizing (keeps the whole garment)."),
   mean: rgb.default(IMAGENET_MEAN).describe("Per-channel mean subtracted from pixels in [0, 1] (ImageNet)."),
-  std: rgb.default(IMAGENET_STD).describe("Per-channel standard deviation pixels are divided by (ImageNet)."),
+  std: rgbStd.default(IMAGENET_STD).describe("Per-channel standard deviation pixels are divided by (ImageNet)."),
 };
 
 /** Tokenisation and vocabulary. */

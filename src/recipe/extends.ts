@@ -56,6 +56,12 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
       broken = true;
       continue;
     }
+    if (!/\.(ya?ml|json)$/i.test(target)) {
+      // An image, a plugin or a README: parsing it would only report its bytes as YAML syntax, somewhere inside it.
+      problems.push(problemAt(own.places, ref.path, `extends: "${ref.value}" is not a recipe: a base is a .yaml or .yml file (plugins go under plugins:)`));
+      broken = true;
+      continue;
+    }
     const nested: Problem[] = [];
     const loaded = await loadChain(target, nested, where);
     if (!loaded) {
@@ -65,6 +71,8 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
         if (p.file === shown && p.line === 0) {
           const rel = showFile(dir) || ".";
           problems.push(problemAt(own.places, ref.path, `extends: cannot read "${ref.value}" (${p.message.replace("cannot read the recipe: ", "")}; paths are relative to ${rel})`));
+        } else if (p.file === shown && isUndecodable(p)) {
+          problems.push(problemAt(own.places, ref.path, `extends: "${ref.value}" is not a YAML recipe: ${p.message} (${p.line}:${p.col} there)`));
         } else problems.push(p);
       }
       broken = true;
@@ -92,6 +100,9 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   const unique = plugins.filter((p, i) => plugins.findIndex((q) => q.path === p.path) === i);
   return { located, plugins: unique };
 }
+
+/** A base that is not UTF-8 text at all (text-source.ts): named at the `extends:` entry, not inside its bytes. */
+const isUndecodable = (p: Problem) => /^(the file is |a zero byte|not UTF-8|this line is )/.test(p.message);
 
 /** `key: path` or `key: [paths]` of a file's own tree, as (value, path) pairs; a wrong shape is a problem (undefined). */
 function listOfPaths(own: Located, key: string, problems: Problem[]): { value: string; path: (string | number)[] }[] | undefined {

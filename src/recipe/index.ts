@@ -77,7 +77,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
       await loadPlugin(registry, ref.path, showFile(ref.path));
     } catch (err) {
       if (!(err instanceof PluginError)) throw err;
-      problems.push(problemAtWhere(ref.where, err.message));
+      problems.push(err.place ? { file: showFile(ref.path), ...err.place, message: err.message } : problemAtWhere(ref.where, err.message));
     }
   }
   // The resolved recipe lists its plugins relative to the recipe's directory.

@@ -17,6 +17,8 @@ export const RECIPE_VERSION = 1;
 
 /** Recipe names become run directory names: letters, digits, `.`, `_`, `-`. */
 export const RECIPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A run directory is NAME-DATE-TIME; file names are at most 255 bytes. */
+export const MAX_NAME_CHARS = 200;
 
 export function recipeSchema(k: KindSchemas) {
   return z.strictObject({
@@ -24,6 +26,7 @@ export function recipeSchema(k: KindSchemas) {
     name: z
       .string()
       .regex(RECIPE_NAME, "use letters, digits, '.', '_' and '-' only")
+      .max(MAX_NAME_CHARS)
       .default("recipe")
       .describe("Name of the experiment (names its run directory); defaults to the recipe's file name (a base's name is not inherited through extends)."),
     seed: z.number().int().min(0).default(0).describe("Seed for parameter initialisation, shuffling and dropout."),

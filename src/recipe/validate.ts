@@ -9,6 +9,7 @@ import { isMapping, problemAt, showPath } from "./located.js";
 import type { Problem } from "./problems.js";
 import { RECIPE_NAME, recipeSchema, type Recipe } from "./schema.js";
 import { closest, didYouMean } from "./suggest.js";
+import { crossChecks } from "./cross-checks.js";
 
 export interface Validated {
   problems: Problem[];
@@ -31,7 +32,9 @@ export function validateTree(located: Located, registry: Registry, fallbackFile:
     // Checks JSON Schema cannot express (refinements): zod's own messages, at the same places.
     return { problems: parsed.error.issues.map((i) => at(i.path as Path, `${showPath(i.path as Path)}: ${i.message}`)) };
   }
-  return { problems: [], recipe: deepFreeze(parsed.data) as Recipe };
+  const recipe = deepFreeze(parsed.data) as Recipe;
+  const crossed = crossChecks(recipe, at);
+  return crossed.length ? { problems: crossed } : { problems: [], recipe };
 }
 
 // Compiling a schema takes a few ms; recipes validated in one process mostly share one.
@@ -130,6 +133,12 @@ function explain(e: ErrorObject, tree: unknown, registry: Registry, at: At): Pro
       return at(path, `${where}: needs at least ${p.limit} ${p.limit === 1 ? "entry" : "entries"}, got ${(e.data as unknown[]).length}`);
     case "maxItems":
       return at(path, `${where}: allows at most ${p.limit} entries, got ${(e.data as unknown[]).length}`);
+    case "maxLength":
+    case "minLength": {
+      const length = String(e.data).length;
+      const why = path.length === 1 && path[0] === "name" ? " (it names the run directory, a date is added, and file names are at most 255 bytes)" : "";
+      return at(path, `${where}: ${length} characters; ${e.keyword === "maxLength" ? "at most" : "at least"} ${p.limit} allowed${why}`);
+    }
     case "pattern":
       return at(path, `${where}: ${got(e.data)} is not allowed: ${PATTERN_HINTS[String(p.pattern)] ?? `it must match ${p.pattern}`}`);
     case "anyOf":

@@ -5,6 +5,10 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, vi
 import type { Located, Path, Pos, Where } from "./located.js";
 import { pathKey } from "./located.js";
 import type { Problem } from "./problems.js";
+import { decodeRecipe, MAX_VALUE_CHARS } from "./text-source.js";
+
+/** Values reached through aliases, at most: a few aliases in a recipe repeat tens of values, a "billion laughs" file billions. */
+const MAX_ALIASED_VALUES = 10_000;
 
 export interface ParsedFile {
   /** Undefined when the file could not be read or has syntax errors. */
@@ -14,15 +18,17 @@ export interface ParsedFile {
 
 /** Reads and parses `abs`; `shown` is the name problems use (usually relative to the working directory). */
 export async function readYamlFile(abs: string, shown: string): Promise<ParsedFile> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(abs, "utf8");
+    bytes = await readFile(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a recipe" : String(err);
     return { problems: [{ file: shown, line: 0, col: 0, message: `cannot read the recipe: ${why}` }] };
   }
-  return parseYaml(text, shown);
+  const decoded = decodeRecipe(bytes, shown);
+  if ("problem" in decoded) return { problems: [decoded.problem] };
+  return parseYaml(decoded.text, shown);
 }
 
 /** Parses YAML text into a Located tree (`shown` names the file in problems). */
@@ -51,11 +57,18 @@ export function parseYaml(text: string, shown: string): ParsedFile {
   if (fatal) return { problems };
 
   const places = new Map<string, Where>();
-  const toValue = (node: unknown, path: Path, key: Pos | undefined, depth: number): unknown => {
+  let aliased = 0; // values visited below an alias, over the whole file
+  let bombAt: number | undefined;
+  const toValue = (node: unknown, path: Path, key: Pos | undefined, depth: number, viaAlias = false): unknown => {
     if (node === null || node === undefined) return null;
     const n = node as Node;
     const where: Where = { file: shown, value: n.range ? at(n.range[0]) : (key ?? { line: 1, col: 1 }), key };
     places.set(pathKey(path), where);
+    if (bombAt !== undefined) return null;
+    if (viaAlias && ++aliased > MAX_ALIASED_VALUES) {
+      bombAt = n.range?.[0] ?? 0;
+      return null;
+    }
     if (depth > 64) {
       problem(n.range?.[0] ?? 0, "nesting is too deep (an alias that refers to itself?)");
       return null;
@@ -66,12 +79,22 @@ export function parseYaml(text: string, shown: string): ParsedFile {
         problem(n.range![0], `unknown alias "*${n.source}": define it first with "&${n.source}"`);
         return null;
       }
-      const value = toValue(target, path, key, depth + 1);
+      const value = toValue(target, path, key, depth + 1, true);
+      if (bombAt !== undefined && aliased === MAX_ALIASED_VALUES + 1) {
+        aliased++; // report once, at the outermost alias being expanded when the limit was crossed
+        problem(n.range![0], `aliases expand to more than ${MAX_ALIASED_VALUES} values (a YAML "billion laughs" file?): write the values out, or alias fewer of them`);
+      }
       places.set(pathKey(path), where);
       return value;
     }
-    if (isScalar(n)) return n.value;
-    if (isSeq(n)) return n.items.map((item, i) => toValue(item, [...path, i], undefined, depth + 1));
+    if (isScalar(n)) {
+      if (typeof n.value === "string" && n.value.length > MAX_VALUE_CHARS) {
+        problem(n.range![0], `a value of ${n.value.length} characters: recipe values are at most ${MAX_VALUE_CHARS} (is this the right file?)`);
+        return null;
+      }
+      return n.value;
+    }
+    if (isSeq(n)) return n.items.map((item, i) => toValue(item, [...path, i], undefined, depth + 1, viaAlias));
     if (isMap(n)) {
       const out: Record<string, unknown> = {};
       for (const pair of n.items) {
@@ -84,7 +107,7 @@ export function parseYaml(text: string, shown: string): ParsedFile {
         if (Object.hasOwn(out, name)) continue; // reported as a duplicate key
         const keyPos = at(pair.key.range![0]);
         const value = pair.value ?? null;
-        out[name] = toValue(value, [...path, name], keyPos, depth + 1);
+        out[name] = toValue(value, [...path, name], keyPos, depth + 1, viaAlias);
         if (value === null) places.set(pathKey([...path, name]), { file: shown, value: keyPos, key: keyPos });
       }
       return out;

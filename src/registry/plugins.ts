@@ -7,7 +7,8 @@
 // Plugin names are namespaced ("acme/GatedSum"); a name already registered is an
 // error, never an overwrite. See examples/plugins/gated-sum.ts.
 import { pathToFileURL } from "node:url";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { KINDS, nameKey, PLUGIN_NAME, type Declaration, type Kind, type Registry } from "./registry.js";
 
 /** What a plugin's `register` receives: registration only, by kind. */
@@ -18,6 +19,8 @@ export interface PluginRegistry {
 /** A plugin that cannot be loaded or registers something wrong; the message says how to fix it. */
 export class PluginError extends Error {
   override name = "PluginError";
+  /** A place inside the plugin file (a syntax error), when known; line/col 1-based. */
+  place?: { line: number; col: number };
 }
 
 /**
@@ -30,9 +33,7 @@ export async function loadPlugin(registry: Registry, file: string, shown: string
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    const hint = file.endsWith(".ts") && /Unknown file extension/.test(String(why)) ? " (run through bin/sdfn.js, which loads TypeScript)" : "";
-    throw new PluginError(`plugin ${shown} failed to load: ${why}${hint}`);
+    throw loadFailure(err, file, shown);
   }
   const register = mod.register;
   if (typeof register !== "function") {
@@ -56,6 +57,53 @@ export async function loadPlugin(registry: Registry, file: string, shown: string
   } catch (err) {
     if (err instanceof PluginError) throw err;
     throw new PluginError(`plugin ${shown}: register() failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Why importing a plugin failed, located in the plugin when the compiler says where. */
+function loadFailure(err: unknown, file: string, shown: string): PluginError {
+  const text = (err instanceof Error ? err.message : String(err)).replace(/\x1b\[[0-9;]*m/g, "");
+  const syntax = syntaxError(text);
+  if (syntax && path.resolve(syntax.file) === file) {
+    const located = new PluginError(`plugin ${shown}: syntax error: ${syntax.message}`);
+    located.place = { line: syntax.line, col: syntax.col };
+    return located;
+  }
+  const why = text.split("\n")[0]!;
+  const cjs = commonJsScope(file);
+  const formatError = /require\(\) (of )?ES Module|ERR_REQUIRE_(ESM|ASYNC_MODULE)|Cannot use import statement outside a module|(exports|require) is not defined/;
+  if (cjs !== undefined && /\.(ts|js)$/.test(file) && formatError.test(text)) {
+    const scope = cjs ? `${cjs} has no "type": "module"` : `no package.json is above it`;
+    return new PluginError(
+      `plugin ${shown} failed to load (${why.split(". ")[0]}): ${scope}, so Node loads ${path.basename(file)} as CommonJS; ` +
+        `${cjs ? `add "type": "module" to ${path.basename(cjs)}` : `add a package.json with "type": "module"`}, or rename the plugin to .mts`,
+    );
+  }
+  const hint = file.endsWith(".ts") && /Unknown file extension/.test(why) ? " (run through bin/sdfn.js, which loads TypeScript)" : "";
+  return new PluginError(`plugin ${shown} failed to load: ${why}${hint}`);
+}
+
+/** A compiler's syntax error: esbuild's (tsx: `FILE:L:C: ERROR: MESSAGE`, column 0-based) or oxc's (vite: `[CODE] MESSAGE … [ FILE:L:C ]`). */
+function syntaxError(text: string): { file: string; line: number; col: number; message: string } | undefined {
+  const esbuild = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m.exec(text);
+  if (esbuild) return { file: esbuild[1]!, line: Number(esbuild[2]), col: Number(esbuild[3]) + 1, message: esbuild[4]! };
+  const oxc = /\[[A-Z_]+\] *(.+)\n[^[]*\[ (.+?):(\d+):(\d+) \]/.exec(text);
+  if (oxc) return { file: oxc[2]!, line: Number(oxc[3]), col: Number(oxc[4]), message: oxc[1]!.trim() };
+  return undefined;
+}
+
+/** The nearest package.json above `file` when it makes .ts/.js files CommonJS (no "type": "module"); "" when there is none; undefined for ESM. */
+function commonJsScope(file: string): string | undefined {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, "utf8")) as { type?: string }).type === "module" ? undefined : pkg;
+      } catch {
+        return undefined;
+      }
+    }
+    if (path.dirname(dir) === dir) return "";
   }
 }
 

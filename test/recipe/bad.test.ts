@@ -62,6 +62,12 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
   "plugin-bad-param.yaml": [["6:36", `fusion.modules[0].gate: expected one of channel, token; got "pixel"`]],
   "plugin-duplicate.yaml": [["5:5", `plugin test/recipe/fixtures/plugins/dup-gated-sum.ts: module "acme/GatedSum" is already registered by plugin examples/plugins/gated-sum.ts; rename one of them`]],
   "plugin-not-namespaced.yaml": [["3:11", `plugin test/recipe/fixtures/plugins/bare-name.ts: "Gate" is not a namespaced name: plugin names look like "acme/GatedSum"`]],
+  "alias-bomb.yaml": [["5:10", `aliases expand to more than 10000 values (a YAML "billion laughs" file?): write the values out, or alias fewer of them`]],
+  "extends-not-yaml.yaml": [["2:10", `extends: "../fixtures/plugins/throws.ts" is not a recipe: a base is a .yaml or .yml file (plugins go under plugins:)`]],
+  "heads-not-dividing.yaml": [["5:27", "fusion.modules[0].heads: 3 heads do not divide the fusion width d = 1024 (encoders.image.dim); use one of 1, 2, 4, 8, 16, 32, 64, or change the width"]],
+  "std-zero.yaml": [["4:16", "data.std[1]: must be > 0, got 0"]],
+  "image-size-huge.yaml": [["4:15", "data.image_size: must be <= 4096, got 1000000000"]],
+  "name-too-long.yaml": [["3:7", "name: 300 characters; at most 200 allowed (it names the run directory, a date is added, and file names are at most 255 bytes)"]],
   "many-problems.yaml": [
     ["3:7", "seed: must be >= 0, got -1"],
     ["5:11", "fusion.layers: must be >= 1, got 0"],
