@@ -9,9 +9,9 @@ import {
   MessagesPanel,
   ProgressPanel,
   RoutingPanel,
-} from "../../src/cli/render/dashboard.js";
-import { applyEvent, emptyState, markStopping, type DashboardState } from "../../src/cli/render/state.js";
-import type { TrainEvent } from "../../src/train/events.js";
+} from "../../../src/cli/render/dashboard.js";
+import { applyEvent, emptyState, markStopping, type DashboardState } from "../../../src/cli/render/state.js";
+import type { TrainEvent } from "../../../src/train/events.js";
 import { evaluationEvent, runInfo, stepEvent, syntheticRun, T0 } from "./fixtures/events.js";
 
 afterEach(cleanup);

@@ -1,8 +1,8 @@
 // createRenderer: mode choice, q / Ctrl-C / SIGINT aborting the signal, a
 // second Ctrl-C exiting with 130, and the resume command printed at the end.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createRenderer, type Renderer } from "../../src/cli/render/index.js";
-import type { TrainEvent } from "../../src/train/events.js";
+import { createRenderer, type Renderer } from "../../../src/cli/render/index.js";
+import type { TrainEvent } from "../../../src/train/events.js";
 import { runInfo, syntheticRun, T0 } from "./fixtures/events.js";
 import { FakeStdin, FakeStdout, stripAnsi } from "./fixtures/tty.js";
 

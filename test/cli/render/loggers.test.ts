@@ -1,10 +1,10 @@
 // The plain-lines and JSON-lines loggers, fed a synthetic run.
 import { describe, expect, it } from "vitest";
-import { createJsonSink } from "../../src/cli/render/json.js";
-import { formatEnd } from "../../src/cli/render/lines.js";
-import type { Output } from "../../src/cli/render/output.js";
-import { createPlainLogger } from "../../src/cli/render/plain.js";
-import type { TrainEvent } from "../../src/train/events.js";
+import { createJsonSink } from "../../../src/cli/render/json.js";
+import { formatEnd } from "../../../src/cli/render/lines.js";
+import type { Output } from "../../../src/cli/render/output.js";
+import { createPlainLogger } from "../../../src/cli/render/plain.js";
+import type { TrainEvent } from "../../../src/train/events.js";
 import { runInfo, stepEvent, syntheticRun, T0 } from "./fixtures/events.js";
 
 const collect = () => {

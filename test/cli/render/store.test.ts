@@ -1,6 +1,6 @@
 // The throttle between events and frames.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DashboardStore } from "../../src/cli/render/store.js";
+import { DashboardStore } from "../../../src/cli/render/store.js";
 import { runInfo, stepEvent, T0 } from "./fixtures/events.js";
 
 afterEach(() => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FAKE_TRAIN, ROOT } from "./fixtures/spawn.js";
 import { TmuxSession } from "./fixtures/tmux.js";
-import { missing } from "../support/requires.js";
+import { missing } from "../../support/requires.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "sdfn-tmux-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
