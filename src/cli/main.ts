@@ -3,7 +3,7 @@
 // for their summaries, so command files keep heavy imports inside `run`.
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
-import { UsageError } from "./command.js";
+import { UserError } from "../util/errors.js";
 import { RecipeError } from "../recipe/problems.js";
 import { closest } from "../recipe/suggest.js";
 
@@ -92,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
-    if (err instanceof UsageError) {
+    // Every user mistake (a flag, a data file, a run directory, …) is a UserError: its message, exit 2.
+    if (err instanceof UserError) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }

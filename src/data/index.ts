@@ -3,9 +3,10 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { RegistryError, type Registry } from "../registry/registry.js";
+import { UserError } from "../util/errors.js";
 import { createLoader } from "./loader.js";
 import { imageParams, loaderParams, textParams } from "./params.js";
-import type { BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
+import type { Baselines, BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
 import { buildVocabulary } from "./vocabulary.js";
 
 export type * from "./types.js";
@@ -31,6 +32,8 @@ export interface OpenDataset {
   imagePath(id: string): string | undefined;
   /** The dataset's parameters, every default filled. */
   params: Record<string, unknown>;
+  /** The dataset's single-modality baselines per evaluation set, when it has them (shapes). */
+  baselines?: Baselines;
 }
 
 /** What the loader and the vocabulary read from a dataset's params (defaults: the shared schema, data/params.ts). */
@@ -42,8 +45,11 @@ const LOADING = z.object({
   decode_concurrency: loaderParams.decode_concurrency,
 });
 
-/** A problem with the data on disk or the data section: printed without a stack trace. */
-export class DataError extends Error {}
+/** The loading params of a dataset's parsed params: every built-in has them; a plugin's that lacks one gets the shared default. */
+export const loadingParams = (params: Record<string, unknown>) => LOADING.parse(params);
+
+/** A problem with the data on disk or the data section: printed without a stack trace, exit code 2. */
+export class DataError extends UserError {}
 
 export interface DataOptions {
   /** Relative data paths resolve against it; default: process.cwd(). */
@@ -89,8 +95,7 @@ export async function openDataset(
   const { source, params } = await loadDatasetSource(recipe, registry, opts);
   const missing = missingImagesMessage(recipe.data.dataset, source);
   if (missing) throw new DataError(missing);
-  // Every built-in dataset has these params; a plugin's that lacks one gets the shared schema's default.
-  const loading = LOADING.parse(params);
+  const loading = loadingParams(params);
   const vocabulary = opts.vocabulary ?? buildVocabulary(source.train.map((p) => p.text), loading.min_count);
   const loader = createLoader(source.images, vocabulary, loading);
   return {
@@ -100,5 +105,6 @@ export async function openDataset(
     loader,
     imagePath: (id) => source.images.path(id),
     params,
+    baselines: source.baselines,
   };
 }

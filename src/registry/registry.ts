@@ -3,6 +3,7 @@
 // entry is looked up, its params parsed (defaults from the schema) and built.
 // It is the only global mutable state (tests make their own instance). No scopes, no fallback.
 import type { z } from "zod";
+import { UserError } from "../util/errors.js";
 import type { KindContracts } from "./kinds.js";
 
 /**
@@ -45,7 +46,7 @@ export const nameKey = (kind: Kind): "dataset" | "type" => (kind === "dataset" ?
 export type Entry = { readonly [key: string]: unknown };
 
 /** An entry that names nothing registered, or whose params do not parse; `where` is its recipe path. */
-export class RegistryError extends Error {
+export class RegistryError extends UserError {
   override name = "RegistryError";
 }
 

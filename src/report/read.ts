@@ -3,6 +3,7 @@
 // summary.json. A torn last line (a run killed mid-write) is skipped.
 import { existsSync, readFileSync } from "node:fs";
 import { RunDir } from "../run/run-dir.js";
+import { UserError } from "../util/errors.js";
 import type { TrainEvent } from "../train/events.js";
 
 export interface RunRecord {
@@ -14,7 +15,8 @@ export interface RunRecord {
   summary?: Record<string, unknown>;
 }
 
-export class RunDirError extends Error {}
+/** Not a run directory (or not yet one): a user mistake, exit code 2. */
+export class RunDirError extends UserError {}
 
 export function readRun(dir: string): RunRecord {
   const run = new RunDir(dir);

@@ -3,26 +3,10 @@
 // checkpoints/, vocabulary.json). Nothing is written until the recipe is valid.
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { RUN_FILES, RunDir } from "../../run/run-dir.js";
-import { UsageError, type Command } from "../command.js";
+import { BACKEND_OPTION, defineCommand, PLUGIN_OPTION, SET_OPTION, UsageError } from "../command.js";
 
-const help = `Usage: sdfn build RECIPE [options]
-
-Validates RECIPE, compiles its network, trains, evaluates and writes a run directory.
-
-Options:
-  --out DIR          run directory (default runs/<name>-<timestamp>)
-  --resume RUN_DIR   continue RUN_DIR from its last checkpoint (same recipe and --set options)
-  --set KEY=VALUE    override a recipe value, e.g. --set training.epochs=2 (repeatable)
-  --plugin FILE      load a plugin that registers modules, routers, losses, ... (repeatable)
-  --backend NAME     auto | cpu | torch | wasm | tensorflow | webgpu (default: the recipe's)
-  --log MODE         auto | plain | json (default auto: the dashboard on a terminal)
-  --dry-run          validate and print the network summary; train nothing, write nothing
-
-Example:
-  sdfn build recipes/quickstart.yaml --set fusion.router.type=static
-`;
+const LOG_MODES = ["auto", "plain", "json"] as const;
 
 /** runs/<name>-YYYYMMDD-HHMMSS (UTC). */
 export function defaultRunDir(name: string, now = new Date()): string {
@@ -30,61 +14,43 @@ export function defaultRunDir(name: string, now = new Date()): string {
   return join("runs", `${name}-${stamp}`);
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        resume: { type: "string" },
-        set: { type: "string", multiple: true },
-        plugin: { type: "string", multiple: true },
-        backend: { type: "string" },
-        log: { type: "string" },
-        "dry-run": { type: "boolean" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${help}`);
-  }
-}
-
-export const command: Command = {
+export const command = defineCommand({
   name: "build",
   summary: "validate a recipe, train and evaluate it, write a run directory",
-  help,
-  async run(argv) {
-    const { values, positionals } = parse(argv);
+  usage: "RECIPE [options]",
+  description: "Validates RECIPE, compiles its network, trains, evaluates and writes a run directory.",
+  options: {
+    out: { type: "string", arg: "DIR", help: "run directory (default runs/<name>-<timestamp>)" },
+    resume: { type: "string", arg: "RUN_DIR", help: "continue RUN_DIR from its last checkpoint (same recipe and --set options)" },
+    set: { ...SET_OPTION, help: "override a recipe value, e.g. --set training.epochs=2 (repeatable)" },
+    plugin: { ...PLUGIN_OPTION, help: "load a plugin that registers modules, routers, losses, ... (repeatable)" },
+    backend: BACKEND_OPTION,
+    log: { type: "string", arg: "MODE", help: "auto | plain | json (default auto: the dashboard on a terminal)" },
+    "dry-run": { type: "boolean", help: "validate and print the network summary; train nothing, write nothing" },
+    nproc: { type: "string", arg: "N", help: "train with N processes on this machine (data-parallel over c10d; docs/distributed.md)" },
+  },
+  examples: ["sdfn build recipes/quickstart.yaml --set fusion.router.type=static"],
+  async run({ values, positionals }) {
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.length}: ${positionals.join(" ")}`);
     const resume = values.resume;
     const previous = resume ? new RunDir(resume) : null;
     const file = positionals[0] ?? (resume ? join(resume, RUN_FILES.recipe) : undefined);
-    if (!file) throw new UsageError(`missing RECIPE\n\n${help}`);
+    if (!file) throw new UsageError("build: missing RECIPE (see sdfn build --help)");
     if (!existsSync(file)) throw new UsageError(`${file}: no such recipe file`);
     if (previous && !previous.hasCheckpoint("last")) {
       throw new UsageError(`--resume ${resume}: no checkpoints/last.json there; give a run directory written by \`sdfn build\``);
     }
     const log = values.log ?? "auto";
-    if (!["auto", "plain", "json"].includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
+    if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
 
-    const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
-    let loaded;
-    try {
-      loaded = await loadRecipe(file, { sets: values.set ?? [], plugins: values.plugin ?? [] });
-    } catch (err) {
-      if (err instanceof RecipeError) {
-        process.stderr.write(`${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
-    if (resume) {
-      const saved = JSON.parse(readFileSync(new RunDir(resume).checkpoint("last").meta, "utf8")) as { recipeHash?: string };
+    const { loadRecipe } = await import("../../recipe/index.js");
+    const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins: values.plugin ?? [] });
+    if (previous) {
+      const saved = JSON.parse(readFileSync(previous.checkpoint("last").meta, "utf8")) as { recipeHash?: string };
       if (saved.recipeHash !== loaded.hash) {
         throw new UsageError(
           `--resume ${resume}: the run was trained with a different recipe (or different --set/--plugin options); ` +
-            `give the same ones, or omit RECIPE to use ${join(resume, RUN_FILES.recipe)}`,
+            `give the same ones, or omit RECIPE to use ${previous.recipe}`,
         );
       }
     }
@@ -93,6 +59,17 @@ export const command: Command = {
     if (!(backendNames as readonly string[]).includes(backendName)) {
       throw new UsageError(`--backend ${backendName}: expected one of ${backendNames.join(", ")}`);
     }
+    // --nproc N: this process only launches the N workers (src/dist/launch.ts); each of them runs this command.
+    const dist = await import("../dist-build.js");
+    const nproc = dist.parseNproc(values.nproc);
+    const rank = dist.jobRank();
+    if (previous) dist.checkResumeProcs(previous.checkpoint("last").meta, nproc, previous.path);
+    if (nproc > 1 && rank === null && !values["dry-run"]) {
+      const out = resume ?? values.out ?? defaultRunDir(loaded.recipe.name);
+      const args = dist.workerArgs({ file, sets: values.set ?? [], plugins: values.plugin ?? [], backend: values.backend, log, out, resume });
+      return dist.launchJob(nproc, backendName, args, out);
+    }
+    if (rank !== null) dist.pinDevice();
     let backend;
     try {
       backend = await useBackend(backendName);
@@ -110,33 +87,35 @@ export const command: Command = {
     for (const s of values.set ?? []) again.push(`--set ${JSON.stringify(s)}`);
     for (const p of values.plugin ?? []) again.push(`--plugin ${p}`);
     if (values.backend) again.push(`--backend ${values.backend}`);
+    if (nproc > 1) again.push(`--nproc ${nproc}`);
     again.push(`--resume ${runDir}`);
 
-    const renderer = createRenderer({ mode: log as "auto" | "plain" | "json" });
+    const renderer = createRenderer({ mode: log as (typeof LOG_MODES)[number] });
+    const rankLog = rank === null ? null : await dist.rankSink(renderer.sink, runDir, rank);
     try {
       const summary = await train(loaded, {
         outDir,
         resume,
         backend: backend.name,
         device: backend.device,
-        onEvent: renderer.sink,
+        onEvent: rankLog?.sink ?? renderer.sink,
         signal: renderer.signal,
         resumeCommand: again.join(" "),
       });
       await renderer.close();
+      await rankLog?.close();
+      if (rank !== null && rank > 0) return summary.status === "non-finite-loss" ? 1 : 0; // rank 0 writes the report
       const { writeReport } = await import("../../report/index.js");
       const report = await writeReport(summary.run_dir);
       if (renderer.mode !== "json") process.stdout.write(`report: ${relative(process.cwd(), report) || report}\n`);
       // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer).
       return summary.status === "completed" || summary.status === "interrupted" ? 0 : 1;
     } catch (err) {
-      await renderer.close();
-      process.stderr.write(`error: ${(err as Error).message}\n`);
-      const { DataError } = await import("../../data/index.js");
-      return err instanceof DataError ? 2 : 1; // data missing or malformed: bad input, nothing trained
+      await renderer.close(); // then main reports it: a DataError (bad input, nothing trained) exits 2
+      throw err;
     }
   },
-};
+});
 
 /** Compiles the network and prints its summary; writes nothing. */
 async function dryRun(loaded: import("../../recipe/index.js").LoadedRecipe): Promise<number> {

@@ -2,33 +2,24 @@
 // their means, mean ± std over seeds, the best per column marked — as text, Markdown,
 // JSON, and an HTML page with the variants' loss and recall curves overlaid.
 import { writeFileSync } from "node:fs";
-import { parseCommandArgs, UsageError, type Command } from "../command.js";
+import { defineCommand, UsageError } from "../command.js";
 
-const help = `Usage: sdfn compare RUN|SWEEP... [options]
-
-Compares finished runs: a sweep directory (from \`sdfn sweep\`) gives one row per variant with
-mean ± std over its seeds; a run directory (from \`sdfn build\`) gives a row of its own.
-Columns: each set's R@K and mean (e.g. dress/R@10), then their averages (avg/…), in percent,
-from each run's last evaluation; the best mean per column is marked.
-
-Options:
-  --markdown         a Markdown table instead of text
-  --json             the table as JSON (every run's value included)
-  --html FILE        also write an HTML page: the table and the loss and recall curves overlaid
-
-Example:
-  sdfn compare runs/sweep-quickstart-20261201-210000 --markdown
-`;
-
-const SPEC = { markdown: { type: "boolean" }, json: { type: "boolean" }, html: { type: "string" } } as const;
-
-export const command: Command = {
+export const command = defineCommand({
   name: "compare",
   summary: "compare runs and sweeps: one row per variant, mean ± std over seeds",
-  help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("compare", argv, SPEC);
-    if (positionals.length === 0) throw new UsageError(`give at least one RUN or SWEEP directory\n\n${help}`);
+  usage: "RUN|SWEEP... [options]",
+  description: `Compares finished runs: a sweep directory (from \`sdfn sweep\`) gives one row per variant with
+mean ± std over its seeds; a run directory (from \`sdfn build\`) gives a row of its own.
+Columns: each set's R@K and mean (e.g. dress/R@10), then their averages (avg/…), in percent,
+from each run's last evaluation; the best mean per column is marked.`,
+  options: {
+    markdown: { type: "boolean", help: "a Markdown table instead of text" },
+    json: { type: "boolean", help: "the table as JSON (every run's value included)" },
+    html: { type: "string", arg: "FILE", help: "also write an HTML page: the table and the loss and recall curves overlaid" },
+  },
+  examples: ["sdfn compare runs/sweep-quickstart-20261201-210000 --markdown"],
+  async run({ values, positionals }) {
+    if (positionals.length === 0) throw new UsageError("compare: give at least one RUN or SWEEP directory (see sdfn compare --help)");
     if (values.markdown && values.json) throw new UsageError("--markdown and --json: pick one");
     const { collectVariants, CompareError } = await import("../../compare/collect.js");
     const { compareTable, formatMarkdown, formatText } = await import("../../compare/table.js");
@@ -49,4 +40,4 @@ export const command: Command = {
     }
     return 0;
   },
-};
+});

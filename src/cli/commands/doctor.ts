@@ -1,13 +1,11 @@
 // `sdfn doctor` — which tfjs backends this machine can run, what each runs on, and why not.
-import type { Command } from "../command.js";
-import { parseCommandArgs, UsageError } from "../command.js";
+import { UsageError, defineCommand } from "../command.js";
 
-export const command: Command = {
+export const command = defineCommand({
   name: "doctor",
   summary: "list the tfjs backends (cpu, torch, tensorflow, wasm, webgpu): available or why not",
-  help: `Usage: sdfn doctor [--json]
-
-Checks every backend sdfn can train on and prints one line each: available
+  usage: "[--json]",
+  description: `Checks every backend sdfn can train on and prints one line each: available
 (and on what device) or not, and why not with how to fix it. The last line
 says which backend \`backend: auto\` picks: torch (CUDA, else CPU), then
 tensorflow (tfjs-node, when installed), then cpu. wasm (evaluation and
@@ -15,15 +13,10 @@ conv-free networks only: it has no convolution filter gradient) and webgpu
 are used only when named.
 
 The torch backend needs its native addon: \`npm run build:native\` (libtorch
-from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).
-
-Options:
-  --json   print the list as JSON instead
-
-Example:
-  sdfn doctor`,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("doctor", argv, { json: { type: "boolean" } });
+from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).`,
+  options: { json: { type: "boolean", help: "print the list as JSON instead" } },
+  examples: ["sdfn doctor"],
+  async run({ values, positionals }) {
     if (positionals.length > 0) throw new UsageError(`doctor: takes no arguments (got "${positionals[0]}")`);
     const { backendStatus, autoChoice } = await import("../../backend/index.js");
     const status = await backendStatus();
@@ -38,4 +31,4 @@ Example:
     process.stdout.write(["Backends (`backend:` in a recipe, or sdfn build --backend NAME):", ...lines, `auto → ${auto}`, ""].join("\n"));
     return 0;
   },
-};
+});

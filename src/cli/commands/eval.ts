@@ -1,41 +1,25 @@
 // `sdfn eval RUN_DIR`: evaluates a run's best (or last) checkpoint with its
 // dataset's protocol and prints Recall@K per evaluation set and averaged.
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
-import { openRunForCommand } from "./open-run.js";
+import { BACKEND_OPTION, defineCommand, UsageError } from "../command.js";
+import { openRunForCommand, RUN_OPTIONS } from "./open-run.js";
 
-const help = `Usage: sdfn eval RUN_DIR [options]
-
-Re-evaluates a run directory's checkpoint on its dataset's evaluation sets.
-
-Options:
-  --checkpoint best|last   which checkpoint (default best)
-  --backend NAME           tfjs backend (default: the recipe's)
-  --json                   print the metrics as one JSON object
-  --recipe FILE            load this recipe instead of RUN_DIR/recipe.resolved.yaml
-                           (a run with plugins: its resolved recipe lists them relative to the original)
-
-Example:
-  sdfn eval runs/quickstart-20260101-120000 --checkpoint last
-`;
-
-export const command: Command = {
+export const command = defineCommand({
   name: "eval",
   summary: "evaluate a run's checkpoint (Recall@K per protocol)",
-  help,
-  async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { checkpoint: { type: "string" }, backend: { type: "string" }, json: { type: "boolean" }, recipe: { type: "string" } },
-      });
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message}\n\n${help}`);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new UsageError(`expected one RUN_DIR\n\n${help}`);
+  usage: "RUN_DIR [options]",
+  description: "Re-evaluates a run directory's checkpoint on its dataset's evaluation sets.",
+  options: {
+    checkpoint: RUN_OPTIONS.checkpoint,
+    backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
+    json: { type: "boolean", help: "print the metrics as one JSON object" },
+    recipe: {
+      ...RUN_OPTIONS.recipe,
+      help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml\n(a run with plugins: its resolved recipe lists them relative to the original)",
+    },
+  },
+  examples: ["sdfn eval runs/quickstart-20260101-120000 --checkpoint last"],
+  async run({ values, positionals }) {
+    if (positionals.length !== 1) throw new UsageError(`eval: expected one RUN_DIR, got ${positionals.length} (see sdfn eval --help)`);
     const { evaluate } = await import("../../eval/evaluate.js");
     const { summaryRecall } = await import("../../eval/protocols.js");
     const run = await openRunForCommand(positionals[0]!, values);
@@ -62,4 +46,4 @@ export const command: Command = {
       run.dispose();
     }
   },
-};
+});

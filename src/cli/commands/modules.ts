@@ -1,6 +1,5 @@
 // `sdfn modules [KIND|NAME]` — everything a recipe can name, with parameters, defaults and docs.
-import type { Command } from "../command.js";
-import { parseCommandArgs, UsageError } from "../command.js";
+import { PLUGIN_OPTION, UsageError, defineCommand } from "../command.js";
 import type { Kind, Registry } from "../../registry/registry.js";
 
 /** Where each kind goes in a recipe. */
@@ -15,31 +14,20 @@ const PLACE: Record<Kind, string> = {
   schedule: "training.schedule: { type: NAME, ... }",
 };
 
-export const command: Command = {
+export const command = defineCommand({
   name: "modules",
   summary: "list what a recipe can name (modules, routers, encoders, losses, ...) with parameters",
-  help: `Usage: sdfn modules [KIND | NAME] [--plugin FILE]... [--json]
-
-Lists every registered thing a recipe can name, grouped by kind, with where it
+  usage: "[KIND | NAME] [--plugin FILE]... [--json]",
+  description: `Lists every registered thing a recipe can name, grouped by kind, with where it
 goes in a recipe, its doc line and each parameter's type, default and meaning.
-Kinds: module, router, image_encoder, text_encoder, loss, dataset, optimizer, schedule.
-
-Arguments:
-  KIND | NAME     show only one kind (e.g. module, losses) or one declaration (e.g. JRM, msr)
-
-Options:
-  --plugin FILE   include a plugin's declarations (relative to the working directory). Repeatable.
-  --json          print JSON: [{ kind, name, doc, params: [{ name, type, default, required, description }] }]
-
-Examples:
-  sdfn modules
-  sdfn modules JRM
-  sdfn modules module --plugin examples/plugins/gated-sum.ts`,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("modules", argv, {
-      plugin: { type: "string", multiple: true },
-      json: { type: "boolean" },
-    });
+Kinds: module, router, image_encoder, text_encoder, loss, dataset, optimizer, schedule.`,
+  arguments: { "KIND | NAME": "show only one kind (e.g. module, losses) or one declaration (e.g. JRM, msr)" },
+  options: {
+    plugin: { ...PLUGIN_OPTION, help: "include a plugin's declarations (relative to the working directory). Repeatable." },
+    json: { type: "boolean", help: "print JSON: [{ kind, name, doc, params: [{ name, type, default, required, description }] }]" },
+  },
+  examples: ["sdfn modules", "sdfn modules JRM", "sdfn modules module --plugin examples/plugins/gated-sum.ts"],
+  async run({ values, positionals }) {
     if (positionals.length > 1) throw new UsageError("modules: give at most one KIND or NAME");
     const { loadRegistry } = await import("../../recipe/index.js");
     const { KINDS } = await import("../../registry/registry.js");
@@ -76,7 +64,7 @@ Examples:
     process.stdout.write(lines.join("\n"));
     return 0;
   },
-};
+});
 
 /** The (kind, name) pairs to list: all, one kind, or one declaration. */
 function select(

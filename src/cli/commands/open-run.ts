@@ -1,7 +1,13 @@
 // Shared by `sdfn eval` and `sdfn query`: checks --checkpoint, picks the backend
 // and opens a run directory, turning a bad RUN_DIR into a usage error (exit 2).
-import { UsageError } from "../command.js";
+import { UsageError, type OptionSpec } from "../command.js";
 import type { OpenedRun } from "../../run/open-run.js";
+
+/** The options every command that opens a run directory shares. */
+export const RUN_OPTIONS = {
+  checkpoint: { type: "string", arg: "best|last", help: "which checkpoint (default best)" },
+  recipe: { type: "string", arg: "FILE", help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml" },
+} as const satisfies Record<string, OptionSpec>;
 
 export interface RunOptions {
   checkpoint?: string;

@@ -1,54 +1,28 @@
 // `sdfn query RUN_DIR --image PATH --text "…"`: ranks the run's evaluation
 // gallery for one composed query and prints the top K image ids with scores.
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { UsageError, type Command } from "../command.js";
-import { openRunForCommand } from "./open-run.js";
+import { BACKEND_OPTION, defineCommand, UsageError } from "../command.js";
+import { openRunForCommand, RUN_OPTIONS } from "./open-run.js";
 
-const help = `Usage: sdfn query RUN_DIR --image PATH --text "TEXT" [options]
-
-Retrieves the evaluation gallery images that best match a reference image modified by TEXT.
-
-Options:
-  --image PATH             the reference image file, or a gallery image id (generated datasets such as shapes)
-  --text TEXT              the modification text
-  -k, --top K              how many results (default 10)
-  --set NAME               rank this evaluation set's gallery (default: all galleries together)
-  --checkpoint best|last   which checkpoint (default best)
-  --backend NAME           tfjs backend (default: the recipe's)
-  --recipe FILE            load this recipe instead of RUN_DIR/recipe.resolved.yaml (runs with plugins)
-
-Example:
-  sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5
-`;
-
-export const command: Command = {
+export const command = defineCommand({
   name: "query",
   summary: "retrieve gallery images for a reference image and a text",
-  help,
-  async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          image: { type: "string" },
-          text: { type: "string" },
-          top: { type: "string", short: "k" },
-          set: { type: "string" },
-          checkpoint: { type: "string" },
-          backend: { type: "string" },
-          recipe: { type: "string" },
-        },
-      });
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message}\n\n${help}`);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new UsageError(`expected one RUN_DIR\n\n${help}`);
-    if (!values.image || values.text === undefined) throw new UsageError(`--image and --text are required\n\n${help}`);
+  usage: 'RUN_DIR --image PATH --text "TEXT" [options]',
+  description: "Retrieves the evaluation gallery images that best match a reference image modified by TEXT.",
+  options: {
+    image: { type: "string", arg: "PATH", help: "the reference image file, or a gallery image id (generated datasets such as shapes)" },
+    text: { type: "string", arg: "TEXT", help: "the modification text" },
+    top: { type: "string", short: "k", arg: "K", help: "how many results (default 10)" },
+    set: { type: "string", arg: "NAME", help: "rank this evaluation set's gallery (default: all galleries together)" },
+    checkpoint: RUN_OPTIONS.checkpoint,
+    backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
+    recipe: { ...RUN_OPTIONS.recipe, help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml (runs with plugins)" },
+  },
+  examples: ['sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5'],
+  async run({ values, positionals }) {
+    if (positionals.length !== 1) throw new UsageError(`query: expected one RUN_DIR, got ${positionals.length} (see sdfn query --help)`);
+    if (!values.image || values.text === undefined) throw new UsageError("query: --image and --text are required (see sdfn query --help)");
     const k = Number(values.top ?? 10);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k ${values.top}: expected a positive integer`);
     const { embedGallery } = await import("../../eval/embed.js");
@@ -77,7 +51,7 @@ export const command: Command = {
       run.dispose();
     }
   },
-};
+});
 
 /** A file path is decoded like an evaluation image; otherwise it must be a gallery image id. */
 async function referenceImage(

@@ -1,13 +1,11 @@
 // `sdfn schema` — the JSON Schema of recipes, generated from the registry (plugins included).
-import type { Command } from "../command.js";
-import { parseCommandArgs, UsageError } from "../command.js";
+import { PLUGIN_OPTION, UsageError, defineCommand } from "../command.js";
 
-export const command: Command = {
+export const command = defineCommand({
   name: "schema",
   summary: "print the recipe JSON Schema (draft 2020-12) generated from the registry",
-  help: `Usage: sdfn schema [--plugin FILE]... [--out FILE]
-
-Prints the JSON Schema of recipes: every registered module, router, encoder,
+  usage: "[--plugin FILE]... [--out FILE]",
+  description: `Prints the JSON Schema of recipes: every registered module, router, encoder,
 loss, dataset, optimizer and schedule with its parameters, defaults and
 descriptions, discriminated by \`type:\` (\`dataset:\` for data). Editors with
 yaml-language-server use it through the first line of a recipe:
@@ -15,19 +13,13 @@ yaml-language-server use it through the first line of a recipe:
   # yaml-language-server: $schema=../schemas/recipe.schema.json
 
 schemas/recipe.schema.json is this output for the built-ins; after changing any
-declaration's params, regenerate it with \`npm run schema\` (a test checks it).
-
-Options:
-  --plugin FILE   include a plugin's declarations (relative to the working directory). Repeatable.
-  --out FILE      write the schema to FILE instead of printing it (written only on success).
-
-Example:
-  sdfn schema --plugin examples/plugins/gated-sum.ts --out my.schema.json`,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("schema", argv, {
-      plugin: { type: "string", multiple: true },
-      out: { type: "string" },
-    });
+declaration's params, regenerate it with \`npm run schema\` (a test checks it).`,
+  options: {
+    plugin: { ...PLUGIN_OPTION, help: "include a plugin's declarations (relative to the working directory). Repeatable." },
+    out: { type: "string", arg: "FILE", help: "write the schema to FILE instead of printing it (written only on success)." },
+  },
+  examples: ["sdfn schema --plugin examples/plugins/gated-sum.ts --out my.schema.json"],
+  async run({ values, positionals }) {
     if (positionals.length > 0) throw new UsageError(`schema: takes no recipe (got "${positionals[0]}"); use --plugin FILE to include plugins`);
     const { loadRegistry, recipeJsonSchema } = await import("../../recipe/index.js");
     const registry = await loadRegistry(values.plugin ?? []);
@@ -38,4 +30,4 @@ Example:
     } else process.stdout.write(text);
     return 0;
   },
-};
+});

@@ -1,44 +1,21 @@
 // `sdfn sweep RECIPE|DIR --grid KEY=[…] --seeds N`: every variant × seed as an ordinary
 // run directory under one sweep directory, one after another, resumable; one line per run.
 import { basename, join, relative } from "node:path";
-import { parseCommandArgs, UsageError, type Command } from "../command.js";
+import { BACKEND_OPTION, defineCommand, SET_OPTION, UsageError, type OptionSpecs, type ParsedArgs } from "../command.js";
 import { defaultRunDir } from "./build.js";
 
-const help = `Usage: sdfn sweep RECIPE|DIR [options]
-       sdfn sweep --resume SWEEP_DIR
-
-Trains every variant × seed as a run directory SWEEP_DIR/VARIANT/seed-N, one after another.
-A variant is a recipe (DIR: each *.yaml in it) with one combination of the --grid values.
-Run it again (or --resume) to continue: finished runs are skipped, an interrupted one resumes.
-Compare the runs with \`sdfn compare SWEEP_DIR\`.
-
-Options:
-  --grid KEY=[V1,V2,…]  values to sweep for one recipe key (repeatable: every combination)
-  --seeds N             seeds 0 … N−1 for every variant (default 1; sets the recipe's seed)
-  --set KEY=VALUE       override a recipe value in every run (repeatable)
-  --out DIR             the sweep directory (default runs/sweep-<name>-<timestamp>)
-  --resume SWEEP_DIR    continue the sweep planned in SWEEP_DIR/sweep.json
-  --backend NAME        auto | cpu | torch | wasm | tensorflow | webgpu (default: the recipe's)
-  --log MODE            auto | plain | json (default auto: lines redrawn on a terminal)
-  --dry-run             validate every variant and list the runs and their state; train nothing
-
-Examples:
-  sdfn sweep recipes/quickstart.yaml --grid 'fusion.router.type=[static,shared,msr]' --seeds 3
-  sdfn sweep recipes/ablations/ --set training.epochs=2 --out runs/table3
-`;
-
 const SPEC = {
-  grid: { type: "string", multiple: true },
-  seeds: { type: "string" },
-  set: { type: "string", multiple: true },
-  out: { type: "string" },
-  resume: { type: "string" },
-  backend: { type: "string" },
-  log: { type: "string" },
-  "dry-run": { type: "boolean" },
-} as const;
+  grid: { type: "string", multiple: true, arg: "KEY=[V1,V2,…]", help: "values to sweep for one recipe key (repeatable: every combination)" },
+  seeds: { type: "string", arg: "N", help: "seeds 0 … N−1 for every variant (default 1; sets the recipe's seed)" },
+  set: { ...SET_OPTION, help: "override a recipe value in every run (repeatable)" },
+  out: { type: "string", arg: "DIR", help: "the sweep directory (default runs/sweep-<name>-<timestamp>)" },
+  resume: { type: "string", arg: "SWEEP_DIR", help: "continue the sweep planned in SWEEP_DIR/sweep.json" },
+  backend: BACKEND_OPTION,
+  log: { type: "string", arg: "MODE", help: "auto | plain | json (default auto: lines redrawn on a terminal)" },
+  "dry-run": { type: "boolean", help: "validate every variant and list the runs and their state; train nothing" },
+} as const satisfies OptionSpecs;
 
-type Values = ReturnType<typeof parseCommandArgs<typeof SPEC>>["values"];
+type Values = ParsedArgs<typeof SPEC>["values"];
 
 function seedList(text: string | undefined): number[] {
   if (text === undefined) return [0];
@@ -59,7 +36,7 @@ async function planOf(values: Values, positionals: string[]) {
       if (!plan) throw new UsageError(`--resume ${values.resume}: no sweep.json there; give a directory written by \`sdfn sweep\``);
       return { plan, dir: values.resume };
     }
-    if (positionals.length !== 1) throw new UsageError(`expected one RECIPE or DIR, got ${positionals.length}\n\n${help}`);
+    if (positionals.length !== 1) throw new UsageError(`sweep: expected one RECIPE or DIR, got ${positionals.length} (see sdfn sweep --help)`);
     const source = positionals[0]!;
     const plan = planSweep(source, { grid: (values.grid ?? []).map(parseGrid), seeds: seedList(values.seeds), sets: values.set ?? [] });
     const dir = values.out ?? defaultRunDir(`sweep-${basename(source).replace(/\.ya?ml$/, "") || "recipes"}`);
@@ -75,12 +52,20 @@ async function planOf(values: Values, positionals: string[]) {
   }
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: "sweep",
   summary: "train a grid of variants × seeds, one run directory each, resumable",
-  help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("sweep", argv, SPEC);
+  usage: ["RECIPE|DIR [options]", "--resume SWEEP_DIR"],
+  description: `Trains every variant × seed as a run directory SWEEP_DIR/VARIANT/seed-N, one after another.
+A variant is a recipe (DIR: each *.yaml in it) with one combination of the --grid values.
+Run it again (or --resume) to continue: finished runs are skipped, an interrupted one resumes.
+Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
+  options: SPEC,
+  examples: [
+    "sdfn sweep recipes/quickstart.yaml --grid 'fusion.router.type=[static,shared,msr]' --seeds 3",
+    "sdfn sweep recipes/ablations/ --set training.epochs=2 --out runs/table3",
+  ],
+  async run({ values, positionals }) {
     const log = values.log ?? "auto";
     if (!["auto", "plain", "json"].includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
     const { plan, dir } = await planOf(values, positionals);
@@ -113,7 +98,7 @@ export const command: Command = {
     writePlan(dir, plan);
     return sweep(dir, plan, { backend: backend.name, device: backend.device, log, backendFlag: values.backend });
   },
-};
+});
 
 async function sweep(
   dir: string,

@@ -1,36 +1,29 @@
 // `sdfn validate RECIPE...` — loads each recipe (extends, --set, plugins) and reports every problem.
 import { formatProblem } from "../../recipe/problems.js";
-import type { Command } from "../command.js";
-import { parseCommandArgs, UsageError } from "../command.js";
+import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand } from "../command.js";
 
-export const command: Command = {
+export const command = defineCommand({
   name: "validate",
   summary: "check recipes: every problem at once, as FILE:LINE:COL: error: MESSAGE",
-  help: `Usage: sdfn validate RECIPE... [--set KEY.PATH=VALUE]... [--plugin FILE]...
-
-Checks each recipe against the recipe schema (built from every registered module,
+  usage: "RECIPE... [--set KEY.PATH=VALUE]... [--plugin FILE]...",
+  description: `Checks each recipe against the recipe schema (built from every registered module,
 router, encoder, loss, dataset, optimizer and schedule, plugins included): prints
 "ok RECIPE" for a valid one, and every problem of an invalid one, one per line:
 
-  recipes/x.yaml:21:15: error: unknown fusion module "JMR"; did you mean "JRM"? (registered fusion modules: JRM, CAM, GTM, RCM)
+  recipes/x.yaml:21:15: error: unknown fusion module "JMR"; did you mean "JRM"? (registered fusion modules: JRM, CAM, GTM, RCM)`,
+  options: {
+    set: {
+      ...SET_OPTION,
+      arg: "KEY.PATH=VALUE",
+      help: "override a value after extends (parsed as YAML: 5, true, [10, 50], {type: step});\nlist entries by index: --set fusion.modules.1.heads=4. Repeatable.",
+    },
+    plugin: { ...PLUGIN_OPTION, help: "load a plugin (.ts/.js, relative to the working directory) before validating. Repeatable." },
+  },
+  notes: `A directory stands for the .yaml/.yml files directly inside it.
 
-Options:
-  --set KEY.PATH=VALUE   override a value after extends (parsed as YAML: 5, true, [10, 50], {type: step});
-                         list entries by index: --set fusion.modules.1.heads=4. Repeatable.
-  --plugin FILE          load a plugin (.ts/.js, relative to the working directory) before validating. Repeatable.
-
-A directory stands for the .yaml/.yml files directly inside it.
-
-Exit code: 0 when every recipe is valid, 2 otherwise.
-
-Example:
-  sdfn validate recipes/
-  sdfn validate recipes/sdfn-fashioniq.yaml --set training.epochs=5`,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs("validate", argv, {
-      set: { type: "string", multiple: true },
-      plugin: { type: "string", multiple: true },
-    });
+Exit code: 0 when every recipe is valid, 2 otherwise.`,
+  examples: ["sdfn validate recipes/", "sdfn validate recipes/sdfn-fashioniq.yaml --set training.epochs=5"],
+  async run({ values, positionals }) {
     if (positionals.length === 0) throw new UsageError("validate: name at least one recipe, e.g. sdfn validate recipes/sdfn-fashioniq.yaml");
     const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
     const files = await expandDirectories(positionals);
@@ -50,7 +43,7 @@ Example:
     }
     return failed > 0 ? 2 : 0;
   },
-};
+});
 
 /** Each directory argument becomes the recipes directly inside it (sorted); files stay as given. */
 async function expandDirectories(args: string[]): Promise<string[]> {
