@@ -1,9 +1,12 @@
-// report.html: one self-contained page (inline CSS and SVG, no scripts, no
-// external assets) with a run's losses, recall, routing and resolved recipe.
-import { formatCount, formatDuration, formatPercent } from "../cli/render/format.js";
+// report.html: one self-contained page (inline CSS, SVG and one small hover script, no
+// external assets) with a run's losses, schedule, throughput, recall, example retrievals,
+// routing and resolved recipe.
+import { formatCount, formatDuration, formatPercent } from "../view/format.js";
 import type { TrainEvent } from "../train/events.js";
 import type { RunRecord } from "./read.js";
 import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
+import { GALLERY_STYLE, gallerySection } from "./gallery.js";
+import { HOVER_SCRIPT, INTERACT_STYLE } from "./interact.js";
 import { downsample, lineChart, type Series } from "./svg.js";
 
 /** At most this many points per loss line (bucket means beyond). */
@@ -70,11 +73,32 @@ function lossSection(run: RunRecord): string {
   const steps = uniqueSteps(run.events);
   const series = lossSeries(steps, lastInfo(run.events)?.losses);
   if (series.length === 0) return `<h2>Losses</h2><p class="note">No training steps recorded.</p>`;
-  const charts = series.map((s) =>
-    lineChart({ title: s.name === "total" ? "total loss" : `${s.name} (weighted)`, xLabel: "step", series: [{ ...s, points: downsample(s.points, MAX_POINTS) }] }),
-  );
+  // each chart twice, linear and logarithmic; the switch above them shows one (CSS only)
+  const charts = series.map((s) => {
+    const chart = { title: s.name === "total" ? "total loss" : `${s.name} (weighted)`, xLabel: "step", series: [{ ...s, points: downsample(s.points, MAX_POINTS) }] };
+    return `<div class="linear">${lineChart(chart)}</div><div class="log">${lineChart({ ...chart, title: `${chart.title}, log scale`, logY: true })}</div>`;
+  });
   const note = steps.length > MAX_POINTS ? ` Lines show means over ${MAX_POINTS} equal spans of the ${steps.length} steps.` : "";
-  return `<h2>Losses</h2><p class="note">Each weighted loss component and their sum, per training step.${note}</p><div class="grid">${charts.join("")}</div>`;
+  return (
+    `<h2>Losses</h2><p class="note">Each weighted loss component and their sum, per training step.${note}</p>` +
+    `<input type="checkbox" id="log-losses"><label class="scale-toggle" for="log-losses"> log scale</label><div class="grid">${charts.join("")}</div>`
+  );
+}
+
+/** The learning rate per step and the training throughput over the run's time. */
+function scheduleSection(run: RunRecord): string {
+  const steps = uniqueSteps(run.events);
+  if (steps.length === 0) return "";
+  const lr: Series = { name: "lr", points: downsample(steps.map((s) => ({ x: s.step + 1, y: s.lr })), MAX_POINTS) };
+  const t0 = steps[0]!.time;
+  const speed: Series = { name: "samples/s", points: downsample(steps.map((s) => ({ x: (s.time - t0) / 60_000, y: s.samplesPerSec })), MAX_POINTS) };
+  return (
+    `<h2>Schedule and throughput</h2><p class="note">The learning rate at each step, and training samples per second over the run's wall time ` +
+    `(minutes since its first step; a resume continues on the clock).</p><div class="grid">` +
+    lineChart({ title: "learning rate", xLabel: "step", series: [lr], yInclude: [0] }) +
+    lineChart({ title: "throughput (samples/s)", xLabel: "minutes", series: [speed], yInclude: [0] }) +
+    `</div>`
+  );
 }
 
 function recallSection(run: RunRecord): string {
@@ -143,17 +167,19 @@ export function renderReport(run: RunRecord): string {
   return [
     `<!doctype html>`,
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
-    `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>`,
+    `<title>${escapeHtml(title)}</title><style>${STYLE}${INTERACT_STYLE}${GALLERY_STYLE}</style></head>`,
     `<body><main>`,
     header(run),
     lossSection(run),
+    scheduleSection(run),
     recallSection(run),
+    gallerySection(run.gallery),
     routingSection(run),
     eventsSection(run),
     recipe,
     summary,
     `<p class="note">Written by <code>sdfn report</code> from metrics.jsonl (${run.events.length} events).</p>`,
-    `</main></body></html>`,
+    `</main>${HOVER_SCRIPT}</body></html>`,
     "",
   ].join("\n");
 }

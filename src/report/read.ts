@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { RunDir } from "../run/run-dir.js";
 import { UserError } from "../util/errors.js";
+import type { GalleryFile } from "../run/gallery.js";
 import type { TrainEvent } from "../train/events.js";
 
 export interface RunRecord {
@@ -13,6 +14,8 @@ export interface RunRecord {
   badLines: number[];
   recipeYaml?: string;
   summary?: Record<string, unknown>;
+  /** gallery.json: example retrievals with their images (written after training). */
+  gallery?: GalleryFile;
 }
 
 /** Not a run directory (or not yet one): a user mistake, exit code 2. */
@@ -56,5 +59,16 @@ export function readRun(dir: string): RunRecord {
     badLines,
     recipeYaml: existsSync(recipeFile) ? readFileSync(recipeFile, "utf8") : undefined,
     summary,
+    gallery: readJson<GalleryFile>(run.gallery),
   };
+}
+
+/** A JSON file's value, or undefined when it is missing or torn. */
+function readJson<T>(file: string): T | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
 }

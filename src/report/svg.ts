@@ -25,6 +25,8 @@ export interface ChartOptions {
   markers?: { x: number; label: string }[];
   /** x ticks on whole numbers only (epochs). */
   integerX?: boolean;
+  /** A logarithmic y axis (values ≤ 0 are left out). */
+  logY?: boolean;
 }
 
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
@@ -70,7 +72,8 @@ export function downsample(points: Point[], max: number): Point[] {
 }
 
 /** An SVG line chart with axes, grid, legend and optional markers. */
-export function lineChart(opts: ChartOptions): string {
+export function lineChart(chart: ChartOptions): string {
+  const opts = chart.logY ? logScaled(chart) : chart;
   const width = opts.width ?? 560;
   const height = opts.height ?? 260;
   const legendRows = legendLayout(opts.series, width - 60).rows;
@@ -79,11 +82,12 @@ export function lineChart(opts: ChartOptions): string {
   const ph = height - m.top - m.bottom;
   const all = opts.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img"`,
     `<title>${escapeXml(opts.title)}</title>`,
     `<text x="${m.left}" y="18" class="chart-title">${escapeXml(opts.title)}</text>`,
   ];
   if (all.length === 0) {
+    parts[0] += ">";
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="empty">no data</text></svg>`);
     return parts.join("");
   }
@@ -96,11 +100,14 @@ export function lineChart(opts: ChartOptions): string {
   const sx = (x: number) => m.left + ((x - x0) / (x1 - x0 || 1)) * pw;
   const sy = (y: number) => m.top + ph - ((y - y0) / (y1 - y0 || 1)) * ph;
   const r = (v: number) => v.toFixed(1);
+  // what the hover script needs to turn a point's position back into its value (src/report/interact.ts)
+  parts[0] += ` class="chart" data-scale="${[m.left, m.top, pw, ph, x0, x1, y0, y1, chart.logY ? 1 : 0].join(",")}">`;
+  const tick = (t: number) => formatTick(chart.logY ? 10 ** t : t);
 
   for (const t of yTicks)
     parts.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${r(sy(t))}" y2="${r(sy(t))}" class="grid"/>`,
-      `<text x="${m.left - 6}" y="${r(sy(t) + 4)}" text-anchor="end" class="tick">${formatTick(t)}</text>`,
+      `<text x="${m.left - 6}" y="${r(sy(t) + 4)}" text-anchor="end" class="tick">${tick(t)}</text>`,
     );
   for (const t of xTicks)
     parts.push(`<text x="${r(sx(t))}" y="${m.top + ph + 16}" text-anchor="middle" class="tick">${formatTick(t)}</text>`);
@@ -118,7 +125,7 @@ export function lineChart(opts: ChartOptions): string {
     const dash = s.dashed ? ` stroke-dasharray="4 3"` : "";
     for (const seg of segments(s.points))
       parts.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.6"${dash} points="${seg.map((p) => `${r(sx(p.x))},${r(sy(p.y))}`).join(" ")}"/>`,
+        `<polyline fill="none" stroke="${color}" stroke-width="1.6"${dash} data-name="${escapeXml(s.name)}" data-values="${seg.map((p) => `${+p.x.toPrecision(7)},${+p.y.toPrecision(7)}`).join(" ")}" points="${seg.map((p) => `${r(sx(p.x))},${r(sy(p.y))}`).join(" ")}"/>`,
       );
     if (s.points.length <= 30 && !s.dashed)
       for (const p of s.points.filter((q) => Number.isFinite(q.y)))
@@ -170,4 +177,14 @@ function legend(series: Series[], left: number, top: number, width: number): str
       );
     })
     .join("");
+}
+
+/** The chart of log10(y) (non-positive values dropped as gaps), ticks labelled with y. */
+function logScaled(opts: ChartOptions): ChartOptions {
+  const log = (y: number) => (y > 0 ? Math.log10(y) : Number.NaN);
+  return {
+    ...opts,
+    series: opts.series.map((s) => ({ ...s, points: s.points.map((p) => ({ x: p.x, y: log(p.y) })) })),
+    yInclude: opts.yInclude?.filter((y) => y > 0).map(log),
+  };
 }

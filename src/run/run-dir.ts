@@ -13,6 +13,7 @@ export const RUN_FILES = {
   summary: "summary.json",
   vocabulary: "vocabulary.json",
   report: "report.html",
+  gallery: "gallery.json",
   checkpoints: "checkpoints",
 } as const;
 
@@ -48,6 +49,9 @@ export class RunDir {
   }
   get report(): string {
     return join(this.path, RUN_FILES.report);
+  }
+  get gallery(): string {
+    return join(this.path, RUN_FILES.gallery);
   }
   get checkpoints(): string {
     return join(this.path, RUN_FILES.checkpoints);

@@ -14,6 +14,7 @@ import { createTeacher, type TeacherKind } from "../train/teacher.js";
 import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
 import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { featureSource } from "./features.js";
+import { writeSessionGallery } from "./gallery.js";
 import { RunDir } from "./run-dir.js";
 import { tensorboardSink } from "./tensorboard.js";
 import { openSession, type Session } from "./session.js";
@@ -80,6 +81,9 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
     loop.emit({ type: "start", time: Date.now(), info: runInfo(session, loop, dir, { backend, device, startEpoch: state.epoch }) });
     const status = await runEpochs(loop, state);
+    // example retrievals for report.html (a failure costs the gallery, not the run)
+    const warn = (err: Error) => loop!.emit({ type: "warning", time: Date.now(), message: `no retrieval gallery: ${err.message}` });
+    if (status === "completed") await writeSessionGallery(dir, session).catch(warn);
     const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path });
     loop.emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
     return summary;

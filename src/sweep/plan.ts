@@ -3,6 +3,7 @@
 // (VARIANT/seed-N), listed in SWEEP/sweep.json so the sweep can be resumed and compared.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
+import { RunDir } from "../run/run-dir.js";
 
 export const SWEEP_FILE = "sweep.json";
 
@@ -156,5 +157,5 @@ export function runState(runDir: string): RunState {
       // a torn summary: look at the checkpoint
     }
   }
-  return existsSync(join(runDir, "checkpoints", "last.json")) ? "resumable" : "new";
+  return new RunDir(runDir).hasCheckpoint("last") ? "resumable" : "new";
 }

@@ -12,7 +12,7 @@ import { UsageError } from "../../src/cli/command.js";
 import { writeReport } from "../../src/report/index.js";
 import { routingCharts, uniqueSteps } from "../../src/report/series.js";
 import type { TrainEvent } from "../../src/train/events.js";
-import { LAYERS, runInfo, stepEvent, syntheticRun, T0 } from "../render/fixtures/events.js";
+import { LAYERS, runInfo, stepEvent, syntheticRun, T0 } from "../cli/render/fixtures/events.js";
 import { writeRunDir } from "./fixtures/run-dir.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sdfn-report-"));
@@ -60,12 +60,13 @@ describe("writeReport", () => {
     const file = await writeReport(dir);
     expect(file).toBe(join(dir, "report.html"));
     const html = readFileSync(file, "utf8");
-    // 3 loss components + total, 4 recall groups, 3 routing rows.
-    expect(html.match(/<svg /g)).toHaveLength(4 + 4 + 3);
+    // 3 loss components + total (each linear and log), lr and throughput, 4 recall groups, 3 routing rows.
+    expect(html.match(/<svg /g)).toHaveLength(2 * 4 + 2 + 4 + 3);
     for (const title of ["batch_classification (weighted)", "total loss", "dress recall (%)", "avg recall (%)", "weight each module of layer L2 receives", "output weights w over layer 3"])
       expect(html).toContain(title);
-    // Nothing to fetch: no scripts, no src/href, no CSS url(), no @import.
-    expect(html).not.toMatch(/<script|\ssrc=|\shref=|url\(|@import/i);
+    // Nothing to fetch: one inline script, no src/href, no CSS url(), no @import.
+    expect(html.match(/<script>/g)).toHaveLength(1);
+    expect(html).not.toMatch(/<script[^>]*\ssrc=|\ssrc=|\shref=|url\(|@import/i);
     // The recipe is there, escaped.
     expect(html).toContain("a comment with &lt;markup&gt; &amp; &quot;quotes&quot;");
     expect(html).not.toContain("<markup>");
@@ -79,7 +80,7 @@ describe("writeReport", () => {
     mkdirSync(partial);
     writeFileSync(join(partial, "metrics.jsonl"), `${events.map((e) => JSON.stringify(e)).join("\n")}\n{"type":"st`);
     const html = readFileSync(await writeReport(partial), "utf8");
-    expect(html.match(/<svg /g)).toHaveLength(4 + 3); // losses and routing; no evaluation yet
+    expect(html.match(/<svg /g)).toHaveLength(2 * 4 + 2 + 3); // losses (linear, log), lr, throughput and routing; no evaluation yet
     expect(html).toContain("No evaluation recorded.");
     expect(html).toContain("Skipped unreadable lines of metrics.jsonl: 8.");
     expect(html).toContain("recipe.resolved.yaml is missing.");

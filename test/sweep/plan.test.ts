@@ -66,14 +66,15 @@ describe("planSweep", () => {
 });
 
 describe("runState", () => {
-  it("finished with a completed summary, resumable with a last checkpoint, else new", () => {
+  // (resumable — a last checkpoint — is exercised with real checkpoints in sweep-command.test.ts)
+  it("finished with a completed summary; without one and without a checkpoint, new", () => {
     const dir = join(work, "run");
     expect(runState(dir)).toBe("new");
-    mkdirSync(join(dir, "checkpoints"), { recursive: true });
-    writeFileSync(join(dir, "checkpoints", "last.json"), "{}");
-    expect(runState(dir)).toBe("resumable");
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "summary.json"), JSON.stringify({ status: "interrupted" }));
-    expect(runState(dir)).toBe("resumable");
+    expect(runState(dir)).toBe("new");
+    writeFileSync(join(dir, "summary.json"), "{ torn");
+    expect(runState(dir)).toBe("new");
     writeFileSync(join(dir, "summary.json"), JSON.stringify({ status: "completed" }));
     expect(runState(dir)).toBe("finished");
   });
