@@ -2,8 +2,7 @@
 // serves the family): forward shapes, a gradient for every trainable variable, no leaks.
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { builtinImageEncoders } from "../../src/encoders/image-index.js";
-import { builtinTextEncoders } from "../../src/encoders/text-index.js";
+import { createRegistry } from "../../src/builtins.js";
 import { ParamStore } from "../../src/nn/scope.js";
 import type { ImageEncoder, TextEncoder } from "../../src/registry/kinds.js";
 import { randn, trainFc } from "../nn/helpers.js";
@@ -20,7 +19,9 @@ function deadVariables(store: ParamStore, loss: () => tf.Scalar): string[] {
   return dead;
 }
 
-const images = builtinImageEncoders.filter((d) => !/^resnet(34|50|101)$/.test(d.name));
+// Every registered encoder (plugins and new built-ins included), from the registry.
+const registry = createRegistry();
+const images = registry.list("image_encoder").filter((d) => !/^resnet(34|50|101)$/.test(d.name));
 
 describe.each(images.map((d) => [d.name, d] as const))("image encoder %s from its defaults", (_name, decl) => {
   it("gives (B, N, d) tokens, trains every variable, leaks nothing", () => {
@@ -47,7 +48,7 @@ describe.each(images.map((d) => [d.name, d] as const))("image encoder %s from it
   });
 });
 
-describe.each(builtinTextEncoders.map((d) => [d.name, d] as const))("text encoder %s from its defaults", (_name, decl) => {
+describe.each(registry.list("text_encoder").map((d) => [d.name, d] as const))("text encoder %s from its defaults", (_name, decl) => {
   it("gives (B, T, d) words and (B, d) sentences, trains every variable, leaks nothing", () => {
     const store = new ParamStore(1);
     const dim = 32; // ≠ hidden 1024: the projection is exercised too

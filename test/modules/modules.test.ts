@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { cam } from "../../src/modules/cam.js";
 import { gtm } from "../../src/modules/gtm.js";
-import { builtinModules } from "../../src/modules/index.js";
+import { createRegistry } from "../../src/builtins.js";
 import { jrm } from "../../src/modules/jrm.js";
 import { rcm } from "../../src/modules/rcm.js";
 import { normal, ParamStore } from "../../src/nn/scope.js";
@@ -133,7 +133,8 @@ describe("RCM", () => {
   });
 });
 
-describe.each(builtinModules.map((d) => [d.name, d] as const))("built-in module %s from its defaults", (_name, decl) => {
+// Every registered module (plugins and new built-ins included), from the registry.
+describe.each(createRegistry().list("module").map((d) => [d.name, d] as const))("built-in module %s from its defaults", (_name, decl) => {
   it("maps (B, N, d) → (B, N, d), every parameter gets a gradient, no tensor leaks", () => {
     const store = new ParamStore(1);
     const dim = 16; // the default 8 heads divide it

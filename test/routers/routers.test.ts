@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { normal, ParamStore } from "../../src/nn/scope.js";
 import type { Router } from "../../src/registry/kinds.js";
-import { builtinRouters } from "../../src/routers/index.js";
+import { createRegistry } from "../../src/builtins.js";
 import { msr } from "../../src/routers/msr.js";
 import { shared } from "../../src/routers/shared.js";
 import { staticRouter } from "../../src/routers/static.js";
@@ -67,7 +67,7 @@ function msrParts(store: ParamStore, x: number[][][], s: number[][]) {
 describe.each([false, true])("routers (final layer: %s)", (final) => {
   const axisSums = (p: tf.Tensor3D) => toArray(tf.sum(p, final ? 1 : 2)).flat();
 
-  it.each(builtinRouters.map((d) => [d.name, d] as const))("%s gives distributions that sum to 1", (_n, decl) => {
+  it.each(createRegistry().list("router").map((d) => [d.name, d] as const))("%s gives distributions that sum to 1", (_n, decl) => {
     const { store, router } = make(decl, {}, final);
     const p = router.route(pooled(), sentence(), evalFc, regions());
     expect(p.shape).toEqual([B, M, final ? 1 : M]);
