@@ -1,4 +1,4 @@
-// Runs test/encoders/torch_reference.py with Debian's PyTorch on a safetensors file.
+// Runs the PyTorch reference's encoders (bench/reference/encoder_check.py) with Debian's PyTorch on a safetensors file.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { readSafetensors, writeSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
 import { PYTHON } from "../support/requires.js";
 
-const SCRIPT = fileURLToPath(new URL("./torch_reference.py", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("../../bench/reference/encoder_check.py", import.meta.url));
 
 export const tempDir = () => mkdtempSync(join(tmpdir(), "sdfn-enc-"));
 
