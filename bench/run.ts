@@ -8,11 +8,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { backendStatus, useBackend } from "../src/backend/index.js";
+import { backendStatus, setPrecision, useBackend } from "../src/backend/index.js";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.js";
 import { loadRecipe } from "../src/recipe/index.js";
 import type { ForwardContext } from "../src/nn/context.js";
 import { openSession } from "../src/run/session.js";
+import { formatTable as alignedTable } from "../src/view/table.js";
 import { evalContext, runBatch, syntheticBatch, toTensor, type PlainTensor } from "./reference/exchange.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -258,6 +259,7 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   tf.env().set("PROD", true);
   const { device } = await useBackend(name);
   const loaded = await loadRecipe(join(dir, "bench.yaml"));
+  setPrecision(loaded.recipe.training.precision);
   const words = Array.from({ length: o.vocab }, (_, i) => `w${i}`);
   const session = await openSession(loaded, { vocabulary: { size: o.vocab, words }, dataset: false });
   const { network, losses, optimizer } = session;
@@ -352,9 +354,7 @@ function formatTable(config: BenchOptions & { machine: string }, rows: BenchRow[
       r.ratio_to_pytorch == null ? "-" : `${r.ratio_to_pytorch.toFixed(1)}×`,
     ]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const lines = table.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
-  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  const lines = alignedTable(table[0]!, table.slice(1), { left: 2, rule: true });
   const notes = [
     ...rows.filter((r) => r.error).map((r) => `${r.name}: ${r.error}`),
     ...skipped.map((s) => `skipped ${s}`),

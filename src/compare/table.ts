@@ -1,6 +1,7 @@
 // The paper's table layout: one row per variant, one column per metric (R@K per
 // dataset/category, then their means), each cell the mean ± sample standard deviation
 // over the variant's seeds, the best mean per column marked; as text, Markdown or JSON.
+import { formatTable } from "../view/table.js";
 import type { Variant } from "./collect.js";
 
 export interface Cell {
@@ -80,9 +81,8 @@ export function formatText(table: CompareTable): string {
     seedsText(row),
     ...table.columns.map((c) => formatCell(row.cells[c] ?? null) + (table.best[c]!.includes(row.variant) ? " *" : "  ")),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  return [line(header), ...body.map(line), "", "mean ± std over seeds, in percent; * the best mean of its column"].join("\n") + "\n";
+  const lines = formatTable(header, body, { left: 2, trimEnd: true });
+  return [...lines, "", "mean ± std over seeds, in percent; * the best mean of its column"].join("\n") + "\n";
 }
 
 /** A Markdown table (the best per column in bold). */

@@ -1,6 +1,6 @@
 // The report's data: loss components per step, recall per evaluation, and
 // routing weights per module per layer averaged over each epoch, from events.
-import { routingRows } from "../cli/render/state.js";
+import { routingRows } from "../view/routing.js";
 import type { RunInfo, TrainEvent } from "../train/events.js";
 import type { Point, Series } from "./svg.js";
 

@@ -39,8 +39,8 @@ export const command = defineCommand({
         ...ks.map((k) => metrics[`${name}/R@${k}`]!.toFixed(2)),
         metrics[`${name}/mean`]!.toFixed(2),
       ]);
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`);
+      const { formatTable } = await import("../../view/table.js");
+      for (const line of formatTable(header, rows)) process.stdout.write(`${line}\n`);
       return 0;
     } finally {
       run.dispose();

@@ -6,8 +6,9 @@
 import { Box, Text } from "ink";
 import { ProgressBar, Spinner } from "@inkjs/ui";
 import type { TrainEvent } from "../../train/events.js";
-import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "./format.js";
-import { etaSeconds, routingMeans, routingRows, type DashboardState, type Message } from "./state.js";
+import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "../../view/format.js";
+import { routingRows } from "../../view/routing.js";
+import { etaSeconds, routingMeans, type DashboardState, type Message } from "./state.js";
 
 type Evaluation = Extract<TrainEvent, { type: "evaluation" }>;
 

@@ -1,7 +1,7 @@
 // One-line plain-text renderings of run events, without escape codes: the
 // plain logger prints them, the Ink dashboard keeps them as finished lines.
 import type { RunInfo, TrainEvent } from "../../train/events.js";
-import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate } from "./format.js";
+import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate } from "../../view/format.js";
 
 type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
 

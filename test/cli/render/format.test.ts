@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bar, fit, formatCount, formatDuration, formatLoss, sparkline } from "../../../src/cli/render/format.js";
+import { bar, fit, formatCount, formatDuration, formatLoss, sparkline } from "../../../src/view/format.js";
 
 describe("formatters", () => {
   it("formats durations, counts and losses", () => {

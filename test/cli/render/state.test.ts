@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, emptyState, etaSeconds, routingMeans, routingRows } from "../../../src/cli/render/state.js";
+import { applyEvent, emptyState, etaSeconds, routingMeans } from "../../../src/cli/render/state.js";
+import { routingRows } from "../../../src/view/routing.js";
 import { LAYERS, runInfo, stepEvent, T0 } from "./fixtures/events.js";
 
 describe("dashboard state", () => {
