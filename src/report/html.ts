@@ -1,7 +1,7 @@
 // report.html: one self-contained page (inline CSS, SVG and one small hover script, no
 // external assets) with a run's losses, schedule, throughput, recall, example retrievals,
 // routing and resolved recipe.
-import { formatCount, formatDuration, formatPercent } from "../view/format.js";
+import { formatCount, formatDuration, formatPercent } from "../cli/render/format.js";
 import type { TrainEvent } from "../train/events.js";
 import type { RunRecord } from "./read.js";
 import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
