@@ -3,7 +3,8 @@
 // training loop whose step blocks the JS thread (as the cpu backend does, and as the
 // torch backend's kernel dispatch mostly does on a GPU) with and without prefetch,
 // and the shapes dataset's single-modality baselines at quickstart size.
-//   npx tsx bench/data-pipeline.ts [--images 160] [--size 224] [--batch 16] [--step-ms 400] [--concurrency 32] [--prefetch 3] [--json]
+//   npx tsx bench/data-pipeline.ts [--images 160] [--size 224] [--batch 16] [--step-ms 400] [--concurrency 2×pool] [--prefetch 3]
+//                                  [--no-baselines] [--json]
 // libuv's pool (sharp's decode threads) is sized when it starts, before this file runs:
 // without UV_THREADPOOL_SIZE in the environment this re-runs itself with it set to the core count.
 import { spawnSync } from "node:child_process";
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: String(2 * Number(process.env.UV_THREADPOOL_SIZE)) },
     prefetch: { type: "string", default: "3" },
     json: { type: "boolean", default: false },
+    "no-baselines": { type: "boolean", default: false },
   },
 });
 const N = Number(values.images);
@@ -160,7 +162,7 @@ async function main() {
       decode,
       train_loop: loops,
       compute_only_ms: ideal,
-      shapes_baselines: shapesBaselines(),
+      shapes_baselines: values["no-baselines"] ? null : shapesBaselines(),
     };
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
@@ -169,7 +171,7 @@ async function main() {
       process.stdout.write(`decode ${N} JPEGs 500×375 → ${SIZE}²: ${decode.sequential_images_per_s} img/s one at a time, ${decode.concurrent_images_per_s} img/s with concurrency ${values.concurrency} (${decode.concurrent_images_per_s_per_core} img/s per core); JS thread ${decode.js_thread_ms_per_image} ms per image (crop + normalise)\n`);
       process.stdout.write(`training loop, ${BATCH}×2 images per step, step blocks the thread ${STEP_MS} ms (compute alone: ${ideal} ms):\n`);
       for (const l of loops) process.stdout.write(`  prefetch ${l.prefetch}: ${l.total_ms} ms, first batch ${l.first_batch_ms} ms, then waits ${l.wait_ms_per_later_step} ms/step for data (${l.keeps_up ? "keeps up" : "does not keep up"}: under 5% of the step), ${l.images_per_s} img/s\n`);
-      process.stdout.write(`shapes (quickstart size) baselines: ${JSON.stringify(result.shapes_baselines)}\n`);
+      if (result.shapes_baselines) process.stdout.write(`shapes (quickstart size) baselines: ${JSON.stringify(result.shapes_baselines)}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

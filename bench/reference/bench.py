@@ -1,10 +1,12 @@
 """Speed of the PyTorch reference on the inputs sdfn's bench wrote.
 
   /usr/bin/python3 bench/reference/bench.py --recipe R.json --batch B.safetensors [--steps 3] [--device cpu|cuda]
+      [--precision fp32|bf16]
 
 R: {"recipe": resolved recipe, "vocab_size": V}; B: input.reference, input.target,
 input.tokens, input.mask. Prints one JSON line: step_ms (forward + backward +
-Adam, training mode), samples_per_s, eval_queries_per_s (eval mode, no grad:
+Adam, training mode; --precision bf16: forward under torch.autocast with
+bfloat16, fp32 master weights and optimizer), samples_per_s, eval_queries_per_s (eval mode, no grad:
 encode the query and its gallery image and score them), peak_rss_mib.
 """
 import argparse
@@ -44,6 +46,7 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: PyTorch's default)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -62,15 +65,19 @@ def main():
     with torch.no_grad():  # a cached teacher, as from epoch 2 on: the distillation cost is paid every step
         teacher = [p.detach() for p in model.eval().encode_query(batch["reference"], batch["tokens"], batch["mask"])["paths"]]
 
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.precision == "bf16")  # noqa: E731
+
     def step():
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        model(batch, teacher)["total"].backward()
+        with autocast():
+            total = model(batch, teacher)["total"]
+        total.backward()
         optimizer.step()
 
     def evaluate():
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             q = model.encode_query(batch["reference"], batch["tokens"], batch["mask"])["query"]
             t = model.encode_target(batch["target"])
             (torch.nn.functional.normalize(q, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).t()).max()
@@ -81,6 +88,7 @@ def main():
         "name": "pytorch",
         "device": f"{device.type}" + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)"),
         "version": torch.__version__,
+        "precision": a.precision,
         "step_ms": step_s * 1e3,
         "samples_per_s": size / step_s,
         "eval_queries_per_s": size / eval_s,
