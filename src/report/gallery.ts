@@ -43,9 +43,9 @@ const figure = (src: string | undefined, caption: string, cls = "") =>
 
 export function exampleHtml(e: RetrievalExample, images: Record<string, string>, layers: string[][], k: number): string {
   const hit = e.rank !== null && e.rank < k;
-  const rank = e.rank === null ? "target not in the gallery" : `target at rank ${e.rank + 1}`;
+  const rank = e.rank !== null ? `target at rank ${e.rank + 1}` : e.targets.length ? `target not in the top ${k}` : "no known target";
   const results = e.top.map((t, i) => figure(images[t.id], `#${i + 1} ${t.score.toFixed(3)}${t.hit ? " ✓" : ""}`, t.hit ? "target" : ""));
-  if (!hit) for (const id of e.targets.slice(0, 1)) results.push(figure(images[id], `target (${rank.replace("target at ", "")})`, "target"));
+  if (!hit) for (const id of e.targets.slice(0, 1)) results.push(figure(images[id], `target (${e.rank === null ? `not in the top ${k}` : `rank ${e.rank + 1}`})`, "target"));
   return (
     `<div class="example ${hit ? "hit" : "miss"}">` +
     `<div class="query">${figure(images[e.reference], `reference ${e.reference}`)}<div class="text">“${escapeHtml(e.text)}”</div><div class="note">${escapeHtml(`${e.set}: ${rank}`)}</div></div>` +

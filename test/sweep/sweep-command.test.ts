@@ -121,3 +121,35 @@ describe("sdfn compare", () => {
     expect(readdirSync(sweepDir)).toContain("sweep.json");
   });
 });
+
+describe("sdfn query on a run of the sweep", () => {
+  const run = () => join(sweepDir, ids[2]!);
+
+  it("--list gives evaluation queries; --json ranks one of them, its target marked; --html writes the page", async () => {
+    const listed = await sdfn("query", run(), "--list", "-k", "2", "--json");
+    expect(listed.code, listed.err).toBe(0);
+    const list = JSON.parse(listed.out) as { set: string; reference: string; text: string; targets: string[] }[];
+    expect(list).toHaveLength(2);
+    const [first] = list;
+    const page = join(work, "query.html");
+    const r = await sdfn("query", run(), "--image", first!.reference, "--text", first!.text, "-k", "4", "--json", "--html", page);
+    expect(r.code, r.err).toBe(0);
+    const ranked = JSON.parse(r.out);
+    expect(ranked.targets).toEqual(first!.targets);
+    expect(ranked.top.map((t: { rank: number }) => t.rank)).toEqual([1, 2, 3, 4]);
+    const scores = ranked.top.map((t: { score: number }) => t.score);
+    expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
+    const html = readFileSync(page, "utf8");
+    expect(html.match(/<figure/g)!.length).toBeGreaterThanOrEqual(1 + 4);
+    expect(html).toMatch(/<img src="data:image\/png;base64,/);
+    expect(html).toContain("output w");
+  });
+
+  it("the run's report shows its retrieval gallery", () => {
+    const gallery = JSON.parse(readFileSync(join(run(), "gallery.json"), "utf8"));
+    expect(gallery.examples.length).toBeGreaterThan(0);
+    const html = readFileSync(join(run(), "report.html"), "utf8");
+    expect(html).toContain("<h2>Retrievals</h2>");
+    expect(html.match(/<div class="example (hit|miss)">/g)).toHaveLength(gallery.examples.length);
+  });
+});

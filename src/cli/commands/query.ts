@@ -8,8 +8,10 @@ import { openRunForCommand, RUN_OPTIONS } from "./open-run.js";
 export const command = defineCommand({
   name: "query",
   summary: "retrieve gallery images for a reference image and a text",
-  usage: 'RUN_DIR --image PATH --text "TEXT" [options]',
-  description: "Retrieves the evaluation gallery images that best match a reference image modified by TEXT.",
+  usage: 'RUN_DIR --image PATH --text "TEXT" [options]   or   RUN_DIR --list',
+  description:
+    "Retrieves the evaluation gallery images that best match a reference image modified by TEXT.\n" +
+    "--list prints evaluation queries (reference id, text, target) to try; --html writes the retrieval as a page with its images.",
   options: {
     image: { type: "string", arg: "PATH", help: "the reference image file, or a gallery image id (generated datasets such as shapes)" },
     text: { type: "string", arg: "TEXT", help: "the modification text" },
@@ -18,13 +20,20 @@ export const command = defineCommand({
     checkpoint: RUN_OPTIONS.checkpoint,
     backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
     recipe: { ...RUN_OPTIONS.recipe, help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml (runs with plugins)" },
+    list: { type: "boolean", help: "list evaluation queries (K per set, default 10): set, index, reference id, text, target" },
+    json: { type: "boolean", help: "print the result (or the --list) as JSON" },
+    html: { type: "string", arg: "FILE", help: "also write the retrieval as an HTML page: thumbnails, the target if known, the routing path" },
   },
-  examples: ['sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5'],
+  examples: [
+    "sdfn query runs/quickstart-20260101-120000 --list -k 3",
+    'sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5 --html q.html',
+  ],
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError(`query: expected one RUN_DIR, got ${positionals.length} (see sdfn query --help)`);
-    if (!values.image || values.text === undefined) throw new UsageError("query: --image and --text are required (see sdfn query --help)");
     const k = Number(values.top ?? 10);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k ${values.top}: expected a positive integer`);
+    if (values.list) return listQueries(positionals[0]!, values, k);
+    if (!values.image || values.text === undefined) throw new UsageError("query: --image and --text are required (see sdfn query --help)");
     const { embedGallery } = await import("../../eval/embed.js");
     const { inference } = await import("../../nn/context.js");
     const { topK } = await import("../../eval/retrieval.js");
@@ -36,16 +45,40 @@ export const command = defineCommand({
         throw new UsageError(`--set ${values.set}: no such evaluation set; the run has ${dataset.evalSets.map((s) => s.name).join(", ")}`);
       }
       const gallery = [...new Set(sets.flatMap((s) => s.gallery))];
-      const reference = await referenceImage(values.image, gallery, dataset.loader, loaded.recipe.data as Record<string, unknown>);
+      // an image id: a gallery image or any evaluation query's reference (see --list)
+      const ids = new Set([...gallery, ...dataset.evalSets.flatMap((s) => s.queries.map((q) => q.reference))]);
+      const reference = await referenceImage(values.image, ids, dataset.loader, loaded.recipe.data as Record<string, unknown>);
       const { tokens, mask } = dataset.loader.texts([values.text]);
-      const query = tf.tidy(() => net.encodeQuery({ reference, tokens, mask }, inference).query);
+      const { query, paths } = tf.tidy(() => {
+        const out = net.encodeQuery({ reference, tokens, mask }, inference);
+        return { query: out.query, paths: out.paths };
+      });
       tf.dispose([reference, tokens, mask]);
+      const path = await Promise.all(paths.map(async (p) => (await p.array())[0]!));
+      tf.dispose(paths);
       const embeddings = await embedGallery(net, dataset.loader, gallery, loaded.recipe.evaluation.batch_size);
       const self = gallery.indexOf(values.image);
       const [top] = await topK(query, embeddings, [{ exclude: self >= 0 ? [self] : [] }], k);
       tf.dispose([query, embeddings]);
-      process.stdout.write(`top ${k} of ${gallery.length} gallery images for "${values.text}" (reference ${values.image}):\n`);
-      top!.forEach(({ index, score }, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${score.toFixed(4)}  ${gallery[index]}\n`));
+      const { knownTargets, rankedJson, writeQueryPage } = await import("./query-output.js");
+      const ranked = {
+        reference: values.image,
+        text: values.text,
+        set: values.set ?? null,
+        gallerySize: gallery.length,
+        top: top!.map(({ index, score }) => ({ id: gallery[index]!, score })),
+        targets: knownTargets(dataset, values.image, values.text),
+      };
+      if (values.json) process.stdout.write(rankedJson(ranked));
+      else {
+        process.stdout.write(`top ${k} of ${gallery.length} gallery images for "${values.text}" (reference ${values.image}):\n`);
+        const targets = new Set(ranked.targets);
+        ranked.top.forEach(({ id, score }, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${score.toFixed(4)}  ${id}${targets.has(id) ? "  ← target" : ""}\n`));
+      }
+      if (values.html) {
+        await writeQueryPage(values.html, dataset, ranked, path, net.layers, existsSync(values.image) ? values.image : undefined);
+        if (!values.json) process.stdout.write(`html: ${values.html}\n`);
+      }
       return 0;
     } finally {
       run.dispose();
@@ -53,10 +86,26 @@ export const command = defineCommand({
   },
 });
 
-/** A file path is decoded like an evaluation image; otherwise it must be a gallery image id. */
+/** `--list`: K evaluation queries per set to try, as lines or JSON. */
+async function listQueries(runDir: string, values: { checkpoint?: string; backend?: string; recipe?: string; set?: string; json?: boolean }, k: number): Promise<number> {
+  const { exampleList, listText } = await import("./query-output.js");
+  const run = await openRunForCommand(runDir, values);
+  try {
+    if (values.set && !run.dataset.evalSets.some((s) => s.name === values.set)) {
+      throw new UsageError(`--set ${values.set}: no such evaluation set; the run has ${run.dataset.evalSets.map((s) => s.name).join(", ")}`);
+    }
+    const list = exampleList(run.dataset, values.set, k);
+    process.stdout.write(values.json ? `${JSON.stringify(list, null, 2)}\n` : listText(list));
+    return 0;
+  } finally {
+    run.dispose();
+  }
+}
+
+/** A file path is decoded like an evaluation image; otherwise it must be an image id of the evaluation sets. */
 async function referenceImage(
   image: string,
-  gallery: readonly string[],
+  ids: ReadonlySet<string>,
   loader: { images(ids: readonly string[], opts?: { train?: boolean }): Promise<tf.Tensor4D> },
   data: Record<string, unknown>,
 ): Promise<tf.Tensor4D> {
@@ -68,8 +117,8 @@ async function referenceImage(
     const px = await decodeImage(image, { ...options, random_crop: false, flip: false });
     return tf.tensor4d(px.data, [1, px.height, px.width, 3]);
   }
-  if (!gallery.includes(image)) {
-    throw new UsageError(`--image ${image}: no such file, and not a gallery image id (e.g. ${gallery.slice(0, 3).join(", ")})`);
+  if (!ids.has(image)) {
+    throw new UsageError(`--image ${image}: no such file, and not an image id of the run's evaluation sets (e.g. ${[...ids].slice(0, 3).join(", ")}; sdfn query RUN_DIR --list shows queries)`);
   }
   return loader.images([image], { train: false });
 }
