@@ -80,7 +80,11 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const command = await load();
+  return runCommand(await load(), rest);
+}
+
+/** Runs one command: `--help`, or its run with every error reported here (user errors exit 2, others 1). */
+export async function runCommand(command: Command, rest: string[]): Promise<number> {
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
     return 0;
