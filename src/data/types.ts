@@ -55,7 +55,8 @@ export interface BatchLoader {
    * `skip`: leave out the first batches without decoding them (a resumed epoch); the rest are
    * exactly the batches (and augmentations) an unskipped epoch would give.
    */
-  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number }): AsyncIterable<TrainBatch>;
+  /** With `shard` (a data-parallel run): rank's slice of global batches of world × batchSize. */
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number; shard?: { rank: number; world: number } }): AsyncIterable<TrainBatch>;
   /** Evaluation images (center crop) in batches of `batchSize`, decoded `prefetch` batches ahead. */
   imageBatches(ids: readonly string[], batchSize: number): AsyncIterable<{ ids: string[]; images: tf.Tensor4D }>;
   /** Images by id, (B, H, W, 3); `train: true` applies the training augmentation (random crop, flip). */
@@ -100,7 +101,12 @@ export interface DatasetSource {
   missingIds?: ReadonlySet<string>;
   /** Root directory the images were looked up under (for messages). */
   root?: string;
+  /** Reference recalls of single-modality baselines on `set`, in percent: {"image only": {"R@10": …}, …}. */
+  baselines?: Baselines;
 }
+
+/** Baseline name → "R@K" → percent, for one evaluation set (e.g. shapes' image-only and text-only rankings). */
+export type Baselines = (set: EvalSet, ks: readonly number[]) => Record<string, Record<string, number>>;
 
 /** What a dataset's build receives. */
 export interface DatasetBuildContext {

@@ -70,6 +70,11 @@ describe("shapes dataset", () => {
     expect(image).toBeLessThan(0.45);
     expect(text).toBeLessThan(0.45);
     expect(text).toBeGreaterThan(0.3); // ≈ 10/24: the 24 references share every text
+    // What a run shows beside the model's recall: the same numbers, in percent, for several K at once.
+    const shown = source.baselines!(set, [1, 10]);
+    expect(shown["image only"]!["R@10"]).toBeCloseTo(100 * image, 10);
+    expect(shown["text only"]!["R@10"]).toBeCloseTo(100 * text, 10);
+    expect(shown["text only"]!["R@1"]).toBeCloseTo(100 * textOnlyRecall(set, world, scene, 1), 10);
   });
 
   it("loads batches of normalised pixels and tokens without leaking tensors", async () => {

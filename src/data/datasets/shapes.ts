@@ -3,7 +3,9 @@ import { z } from "zod";
 import { Rng } from "../../util/rng.js";
 import { defineDataset } from "../../registry/define.js";
 import { cropNormalise } from "../images.js";
-import { loaderParams, textParams } from "../params.js";
+import { loaderParams, MAX_IMAGE_SIZE, rgbStd, textParams } from "../params.js";
+import type { EvalSet } from "../types.js";
+import { shapesBaselines } from "../shapes/baselines.js";
 import { generateShapes } from "../shapes/generate.js";
 import { renderScene } from "../shapes/render.js";
 
@@ -37,12 +39,12 @@ export const shapes = defineDataset({
       .nonnegative()
       .default(0)
       .describe("Evaluation queries kept (seeded sample); 0 = every reference × edit."),
-    image_size: z.number().int().min(8).default(32).describe("Side of the rendered square image, in pixels."),
+    image_size: z.number().int().min(8).max(MAX_IMAGE_SIZE).default(32).describe("Side of the rendered square image, in pixels."),
     grid: z.number().int().min(2).max(4).default(3).describe("Cells per side; each holds at most one shape."),
     colors: z.number().int().min(2).max(6).default(4).describe("Colours used (red, green, blue, yellow, purple, orange)."),
     shapes: z.number().int().min(2).max(4).default(3).describe("Shape kinds used (circle, square, triangle, cross)."),
     mean: z.array(z.number()).length(3).default([0.485, 0.456, 0.406]).describe("Per-channel mean subtracted from pixels in [0, 1]."),
-    std: z.array(z.number()).length(3).default([0.229, 0.224, 0.225]).describe("Per-channel standard deviation."),
+    std: rgbStd.default([0.229, 0.224, 0.225]).describe("Per-channel standard deviation."),
     ...textParams,
     ...loaderParams,
   }),
@@ -59,6 +61,8 @@ export const shapes = defineDataset({
       load: async (id: string) =>
         cropNormalise({ data: pixels(id), height: p.image_size, width: p.image_size }, p.image_size, 0, 0, false, p),
     };
-    return { train, evalSets: [evalSet], images, missing: [], scenes, pixels };
+    const scene = (id: string) => scenes.get(id)!;
+    const baselines = (set: EvalSet, ks: readonly number[]) => shapesBaselines(set, p, scene, pixels, ks);
+    return { train, evalSets: [evalSet], images, missing: [], scenes, pixels, baselines };
   },
 });
