@@ -43,6 +43,7 @@ const LOADING = z.object({
   max_words: textParams.max_words,
   prefetch: loaderParams.prefetch,
   decode_concurrency: loaderParams.decode_concurrency,
+  feature_cache: loaderParams.feature_cache,
 });
 
 /** The loading params of a dataset's parsed params: every built-in has them; a plugin's that lacks one gets the shared default. */

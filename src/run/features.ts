@@ -4,7 +4,7 @@
 // projects them). The cache key covers the encoder, its parameters, the image
 // preprocessing and the weights file, so a changed recipe never reads stale maps.
 import { resolve } from "node:path";
-import { cachedBackbone, fileHash, FeatureCache, type OpenDataset } from "../data/index.js";
+import { cachedBackbone, fileHash, FeatureCache, loadingParams, type OpenDataset } from "../data/index.js";
 import { inference } from "../nn/context.js";
 import type { Network } from "../graph/compile.js";
 import type { LoadedRecipe } from "../recipe/index.js";
@@ -14,7 +14,7 @@ const PREPROCESSING = ["image_size", "resize", "pad_square", "mean", "std"] as c
 
 /** A cached-backbone source of batches and evaluation images, or null when data.feature_cache is empty. */
 export async function featureSource(loaded: LoadedRecipe, dataset: OpenDataset, net: Network) {
-  const dir = String(dataset.params.feature_cache ?? "");
+  const dir = loadingParams(dataset.params).feature_cache;
   if (!dir) return null;
   const { dim: _dim, ...encoder } = loaded.recipe.encoders.image as Record<string, unknown>; // dim only changes the projection
   const weights = typeof encoder.weights === "string" && encoder.weights ? await fileHash(resolve(loaded.dir, encoder.weights)) : "";
