@@ -1,6 +1,6 @@
 // `sdfn sweep RECIPE|DIR --grid KEY=[…] --seeds N`: every variant × seed as an ordinary
 // run directory under one sweep directory, one after another, resumable; one line per run.
-import { basename, join, relative } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { BACKEND_OPTION, defineCommand, SET_OPTION, UsageError, type OptionSpecs, type ParsedArgs } from "../command.js";
 import { defaultRunDir } from "./build.js";
 
@@ -109,7 +109,8 @@ async function sweep(
   const { createSweepLines } = await import("../render/sweep-lines.js");
   const tty = process.stdout.isTTY && process.env.CI !== "true";
   const lines = createSweepLines((t) => process.stdout.write(t), opts.log === "json" ? "json" : opts.log === "plain" || !tty ? "plain" : "tty");
-  const resumeCommand = `sdfn sweep --resume ${relative(process.cwd(), dir) || dir}${opts.backendFlag ? ` --backend ${opts.backendFlag}` : ""}`;
+  const shown = relative(process.cwd(), dir).startsWith("..") ? resolve(dir) : relative(process.cwd(), dir) || dir;
+  const resumeCommand = `sdfn sweep --resume ${shown}${opts.backendFlag ? ` --backend ${opts.backendFlag}` : ""}`;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -121,7 +122,7 @@ async function sweep(
     lines.close();
     if (opts.log !== "json") {
       const done = `${outcome.trained} trained, ${outcome.skipped} finished earlier`;
-      const next = outcome.status === "completed" ? `compare: sdfn compare ${relative(process.cwd(), dir) || dir}` : `resume: ${resumeCommand}`;
+      const next = outcome.status === "completed" ? `compare: sdfn compare ${shown}` : `resume: ${resumeCommand}`;
       process.stdout.write(`sweep ${outcome.status} (${done}); ${next}\n`);
     }
     return outcome.status === "failed" ? 1 : 0;
