@@ -1,19 +1,21 @@
-// Checkpoint reading and writing, all of it (file names from run-dir.ts). In
-// RUN_DIR/checkpoints/: TAG.safetensors (every parameter by dotted name),
-// TAG.state.safetensors (optimizer moments, path-distillation cache, the
-// frozen teacher's weights) and TAG.json (recipe hash, position, RNG seed,
-// best metric). Each file is written to a temporary name and renamed; the JSON
-// last, so a reader never sees metadata for weights that are not there yet.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// Checkpoint reading and writing, all of it (file names from run-dir.ts). A checkpoint is
+// one unit, RUN_DIR/checkpoints/TAG/ (checkpoint-unit.ts: written whole, then swapped in;
+// SHA-256 of every file verified on load; TAG.prev/ kept as the fallback) holding
+// weights.safetensors (every parameter by dotted name), state.safetensors (optimizer
+// moments, path-distillation cache, the frozen teacher's weights) and meta.json.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { withPath } from "../io/io-error.js";
 import { readSafetensors, writeSafetensors, type SafeTensor } from "../io/safetensors.js";
 import type { ParamStore } from "../nn/scope.js";
 import { storeTensors, type StoreTensors } from "../nn/store-io.js";
 import type { Optimizer } from "../train/kinds.js";
 import type { EpochTotals, TrainPosition } from "../train/trainer.js";
-import { RunDir, type CheckpointTag } from "./run-dir.js";
+import { checkpointFiles, RunDir, type CheckpointTag } from "./run-dir.js";
+import { CheckpointError, findUnit, writeUnit } from "./checkpoint-unit.js";
 
 export type { CheckpointTag } from "./run-dir.js";
 export { loadStoreTensors, storeTensors } from "../nn/store-io.js";
+export { CheckpointError } from "./checkpoint-unit.js";
 
 /** Where training stands: enough to continue exactly. */
 export interface CheckpointMeta extends TrainPosition {
@@ -23,6 +25,8 @@ export interface CheckpointMeta extends TrainPosition {
   /** The recipe seed; every RNG stream derives from it, the epoch and the step. */
   rng: { seed: number; streams: "seed⊕epoch (shuffle, augmentation), seed⊕step (dropout)" };
   optimizer: { type: string; steps: number };
+  /** Processes that trained it (data-parallel; absent = 1): a resume needs the same number. */
+  world?: number;
   /** Running sums of the epoch in progress (for its mean losses). */
   epochTotals: EpochTotals;
   /** Path-distillation teacher kept in the state file: "cache", "frozen" or none. */
@@ -30,8 +34,6 @@ export interface CheckpointMeta extends TrainPosition {
   seconds: number;
   time: string;
 }
-
-const paths = (runDir: string, tag: CheckpointTag) => new RunDir(runDir).checkpoint(tag);
 
 type Tensors = StoreTensors;
 
@@ -41,25 +43,25 @@ export interface CheckpointParts {
   /** Extra state tensors (path-distillation cache, teacher weights). */
   extra: Tensors;
   meta: CheckpointMeta;
-  /** Also write TAG.state.safetensors (optimizer, cache): needed to resume, not to evaluate. */
+  /** Also write state.safetensors (optimizer, cache): needed to resume, not to evaluate. */
   withState: boolean;
 }
 
-/** Writes TAG.{safetensors,state.safetensors,json} atomically; returns the weights path. */
+/** Writes checkpoint TAG as one unit (the previous one stays until this one is complete); returns its weights path. */
 export async function saveCheckpoint(runDir: string, tag: CheckpointTag, parts: CheckpointParts): Promise<string> {
-  const p = paths(runDir, tag);
-  mkdirSync(p.dir, { recursive: true });
-  writeSafetensors(p.weights, await storeTensors(parts.store), { format: "sdfn", recipe_hash: parts.meta.recipeHash });
-  if (parts.withState) {
-    const opt = await parts.optimizer.save();
-    const state: Tensors = { ...parts.extra };
-    for (const [name, t] of Object.entries(opt.tensors)) state[`optimizer.${name}`] = t;
-    writeSafetensors(p.state, state, { optimizer_steps: String(opt.step) });
-  }
-  const tmp = `${p.meta}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(parts.meta, null, 2)}\n`);
-  renameSync(tmp, p.meta);
-  return p.weights;
+  const weights = await storeTensors(parts.store);
+  const opt = parts.withState ? await parts.optimizer.save() : undefined;
+  const dir = await writeUnit(new RunDir(runDir).checkpoints, tag, async (tmp) => {
+    const p = checkpointFiles(tmp);
+    withPath(p.weights, "write", () => writeSafetensors(p.weights, weights, { format: "sdfn", recipe_hash: parts.meta.recipeHash }));
+    if (opt) {
+      const state: Tensors = { ...parts.extra };
+      for (const [name, t] of Object.entries(opt.tensors)) state[`optimizer.${name}`] = t;
+      withPath(p.state, "write", () => writeSafetensors(p.state, state, { optimizer_steps: String(opt.step) }));
+    }
+    withPath(p.meta, "write", () => writeFileSync(p.meta, `${JSON.stringify(parts.meta, null, 2)}\n`));
+  });
+  return checkpointFiles(dir).weights;
 }
 
 export interface LoadedCheckpoint {
@@ -67,24 +69,39 @@ export interface LoadedCheckpoint {
   weights: Record<string, SafeTensor>;
   state: Record<string, SafeTensor>;
   path: string;
+  /** Set when TAG was corrupt or incomplete and its predecessor was loaded instead: say it to the user. */
+  fellBack?: string;
 }
 
-/** Reads TAG of a run directory; throws naming the missing file and what to do. */
+/** Reads TAG of a run directory, verified (falling back to TAG.prev); throws CheckpointError naming the bad file. */
 export function readCheckpoint(runDir: string, tag: CheckpointTag, withState = true): LoadedCheckpoint {
-  const p = paths(runDir, tag);
-  const meta = readCheckpointMeta(runDir, tag);
+  const unit = verifiedUnit(runDir, tag);
+  const p = checkpointFiles(unit.dir);
+  const meta = parseMeta(p.meta);
   const weights = readSafetensors(p.weights).tensors;
   const state = withState && existsSync(p.state) ? readSafetensors(p.state).tensors : {};
-  return { meta, weights, state, path: p.weights };
+  // Visible whatever the caller renders (like the torch backend's cpu-fallback warning).
+  if (unit.fellBack) process.emitWarning(unit.fellBack, { code: "SDFN_CHECKPOINT_FALLBACK" });
+  return { meta, weights, state, path: p.weights, fellBack: unit.fellBack };
 }
 
-/** TAG's metadata alone (no tensors read); throws like readCheckpoint when it is not there. */
+/** TAG's metadata alone (verified like readCheckpoint, no tensors decoded). */
 export function readCheckpointMeta(runDir: string, tag: CheckpointTag): CheckpointMeta {
-  const p = paths(runDir, tag);
-  if (!existsSync(p.meta)) {
-    throw new Error(`${p.meta}: no "${tag}" checkpoint in ${runDir} (is it a run directory written by \`sdfn build\`?)`);
+  return parseMeta(checkpointFiles(verifiedUnit(runDir, tag).dir).meta);
+}
+
+function verifiedUnit(runDir: string, tag: CheckpointTag) {
+  const unit = findUnit(new RunDir(runDir).checkpoints, tag);
+  if (!unit) throw new CheckpointError(`no "${tag}" checkpoint in ${new RunDir(runDir).path} (is it a run directory written by \`sdfn build\`?)`);
+  return unit;
+}
+
+function parseMeta(file: string): CheckpointMeta {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as CheckpointMeta;
+  } catch (err) {
+    throw new CheckpointError(`${file}: not a checkpoint's metadata (${(err as Error).message})`);
   }
-  return JSON.parse(readFileSync(p.meta, "utf8")) as CheckpointMeta;
 }
 
 /** The optimizer part of a state file, as Optimizer.load expects it. */

@@ -15,16 +15,23 @@ export const RUN_FILES = {
   report: "report.html",
   gallery: "gallery.json",
   checkpoints: "checkpoints",
+  /** Held while a process writes the run (run-lock.ts). */
+  lock: "sdfn.lock",
 } as const;
 
 export type CheckpointTag = "last" | "best";
 
-/** The three files of one checkpoint: weights, resume state, metadata. */
+/** The files of one checkpoint unit (a directory; see checkpoint-unit.ts): weights, resume state, metadata. */
 export interface CheckpointFiles {
   dir: string;
   weights: string;
   state: string;
   meta: string;
+}
+
+/** The files of the checkpoint unit in `dir`. */
+export function checkpointFiles(dir: string): CheckpointFiles {
+  return { dir, weights: join(dir, "weights.safetensors"), state: join(dir, "state.safetensors"), meta: join(dir, "meta.json") };
 }
 
 export class RunDir {
@@ -57,14 +64,14 @@ export class RunDir {
     return join(this.path, RUN_FILES.checkpoints);
   }
 
-  /** TAG.safetensors, TAG.state.safetensors and TAG.json under checkpoints/. */
+  /** checkpoints/TAG/{weights.safetensors, state.safetensors, meta.json} (and manifest.json; TAG.prev/ the one before). */
   checkpoint(tag: CheckpointTag): CheckpointFiles {
-    const dir = this.checkpoints;
-    return { dir, weights: join(dir, `${tag}.safetensors`), state: join(dir, `${tag}.state.safetensors`), meta: join(dir, `${tag}.json`) };
+    return checkpointFiles(join(this.checkpoints, tag));
   }
 
+  /** A completed checkpoint TAG (or its predecessor TAG.prev) is there; readCheckpoint verifies it. */
   hasCheckpoint(tag: CheckpointTag): boolean {
-    return existsSync(this.checkpoint(tag).meta);
+    return [tag, `${tag}.prev`].some((d) => existsSync(join(this.checkpoints, d, "manifest.json")));
   }
 
   /** Creates the directory and writes the resolved recipe (a resume rewrites the same text). */

@@ -16,6 +16,8 @@ export interface RunInfo {
   /** Loss component names, e.g. ["batch_classification", "consistency", "path_distillation"]. */
   losses: string[];
   startEpoch: number; // > 0 when resumed
+  /** Processes training together (data-parallel; absent or 1 for one process); batchSize is per process. */
+  world?: number;
 }
 
 export type TrainEvent =
@@ -39,8 +41,24 @@ export type TrainEvent =
        * Rows: L rows — rows 0..L−2 are incoming weights of layers 2..L, row L−1 is w.
        */
       routing: number[][];
+      /** Data-parallel runs: the ranks, and the slowest rank's step time without its waits for the others. */
+      world?: number;
+      slowestStepMs?: number;
+      slowestRank?: number;
+      /** Data-parallel runs: this rank's time in collectives during the step, and their payload. */
+      allreduceMs?: number;
+      allreduceBytes?: number;
     }
-  | { type: "epoch"; time: number; epoch: number; losses: Record<string, number>; seconds: number; samplesPerSec: number }
+  | {
+      type: "epoch";
+      time: number;
+      epoch: number;
+      losses: Record<string, number>;
+      seconds: number;
+      samplesPerSec: number;
+      /** With training.compile on torch: programs built, steps replayed and steps run eagerly in this epoch. */
+      compiled?: { programs: number; replayed: number; eager: number };
+    }
   | {
       type: "evaluation";
       time: number;
@@ -50,8 +68,10 @@ export type TrainEvent =
       /** The metric that selects the best checkpoint, and its value. */
       primary: { name: string; value: number };
       best: boolean;
+      /** Reference recalls on the same sets (chance, and the dataset's single-modality baselines): name → metric → percent. */
+      baselines?: Record<string, Record<string, number>>;
     }
-  | { type: "checkpoint"; time: number; epoch: number; step: number; path: string; reason: "epoch" | "best" | "interrupt" }
+  | { type: "checkpoint"; time: number; epoch: number; step: number; path: string; reason: "epoch" | "best" | "interrupt" | "every" }
   | { type: "warning"; time: number; message: string }
   | { type: "stopped"; time: number; reason: "interrupt" | "non-finite-loss"; message: string; resumeCommand?: string }
   | { type: "end"; time: number; summary: Record<string, unknown> };

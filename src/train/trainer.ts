@@ -60,20 +60,25 @@ export interface TrainLoop {
   batches(epoch: number, shuffle: Rng, skip: number): { batches: AsyncIterable<TrainBatch>; resumes: boolean };
   /** Evaluates the network (metric name → percent). */
   evaluate(): Promise<Record<string, number>>;
+  /** Chance and the dataset's baselines on the evaluation sets (computed once), shown beside each evaluation. */
+  baselines?(): Record<string, Record<string, number>>;
   /** Saves TAG at `position` (where a resume starts); the event names the epoch in progress. */
-  checkpoint(tag: "last" | "best", reason: "epoch" | "best" | "interrupt", position: { epoch: number; epochStep: number }): Promise<void>;
+  checkpoint(tag: "last" | "best", reason: "epoch" | "best" | "interrupt" | "every", position: { epoch: number; epochStep: number }): Promise<void>;
+  /** Also write the last checkpoint every N steps inside an epoch (training.checkpoint_every; 0 = only at epoch ends). */
+  checkpointEvery?: number;
   emit: EventSink;
   signal?: AbortSignal;
   /** Shown when training stops: how to resume, and the last good checkpoint. */
   resumeCommand: string;
-  lastCheckpoint: string;
+  /** The last checkpoint's directory as it stands now, or undefined when none has been written. */
+  readonly lastCheckpoint: string | undefined;
 }
 
 export type Outcome = "completed" | "interrupted" | "non-finite-loss";
 
-/** Steps in an epoch: the loader drops a last batch smaller than 2. */
-export function stepsPerEpoch(pairs: number, batchSize: number, maxSteps: number): number {
-  const full = Math.floor(pairs / batchSize) + (pairs % batchSize >= 2 ? 1 : 0);
+/** Steps in an epoch: the loader drops a last batch smaller than 2 (with `dropLast`, any short one). */
+export function stepsPerEpoch(pairs: number, batchSize: number, maxSteps: number, dropLast = false): number {
+  const full = Math.floor(pairs / batchSize) + (!dropLast && pairs % batchSize >= 2 ? 1 : 0);
   return maxSteps > 0 ? Math.min(full, maxSteps) : full;
 }
 
@@ -155,6 +160,11 @@ export async function runEpoch(loop: TrainLoop, state: TrainState): Promise<"don
     epochStep++;
     state.epochStep = epochStep;
     if (loop.signal?.aborted && epochStep < loop.stepsPerEpoch) return "interrupt";
+    // A kill -9 then loses at most N steps; the epoch's own checkpoint covers its last step.
+    const every = loop.checkpointEvery ?? 0;
+    if (every > 0 && state.step % every === 0 && epochStep < loop.stepsPerEpoch) {
+      await loop.checkpoint("last", "every", { epoch: state.epoch, epochStep });
+    }
     if (epochStep >= loop.stepsPerEpoch) break;
   }
   state.epochStep = 0;
@@ -195,8 +205,10 @@ function nonFiniteMessage(loop: TrainLoop, state: TrainState, result: StepResult
   const what = Object.values(result.losses).some(Number.isNaN) ? "NaN" : "infinite";
   return (
     `loss ${names} became ${what} at epoch ${state.epoch + 1}, step ${state.step} (lr ${lr.toExponential(2)}); training stopped before applying it. ` +
-    `The last good checkpoint is ${loop.lastCheckpoint}. ` +
-    `Lower training.optimizer.lr or set training.optimizer.grad_clip, then start again or resume with: ${loop.resumeCommand}`
+    (loop.lastCheckpoint ? `The last good checkpoint is ${loop.lastCheckpoint} (from before the failing step). ` : "No checkpoint was written before it. ") +
+    // A resume replays the same steps with the same recipe (a changed one is refused), so it would fail again.
+    `Start a new run with a lower learning rate (--set training.optimizer.lr=${(lr / 10).toExponential(1)}) ` +
+    `or with gradient clipping (--set training.optimizer.grad_clip=1)`
   );
 }
 
@@ -206,7 +218,8 @@ export async function endEpoch(loop: TrainLoop, state: TrainState): Promise<void
   const mean: Record<string, number> = {};
   for (const [k, v] of Object.entries(totals.losses)) mean[k] = v / Math.max(1, totals.steps);
   const samplesPerSec = totals.samples / Math.max(totals.seconds, 1e-9);
-  loop.emit({ type: "epoch", time: Date.now(), epoch: state.epoch, losses: mean, seconds: totals.seconds, samplesPerSec });
+  const compiled = loop.step.compiled?.takeCounts();
+  loop.emit({ type: "epoch", time: Date.now(), epoch: state.epoch, losses: mean, seconds: totals.seconds, samplesPerSec, ...(compiled ? { compiled } : {}) });
   loop.teacher.advance(loop.network);
   const due = (state.epoch + 1) % loop.evalEvery === 0 || state.epoch + 1 === loop.epochs;
   let isBest = false;
@@ -216,7 +229,8 @@ export async function endEpoch(loop: TrainLoop, state: TrainState): Promise<void
     const value = metrics[PRIMARY_METRIC] ?? 0;
     isBest = !state.best || value > state.best.value;
     if (isBest) state.best = { name: PRIMARY_METRIC, value, epoch: state.epoch };
-    loop.emit({ type: "evaluation", time: Date.now(), epoch: state.epoch, metrics, primary: { name: PRIMARY_METRIC, value }, best: isBest });
+    const baselines = loop.baselines?.();
+    loop.emit({ type: "evaluation", time: Date.now(), epoch: state.epoch, metrics, primary: { name: PRIMARY_METRIC, value }, best: isBest, ...(baselines ? { baselines } : {}) });
   }
   state.totals = emptyTotals();
   const next = { epoch: state.epoch + 1, epochStep: 0 }; // a resume starts the next epoch

@@ -35,7 +35,7 @@ async function run(sets: string[] = [], opts: { resume?: string; abortAt?: (e: T
   return { summary, events, outDir: opts.resume ?? outDir };
 }
 
-const weightsOf = (dir: string) => readSafetensors(join(dir, "checkpoints", "last.safetensors")).tensors;
+const weightsOf = (dir: string) => readSafetensors(join(dir, "checkpoints", "last", "weights.safetensors")).tensors;
 const stepEvents = (events: TrainEvent[]) => events.filter((e): e is Extract<TrainEvent, { type: "step" }> => e.type === "step");
 
 describe("trainer", () => {
@@ -47,7 +47,7 @@ describe("trainer", () => {
     expect(summary.status).toBe("completed");
     expect(summary.epochs).toBe(2);
     expect(summary.steps).toBe(6); // 20 pairs / batch 8 → 2 full batches + one of 4, per epoch
-    for (const f of ["recipe.resolved.yaml", "metrics.jsonl", "summary.json", "vocabulary.json", "checkpoints/last.safetensors", "checkpoints/last.json", "checkpoints/last.state.safetensors", "checkpoints/best.safetensors"]) {
+    for (const f of ["recipe.resolved.yaml", "metrics.jsonl", "summary.json", "vocabulary.json", "checkpoints/last/weights.safetensors", "checkpoints/last/meta.json", "checkpoints/last/state.safetensors", "checkpoints/last/manifest.json", "checkpoints/best/weights.safetensors"]) {
       expect(existsSync(join(outDir, f)), f).toBe(true);
     }
     const onDisk = JSON.parse(readFileSync(join(outDir, "summary.json"), "utf8"));
@@ -109,7 +109,7 @@ describe("trainer", () => {
     expect(stopped.summary.status).toBe("interrupted");
     const types = stopped.events.map((e) => e.type);
     expect(types.indexOf("evaluation")).toBeLessThan(types.indexOf("stopped"));
-    expect(JSON.parse(readFileSync(join(stopped.outDir, "checkpoints", "last.json"), "utf8"))).toMatchObject({ epoch: 1, epochStep: 0, step: 3 });
+    expect(JSON.parse(readFileSync(join(stopped.outDir, "checkpoints", "last", "meta.json"), "utf8"))).toMatchObject({ epoch: 1, epochStep: 0, step: 3 });
     const resumed = await run([], { resume: stopped.outDir });
     expect(resumed.summary.metrics).toEqual(first.summary.metrics);
     expect(resumed.summary.best).toEqual(first.summary.best);
@@ -173,8 +173,9 @@ describe("trainer", () => {
     const stop = events.find((e) => e.type === "stopped");
     expect(stop).toMatchObject({ reason: "non-finite-loss" });
     expect((stop as { message: string }).message).toMatch(/loss "test\/explode" became NaN at epoch 2, step 4/);
-    expect((stop as { message: string }).message).toContain("last.safetensors");
-    const meta = JSON.parse(readFileSync(join(outDir, "checkpoints", "last.json"), "utf8"));
+    expect((stop as { message: string }).message).toContain(`The last good checkpoint is ${join(outDir, "checkpoints", "last")} (from before the failing step)`);
+    expect((stop as { message: string }).message).toMatch(/Start a new run with a lower learning rate \(--set training.optimizer.lr=5\.0e-4\)/);
+    const meta = JSON.parse(readFileSync(join(outDir, "checkpoints", "last", "meta.json"), "utf8"));
     expect(meta).toMatchObject({ epoch: 1, epochStep: 0, step: 3 }); // the end of epoch 1, the last good one
     expect(stepEvents(events).map((s) => s.step)).toEqual([0, 1, 2, 3]);
   });

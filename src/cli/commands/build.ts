@@ -1,7 +1,7 @@
 // `sdfn build RECIPE`: validate the recipe, compile the network, train, evaluate,
 // and leave a run directory (recipe.resolved.yaml, metrics.jsonl, summary.json,
 // checkpoints/, vocabulary.json). Nothing is written until the recipe is valid.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RUN_FILES, RunDir } from "../../run/run-dir.js";
 import { BACKEND_OPTION, defineCommand, PLUGIN_OPTION, SET_OPTION, UsageError } from "../command.js";
@@ -38,7 +38,7 @@ export const command = defineCommand({
     if (!file) throw new UsageError("build: missing RECIPE (see sdfn build --help)");
     if (!existsSync(file)) throw new UsageError(`${file}: no such recipe file`);
     if (previous && !previous.hasCheckpoint("last")) {
-      throw new UsageError(`--resume ${resume}: no checkpoints/last.json there; give a run directory written by \`sdfn build\``);
+      throw new UsageError(`--resume ${resume}: no checkpoints/last/ there; give a run directory written by \`sdfn build\``);
     }
     const log = values.log ?? "auto";
     if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
@@ -46,7 +46,8 @@ export const command = defineCommand({
     const { loadRecipe } = await import("../../recipe/index.js");
     const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins: values.plugin ?? [] });
     if (previous) {
-      const saved = JSON.parse(readFileSync(previous.checkpoint("last").meta, "utf8")) as { recipeHash?: string };
+      const { readCheckpointMeta } = await import("../../run/checkpoint.js");
+      const saved = readCheckpointMeta(previous.path, "last"); // verified: a corrupt last falls back to last.prev
       if (saved.recipeHash !== loaded.hash) {
         throw new UsageError(
           `--resume ${resume}: the run was trained with a different recipe (or different --set/--plugin options); ` +
@@ -108,7 +109,8 @@ export const command = defineCommand({
       const { writeReport } = await import("../../report/index.js");
       const report = await writeReport(summary.run_dir);
       if (renderer.mode !== "json") process.stdout.write(`report: ${relative(process.cwd(), report) || report}\n`);
-      // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer).
+      // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer); SIGTERM: 143.
+      if (renderer.terminated) return 143;
       return summary.status === "completed" || summary.status === "interrupted" ? 0 : 1;
     } catch (err) {
       await renderer.close(); // then main reports it: a DataError (bad input, nothing trained) exits 2

@@ -1,7 +1,8 @@
 // createRenderer: the one place a run's events meet the terminal. `auto` shows
 // the Ink dashboard on an interactive terminal (stdout a TTY and CI unset) and
 // plain lines otherwise; `json` writes one JSON line per event. It owns the
-// stop keys: `q` / first Ctrl-C abort `signal`, a second Ctrl-C exits (130).
+// stop keys: `q` / first Ctrl-C abort `signal`, a second Ctrl-C exits (130). SIGTERM
+// stops the same way (a checkpoint first); the command then exits 143, a second SIGTERM at once.
 import "./react-production.js"; // first: before ink-app loads React
 import type { EventSink, TrainEvent } from "../../train/events.js";
 import { mountDashboard } from "./ink-app.js";
@@ -14,6 +15,9 @@ import { DashboardStore } from "./store.js";
 
 export { guardOutput, type Output } from "./output.js";
 export { EXIT_INTERRUPTED } from "./interrupt.js";
+
+/** 128 + SIGTERM, as a shell reports a process the signal ended. */
+export const EXIT_TERMINATED = 143;
 
 export type RenderMode = "auto" | "plain" | "json";
 
@@ -28,7 +32,7 @@ export interface RendererOptions {
   env?: NodeJS.ProcessEnv;
   /** Called by a second Ctrl-C (default process.exit). */
   exit?: (code: number) => void;
-  /** Listen for SIGINT (default true). */
+  /** Listen for SIGINT and SIGTERM (default true). */
   handleSignals?: boolean;
   /** Plain mode: a line every N steps (default ~10 per epoch). */
   every?: number;
@@ -44,6 +48,8 @@ export interface Renderer {
   signal: AbortSignal;
   /** What `auto` chose. */
   mode: "ink" | "plain" | "json";
+  /** A SIGTERM stopped the run: the command exits EXIT_TERMINATED after its checkpoint. */
+  readonly terminated: boolean;
   /** Ends the dashboard (the last frame stays), prints the resume command, removes listeners. */
   close(): Promise<void>;
 }
@@ -66,10 +72,23 @@ export function createRenderer(opts: RendererOptions): Renderer {
     parts.interrupt.stop(true);
   });
   const onSignal = () => parts.interrupt.interrupt();
-  if (opts.handleSignals !== false) process.on("SIGINT", onSignal);
+  let terminated = false;
+  const onTerm = () => {
+    if (terminated) (opts.exit ?? process.exit)(EXIT_TERMINATED);
+    terminated = true;
+    guardOutput(opts.stderr ?? process.stderr).write("sdfn: SIGTERM; stopping after the current step (a checkpoint follows)\n");
+    parts.interrupt.stop(true);
+  };
+  if (opts.handleSignals !== false) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onTerm);
+  }
   let closed = false;
   return {
     mode,
+    get terminated() {
+      return terminated;
+    },
     signal: parts.interrupt.signal,
     sink: (event) => {
       if (!closed) parts.sink(event);
@@ -79,6 +98,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
       closed = true;
       await parts.close();
       process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onTerm);
     },
   };
 }

@@ -1,6 +1,8 @@
 // One-line plain-text renderings of run events, without escape codes: the
 // plain logger prints them, the Ink dashboard keeps them as finished lines.
 import type { RunInfo, TrainEvent } from "../../train/events.js";
+import type { ReferenceRecalls } from "../../eval/baselines.js";
+import { comparisonLine } from "../../view/baselines.js";
 import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate } from "../../view/format.js";
 
 type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
@@ -47,11 +49,12 @@ export function formatEvaluation(e: Of<"evaluation">, full = true): string {
   const metrics = Object.entries(e.metrics)
     .map(([k, v]) => `${k} ${formatPercent(v)}`)
     .join(" · ");
-  return `evaluation after epoch ${e.epoch + 1}: ${metrics} · primary ${primary}`;
+  const compared = comparisonLine(e.metrics, e.baselines);
+  return `evaluation after epoch ${e.epoch + 1}: ${metrics} · primary ${primary}${compared ? ` · ${compared}` : ""}`;
 }
 
 export function formatCheckpoint(e: Of<"checkpoint">): string {
-  const what = { epoch: "end of epoch", best: "best, epoch", interrupt: "interrupted in epoch" }[e.reason];
+  const what = { epoch: "end of epoch", best: "best, epoch", interrupt: "interrupted in epoch", every: `step ${e.step}, epoch` }[e.reason];
   return `checkpoint (${what} ${e.epoch + 1}): ${e.path}`;
 }
 
@@ -74,6 +77,8 @@ export function formatEnd(e: Of<"end">): string {
   if (typeof s.status === "string") {
     const best = s.best as { name?: string; value?: number; epoch?: number } | null | undefined;
     const parts = [`done (${s.status})`];
+    const compared = comparisonLine((s.metrics ?? {}) as Record<string, number>, s.baselines as ReferenceRecalls | undefined);
+    if (compared) parts.push(compared);
     if (best && typeof best.value === "number")
       parts.push(`best ${best.name ?? "metric"} ${formatPercent(best.value)}${typeof best.epoch === "number" ? ` after epoch ${best.epoch + 1}` : ""}`);
     if (typeof s.seconds === "number") parts.push(formatDuration(s.seconds));

@@ -1,6 +1,7 @@
 // `training:` — the trainer's settings. Add a trainer field here: one line with .default() and .describe().
 import { z } from "zod";
 import type { KindSchemas } from "../../registry/schema.js";
+import { distributedSection } from "./distributed.js";
 
 export const trainingSection = (k: KindSchemas) =>
   z
@@ -9,7 +10,23 @@ export const trainingSection = (k: KindSchemas) =>
       batch_size: z.number().int().min(1).default(32).describe("Triplets (reference, text, target) per step."),
       optimizer: k.slot("optimizer", "adam").describe("Optimizer: `type:` and its parameters (lr, weight decay, ...)."),
       schedule: k.slot("schedule", "step").describe("Learning-rate schedule over epochs: `type:` and its parameters."),
+      precision: z
+        .enum(["fp32", "bf16"])
+        .default("fp32")
+        .describe("Compute precision: bf16 = autocast on the torch backend (convolutions and matrix products in bfloat16; weights, optimizer state, reductions, softmax and losses in fp32)."),
+      compile: z
+        .enum(["auto", "eager", "replay"])
+        .default("auto")
+        .describe("How steps run: replay = record each step shape once and replay it natively in one call (torch backend); eager = tfjs runs every kernel; auto = replay on torch, eager elsewhere."),
+      drop_last: z.boolean().default(false).describe("Drop each epoch's last batch when it is smaller than batch_size (one step shape less to compile)."),
+      distributed: distributedSection().prefault({}),
       eval_every: z.number().int().min(1).default(1).describe("Evaluate (and keep the best checkpoint) every N epochs, and after the last."),
+      checkpoint_every: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe("Also write the last checkpoint every N training steps (a killed run loses at most N steps); 0 = at each epoch's end only."),
       max_steps_per_epoch: z
         .number()
         .int()

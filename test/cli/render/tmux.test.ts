@@ -37,7 +37,7 @@ describe.skipIf(missing("tmux"))("the dashboard in tmux", () => {
     expect(live).toMatch(/into L2 +JRM .* 0\.\d\d +CAM/); // routing bars
     session.keys("q");
     expect(await session.exitCode(90_000)).toBe(0);
-    expect(existsSync(join(out, "checkpoints", "last.json"))).toBe(true);
+    expect(existsSync(join(out, "checkpoints", "last", "meta.json"))).toBe(true);
     const lines = session.history().trimEnd().split("\n");
     const at = lines.indexOf("resume with:");
     expect(at, session.history()).toBeGreaterThan(0);
