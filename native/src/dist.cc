@@ -274,6 +274,7 @@ napi_value Allgather(napi_env env, napi_callback_info info) {
   std::vector<int64_t> lens;
   int64_t longest = 0;
   for (auto& t : len_out[0]) longest = std::max(longest, lens.emplace_back(t.item<int64_t>()));
+  if (longest == 0) longest = 1;  // Gloo divides by the payload size: never exchange nothing
   at::Tensor padded = at::zeros({longest}, opts.dtype(at::kFloat));
   if (n) padded.narrow(0, 0, n).copy_(at::from_blob(data, {static_cast<int64_t>(n)}, at::kFloat));
   std::vector<at::Tensor> in{padded};

@@ -55,6 +55,12 @@ export function batchOrder(pairs: readonly Pair[], batchSize: number, rng: Rng):
   return batches;
 }
 
+/** This process's part of each global batch in a data-parallel run: the rank-th of `world` equal slices. */
+export interface Shard {
+  rank: number;
+  world: number;
+}
+
 export function createLoader(source: ImageSource, vocabulary: Vocabulary, config: LoaderConfig): BatchLoader {
   const run = limiter(config.decode_concurrency);
   const s = config.image_size;
@@ -107,10 +113,13 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     return { tokens: tf.tensor2d(tokens, [list.length, T], "int32"), mask: tf.tensor2d(mask, [list.length, T]) };
   }
 
-  async function prepare(batch: readonly Pair[], rng: Rng): Promise<PreparedBatch> {
+  async function prepare(global: readonly Pair[], rng: Rng, shard?: Shard): Promise<PreparedBatch> {
     // Drawn synchronously in batch order: the augmentation never depends on decode timing.
-    const refAug = batch.map(() => drawAugment(rng));
-    const tgtAug = batch.map(() => drawAugment(rng));
+    // A rank draws its whole global batch's augmentation and keeps its slice (src/dist).
+    const [from, to] = shard ? [shard.rank * (global.length / shard.world), (shard.rank + 1) * (global.length / shard.world)] : [0, global.length];
+    const refAug = global.map(() => drawAugment(rng)).slice(from, to);
+    const tgtAug = global.map(() => drawAugment(rng)).slice(from, to);
+    const batch = global.slice(from, to);
     const [reference, target] = await Promise.all([
       decodeInto(batch.map((p) => p.reference), refAug),
       decodeInto(batch.map((p) => p.target), tgtAug),
@@ -132,16 +141,19 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     pairs: readonly Pair[],
     batchSize: number,
     rng: Rng,
-    opts: { skip?: number } = {},
+    opts: { skip?: number; shard?: Shard } = {},
   ): AsyncGenerator<TrainBatch> {
-    const batches = batchOrder(pairs, batchSize, rng);
+    const shard = opts.shard && opts.shard.world > 1 ? opts.shard : undefined;
+    const batches = batchOrder(pairs, batchSize * (shard?.world ?? 1), rng);
+    // Data-parallel: global batches of world × batchSize, a last incomplete one dropped (as DDP's drop_last).
+    if (shard && batches.length > 0 && batches[batches.length - 1]!.length < batchSize * shard.world) batches.pop();
     const augRng = rng.fork(0x5eed);
     // Skipped batches (a resumed epoch) still consume their augmentation draws, so the rest match.
     const skip = Math.min(opts.skip ?? 0, batches.length);
     for (let i = 0; i < skip; i++) for (let j = 0; j < batches[i]!.length * 2; j++) drawAugment(augRng);
     // prepare() draws the augmentation when called, and calls happen in batch order.
     const rest = batches.slice(skip);
-    for await (const prepared of ahead(rest.length, (i) => prepare(rest[i]!, augRng), config.prefetch)) {
+    for await (const prepared of ahead(rest.length, (i) => prepare(rest[i]!, augRng, shard), config.prefetch)) {
       yield toTensors(prepared);
     }
   }

@@ -1,21 +1,67 @@
-// The self-path-distillation cache across ranks. Each epoch deals the samples to the ranks
-// anew, so no rank owns a sample for good: each rank records its own samples' paths during
-// the epoch (no communication in the step), and the records are gathered into every rank's
-// cache before the epoch hands them over as teachers and before a checkpoint. One allgather
-// of (ids, paths) per epoch: ~4 bytes × (1 + path width) per training sample.
-import type { PathCache } from "../train/path-cache.js";
+// The self-path-distillation teacher across ranks. Each epoch deals the samples to the ranks
+// anew, so no rank owns a sample for good: a rank records its own samples' paths during the
+// epoch (no communication in the step), and the records are gathered into every rank's cache
+// before the epoch hands them over as teachers, and before a checkpoint (rank 0 then saves the
+// whole cache, which a resume needs). One allgather per epoch of ~4 × (1 + path width) bytes
+// per training sample; the teacher lookup stays local.
+import type { Teacher } from "../train/teacher.js";
 import type { DistGroup } from "./group.js";
 
-/** Merges every rank's `current` records into each rank's cache (all ranks call it together). */
-export function gatherCurrent(group: DistGroup, cache: PathCache): void {
-  const w = cache.width;
-  const ids = [...cache.current.keys()];
-  const packed = new Float32Array(ids.length * (1 + w));
-  ids.forEach((id, i) => {
-    packed[i * (1 + w)] = id; // sample ids are small integers: exact in float32 below 2^24
-    packed.set(cache.current.get(id)!, i * (1 + w) + 1);
-  });
-  for (const part of group.allgather(packed)) {
-    for (let at = 0; at < part.length; at += 1 + w) cache.current.set(part[at]!, part.slice(at + 1, at + 1 + w));
+export interface SharedTeacher extends Teacher {
+  /** Gives every rank the paths the others recorded since the last share (all ranks call it together). */
+  share(): void;
+}
+
+/** Packs (ids, paths) records as [id, path…, id, path…] (ids are exact in float32 below 2^24). */
+function pack(records: { ids: readonly number[]; paths: Float32Array }[], width: number): Float32Array {
+  const count = records.reduce((n, r) => n + r.ids.length, 0);
+  const out = new Float32Array(count * (1 + width));
+  let at = 0;
+  for (const { ids, paths } of records) {
+    ids.forEach((id, i) => {
+      if (id >= 2 ** 24) throw new Error(`distributed path cache: sample id ${id} is too large to share`);
+      out[at] = id;
+      out.set(paths.subarray(i * width, (i + 1) * width), at + 1);
+      at += 1 + width;
+    });
   }
+  return out;
+}
+
+/** `inner` whose recorded paths (`width` values per sample, path-cache.ts pathWidth) are shared at `advance`, `save` and `share`. */
+export function shareTeacher(inner: Teacher, group: DistGroup, width: number): SharedTeacher {
+  let mine: { ids: readonly number[]; paths: Float32Array }[] = [];
+  const share = () => {
+    if (inner.kind !== "cache") return;
+    const parts = group.allgather(pack(mine, width));
+    mine = [];
+    parts.forEach((part, rank) => {
+      if (rank === group.rank || part.length === 0) return;
+      const n = part.length / (1 + width);
+      const ids = Array.from({ length: n }, (_, i) => part[i * (1 + width)]!);
+      const paths = new Float32Array(n * width);
+      for (let i = 0; i < n; i++) paths.set(part.subarray(i * (1 + width) + 1, (i + 1) * (1 + width)), i * width);
+      inner.record(ids, paths);
+    });
+  };
+  return {
+    get kind() {
+      return inner.kind;
+    },
+    forBatch: (batch) => inner.forBatch(batch),
+    record(ids, paths) {
+      inner.record(ids, paths);
+      mine.push({ ids: [...ids], paths });
+    },
+    advance(student) {
+      share();
+      inner.advance(student);
+    },
+    async save() {
+      share();
+      return inner.save();
+    },
+    load: (state, where, epoch) => inner.load(state, where, epoch),
+    share,
+  };
 }

@@ -3,37 +3,11 @@
 // readback, recordable like any kernel) and the small host-side collectives of the trainer.
 import * as tf from "@tensorflow/tfjs";
 import type { TensorInfo } from "@tensorflow/tfjs";
-import { loadAddon } from "../backend/torch/native.js";
 import type { TorchBackend } from "../backend/torch/backend.js";
 import type { DistEnv } from "./env.js";
+import { distAddon as addon, type CollectiveBackend, type DistAddon } from "./native.js";
 
-/** The functions native/src/dist.cc adds to the addon. */
-interface DistAddon {
-  distInfo?(): { backends: string; why: string };
-  distInit(rank: number, world: number, addr: string, port: number, backend: string, timeoutMs: number, device: string): void;
-  distBarrier(): void;
-  distAllreduceHost(values: Float32Array): void;
-  distAllgather(values: Float32Array): Float32Array[];
-  distStats(): { collectives: number; bytes: number; seconds: number };
-  distDestroy(): void;
-}
-
-export type CollectiveBackend = "gloo" | "nccl";
-
-/** Why this build cannot join a group (undefined when it can): for errors and test skips. */
-export function distAbsence(): string | undefined {
-  const loaded = loadAddon();
-  if ("error" in loaded) return loaded.error;
-  const info = (loaded.addon as unknown as Partial<DistAddon>).distInfo?.();
-  if (!info) return "the native addon predates distributed training; rebuild it with `npm run build:native`";
-  return info.backends ? undefined : info.why;
-}
-
-function addon(): DistAddon {
-  const why = distAbsence();
-  if (why) throw new Error(`distributed training: ${why}`);
-  return (loadAddon() as { addon: unknown }).addon as DistAddon;
-}
+export type { CollectiveBackend } from "./native.js";
 
 /** The collective backend for `wanted` on `device`: auto → nccl on CUDA when built in, else gloo. */
 export function chooseCollective(wanted: "auto" | CollectiveBackend, device: string): CollectiveBackend {
@@ -111,7 +85,10 @@ export class DistGroup {
 
   /** Every rank's `values`, in rank order (lengths may differ). */
   allgather(values: Float32Array): Float32Array[] {
-    return this.native.distAllgather(values);
+    // One leading element: Gloo must never see an all-empty exchange (it divides by the size).
+    const framed = new Float32Array(values.length + 1);
+    framed.set(values, 1);
+    return this.native.distAllgather(framed).map((part) => part.subarray(1));
   }
 
   barrier(): void {

@@ -20,6 +20,8 @@ export interface SessionOptions {
   dataset?: boolean;
   /** Relative data paths resolve against it; default process.cwd(). */
   cwd?: string;
+  /** Ranks of a data-parallel run (src/dist); default 1. */
+  world?: number;
 }
 
 export interface Session {
@@ -67,7 +69,7 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
       loss: registry.build("loss", entry, { dim: network.dim, scope: root.child(`losses.${entry.type}`) }, `losses.${i}`),
     }));
     if (opts.checkpoint) loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
-    return sessionOf({ loaded, dataset, vocabulary, network, losses, compile, disposers, dispose });
+    return sessionOf({ loaded, dataset, vocabulary, network, losses, compile, disposers, dispose, world: opts.world ?? 1 });
   } catch (err) {
     dispose();
     throw err;
@@ -83,6 +85,7 @@ interface Parts {
   compile: () => Network;
   disposers: (() => void)[];
   dispose: () => void;
+  world: number;
 }
 
 function sessionOf(p: Parts): Session {
@@ -103,7 +106,8 @@ function sessionOf(p: Parts): Session {
       return needDataset();
     },
     get stepsPerEpoch() {
-      return stepsPerEpoch(needDataset().train.length, t.batch_size, t.max_steps_per_epoch);
+      // A data-parallel epoch has global steps of world × batch_size, the last incomplete one dropped.
+      return stepsPerEpoch(needDataset().train.length, t.batch_size * p.world, t.max_steps_per_epoch, t.drop_last || p.world > 1);
     },
     get optimizer() {
       if (!optimizer) {

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { loadAddon } from "../../src/backend/torch/native.js";
+import { distAbsence } from "../../src/dist/native.js";
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -37,6 +38,11 @@ export const PARTS = {
       const r = loadAddon();
       return "error" in r ? r.error : undefined;
     },
+  },
+  distributed: {
+    label: "c10d Gloo in the native addon (multi-process training)",
+    enable: "libgloo-dev (" + INSTALL + "), then npm run build:native",
+    probe: () => distAbsence(),
   },
   pythonTorch: {
     label: "python3-torch",

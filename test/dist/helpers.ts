@@ -1,0 +1,65 @@
+// Shared by the multi-process tests: run the sdfn CLI as a child process (Gloo over 127.0.0.1),
+// and a small recipe without batch norm whose loss is a mean over samples, so 2 processes × b
+// and 1 process × 2b compute the same gradient.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../support/requires.js";
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** `node bin/sdfn.js ARGS` with one ATen thread per process; `onSpawn` gets the child (to signal it). */
+export function sdfn(args: string[], opts: { env?: Record<string, string>; timeoutS?: number; onSpawn?: (pid: number) => void } = {}): Promise<Ran> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, "bin", "sdfn.js"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SDFN_TORCH_THREADS: "1", CI: "true", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c));
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), (opts.timeoutS ?? 240) * 1000);
+    opts.onSpawn?.(child.pid!);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+/** A quickstart-sized recipe: small_cnn without batch norm, the consistency loss only, torch backend. */
+export function writeRecipe(dir: string, o: { batch: number; epochs?: number; pairs?: number; lr?: number }): string {
+  const file = join(dir, `recipe-b${o.batch}.yaml`);
+  writeFileSync(
+    file,
+    `version: 1
+name: dist-parity
+seed: 3
+backend: torch
+data: { dataset: shapes, train_pairs: ${o.pairs ?? 80}, test_references: 8, test_edits: 8, test_queries: 48, image_size: 24 }
+encoders:
+  image: { type: small_cnn, dim: 32, channels: [8, 16, 32], batch_norm: false }
+  text: { type: lstm, hidden: 32, embedding_dim: 16 }
+fusion:
+  layers: 2
+  modules: [{ type: JRM, heads: 2, ffn_mult: 2, dropout: 0 }, { type: CAM, heads: 2, ffn_mult: 2, dropout: 0 }, { type: GTM }, { type: RCM }]
+  router: { type: shared }
+losses: [{ type: consistency, weight: 1.0 }]
+training:
+  epochs: ${o.epochs ?? 1}
+  batch_size: ${o.batch}
+  optimizer: { type: adam, lr: ${o.lr ?? 0.001} }
+  schedule: { type: step }
+evaluation: { recall_at: [1, 10], batch_size: 16 }
+`,
+  );
+  return file;
+}
