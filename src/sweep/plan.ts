@@ -147,12 +147,14 @@ export function writePlan(sweepDir: string, plan: SweepPlan): void {
 
 export type RunState = "finished" | "resumable" | "new";
 
-/** finished: summary.json says completed; resumable: a last checkpoint exists; new: nothing to continue. */
+/** finished: summary.json says completed (or diverged); resumable: a last checkpoint exists; new: nothing to continue. */
 export function runState(runDir: string): RunState {
   const summary = join(runDir, "summary.json");
   if (existsSync(summary)) {
     try {
-      if ((JSON.parse(readFileSync(summary, "utf8")) as { status?: string }).status === "completed") return "finished";
+      // a diverged run (non-finite loss) ended too: resuming would diverge again
+      const status = (JSON.parse(readFileSync(summary, "utf8")) as { status?: string }).status;
+      if (status === "completed" || status === "non-finite-loss") return "finished";
     } catch {
       // a torn summary: look at the checkpoint
     }

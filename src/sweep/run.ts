@@ -38,13 +38,14 @@ const readSummary = async (dir: string): Promise<Record<string, unknown> | null>
   }
 };
 
-/** Trains every run of `plan` under `sweepDir` in order; stops at the first run that does not complete. */
+/** Trains every run of `plan` under `sweepDir` in order; stops when a run is interrupted (a diverged one is kept, and the sweep goes on). */
 export async function runSweep(sweepDir: string, plan: SweepPlan, opts: SweepOptions): Promise<SweepOutcome> {
   const { train } = await import("../run/train.js");
   const { writeReport } = await import("../report/index.js");
   const count = plan.runs.length;
   let trained = 0;
   let skipped = 0;
+  let failed = 0;
   for (const [index, run] of plan.runs.entries()) {
     if (opts.signal?.aborted) return { status: "interrupted", trained, skipped };
     const dir = join(sweepDir, run.id);
@@ -71,7 +72,8 @@ export async function runSweep(sweepDir: string, plan: SweepPlan, opts: SweepOpt
     await writeReport(dir);
     trained++;
     opts.onEvent({ type: "run-end", index, count, run, dir, skipped: false, summary: summary as unknown as Record<string, unknown> });
-    if (summary.status !== "completed") return { status: summary.status === "interrupted" ? "interrupted" : "failed", trained, skipped };
+    if (summary.status === "interrupted") return { status: "interrupted", trained, skipped };
+    if (summary.status !== "completed") failed++; // a diverged run is kept as it ended; the next run starts
   }
-  return { status: "completed", trained, skipped };
+  return { status: failed > 0 ? "failed" : "completed", trained, skipped };
 }

@@ -67,7 +67,7 @@ describe("planSweep", () => {
 
 describe("runState", () => {
   // (resumable — a last checkpoint — is exercised with real checkpoints in sweep-command.test.ts)
-  it("finished with a completed summary; without one and without a checkpoint, new", () => {
+  it("finished with a completed (or diverged) summary; without one and without a checkpoint, new", () => {
     const dir = join(work, "run");
     expect(runState(dir)).toBe("new");
     mkdirSync(dir, { recursive: true });
@@ -77,5 +77,7 @@ describe("runState", () => {
     expect(runState(dir)).toBe("new");
     writeFileSync(join(dir, "summary.json"), JSON.stringify({ status: "completed" }));
     expect(runState(dir)).toBe("finished");
+    writeFileSync(join(dir, "summary.json"), JSON.stringify({ status: "non-finite-loss" }));
+    expect(runState(dir)).toBe("finished"); // it would diverge again
   });
 });
