@@ -64,6 +64,13 @@ export interface Optimizer {
   readonly variables?: ReadonlyMap<string, tf.Variable>;
   /** Update count so far. */
   readonly steps: number;
+  /**
+   * For compiled steps: the step scalars (src/backend/step-scalars.ts) the next update's
+   * kernels take at learning rate `lr` — what `apply` declares — without applying anything.
+   */
+  stepScalars?(lr: number): Record<string, number>;
+  /** For compiled steps: counts one update that a replayed step applied. */
+  countStep?(): void;
   save(): Promise<OptimizerState>;
   load(state: OptimizerState): void;
   dispose(): void;

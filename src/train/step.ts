@@ -1,8 +1,11 @@
 // One training step: forward, the weighted losses, gradients, and ONE readback
 // of a packed vector (loss components, total, routing means, and the batch's
 // flattened paths for the distillation cache). The update is applied only when
-// every loss is finite. Nothing else leaves the device.
+// every loss is finite. Nothing else leaves the device. With `compiled` set (training.compile
+// on the torch backend) the step is recorded and then replayed natively (./compiled-step.ts).
 import * as tf from "@tensorflow/tfjs";
+import type { Recorder } from "../backend/torch/recorder.js";
+import { seedStepGenerator } from "../backend/torch/step-seed.js";
 import type { TrainBatch } from "../data/types.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { Loss, LossInput, Optimizer } from "./kinds.js";
@@ -31,6 +34,39 @@ export interface StepSetup {
   dottedName: ReadonlyMap<string, string>;
   /** Read the batch's flattened paths back (for the distillation cache). */
   recordPaths: boolean;
+  /**
+   * Data-parallel runs (src/dist/sync.ts): averages the gradients and the packed vector's first
+   * `headLength` values (losses, total, routing) over the ranks; new tensors, the inputs are kept.
+   */
+  sync?: (grads: Record<string, tf.Tensor>, packed: tf.Tensor1D, headLength: number) => { grads: Record<string, tf.Tensor>; packed: tf.Tensor1D };
+  /** Records the step once per shape and replays it natively after (src/train/compiled-step.ts). */
+  compiled?: StepCompiler;
+}
+
+/** The path-distillation teacher of a batch (constants), or null. */
+export type StepTeacher = { paths: tf.Tensor3D[]; mask: tf.Tensor1D } | null;
+
+/** Runs steps through recorded programs; `eager` runs (and may record) the step as tfjs would. */
+export interface StepCompiler {
+  step(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult>;
+  /** Programs built, steps replayed and steps run eagerly since the last call. */
+  takeCounts(): { programs: number; replayed: number; eager: number };
+  dispose(): void;
+}
+
+/** Runs the step eagerly on `batch`, recorded by `recorder` when given. */
+export type EagerRun = (batch: TrainBatch, recorder: Recorder | null) => Promise<EagerStep>;
+
+/** An eager step's result, and the routing shape its packed vector had. */
+export interface EagerStep {
+  result: StepResult;
+  shape: PackedShape;
+}
+
+/** L layers × M modules of routing means in the packed vector. */
+export interface PackedShape {
+  layers: number;
+  modules: number;
 }
 
 export interface StepResult {
@@ -52,13 +88,32 @@ function routingMeans(paths: readonly tf.Tensor3D[]): tf.Tensor1D[] {
   return paths.map((p) => (p.shape[2] === 1 ? p.mean(0).reshape([-1]) : p.mean([0, 1])) as tf.Tensor1D);
 }
 
-export async function trainStep(
-  s: StepSetup,
-  batch: TrainBatch,
-  teacher: { paths: tf.Tensor3D[]; mask: tf.Tensor1D } | null,
-  fc: ForwardContext,
-  lr: number,
-): Promise<StepResult> {
+/** One step: replayed when `s.compiled` has a program for it, else eager. */
+export async function trainStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number): Promise<StepResult> {
+  // The torch backend's dropout masks come from a native generator seeded once per step (replays reseed it the same way).
+  const seed = seedStepGenerator(fc);
+  const eager: EagerRun = (b, recorder) => eagerStep(s, b, teacher, fc, lr, recorder);
+  if (s.compiled) return s.compiled.step(s, batch, teacher, lr, seed, eager);
+  return (await eager(batch, null)).result;
+}
+
+/** The packed vector's values as a step result (`noGradient` comes from the caller). */
+export function readPacked(s: StepSetup, values: Float32Array, shape: PackedShape): Omit<StepResult, "noGradient"> {
+  const n = s.losses.length;
+  const losses: Record<string, number> = {};
+  s.losses.forEach(({ name }, i) => (losses[name] = values[i]!));
+  const total = values[n]!;
+  const routing: number[][] = [];
+  let at = n + 1;
+  for (let l = 0; l < shape.layers; l++, at += shape.modules) routing.push(Array.from(values.subarray(at, at + shape.modules)));
+  const paths = s.recordPaths ? values.slice(at) : null;
+  const nonFinite = [...Object.entries(losses).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k)];
+  if (!Number.isFinite(total) && nonFinite.length === 0) nonFinite.push("total");
+  return { losses, total, routing, paths, nonFinite };
+}
+
+/** The step as tfjs runs it; `recorder` (the torch backend recording it) is told which readback is the packed vector. */
+async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number, recorder: Recorder | null): Promise<EagerStep> {
   let packed: tf.Tensor1D | null = null;
   let shape = { layers: 0, modules: 0 };
   const f = () => {
@@ -73,26 +128,22 @@ export async function trainStep(
     packed = tf.keep(tf.concat(pieces) as tf.Tensor1D);
     return total;
   };
-  const { value, grads } = tf.variableGrads(f, s.variables);
-  const kept = packed as tf.Tensor1D | null;
+  const { value, grads: local } = tf.variableGrads(f, s.variables);
+  // Distributed: averaged after the eager backward (a compiled step records the same allreduce kernels).
+  const synced = s.sync?.(local, packed!, s.losses.length + 1 + shape.layers * shape.modules);
+  const grads = synced?.grads ?? local;
+  const kept = synced?.packed ?? (packed as tf.Tensor1D | null);
   try {
+    recorder?.expectResult(kept!);
     const values = (await kept!.data()) as Float32Array; // the step's only readback
-    const n = s.losses.length;
-    const losses: Record<string, number> = {};
-    s.losses.forEach(({ name }, i) => (losses[name] = values[i]!));
-    const total = values[n]!;
-    const routing: number[][] = [];
-    let at = n + 1;
-    for (let l = 0; l < shape.layers; l++, at += shape.modules) routing.push(Array.from(values.subarray(at, at + shape.modules)));
-    const paths = s.recordPaths ? values.slice(at) : null;
-    const nonFinite = [...Object.entries(losses).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k)];
-    if (!Number.isFinite(total) && nonFinite.length === 0) nonFinite.push("total");
+    const read = readPacked(s, values, shape);
     const byName: Record<string, tf.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) byName[s.dottedName.get(tfName) ?? tfName] = g;
     const noGradient = s.variables.filter((v) => !(v.name in grads)).map((v) => s.dottedName.get(v.name) ?? v.name);
-    if (nonFinite.length === 0) s.optimizer.apply(byName, lr);
-    return { losses, total, routing, paths, nonFinite, noGradient };
+    if (read.nonFinite.length === 0) s.optimizer.apply(byName, lr);
+    return { result: { ...read, noGradient }, shape };
   } finally {
     tf.dispose([value, kept!, ...Object.values(grads)]);
+    if (synced) tf.dispose([packed!, ...Object.values(local)]);
   }
 }

@@ -4,7 +4,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TensorInfo } from "@tensorflow/tfjs";
 
+import { setStepScalarSink } from "../step-scalars.js";
 import { type NativeDtype, TorchNative } from "./native.js";
+import { Recorder } from "./recorder.js";
 
 type DataId = object;
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
@@ -31,6 +33,8 @@ function typed(values: BackendValues | number[], dtype: NativeDtype): Float32Arr
 
 export class TorchBackend extends tf.KernelBackend {
   private readonly data: tf.DataStorage<TensorData>;
+  /** Set while a training step is recorded for replay (src/backend/torch/program.ts). */
+  recorder: Recorder | null = null;
 
   constructor(readonly native: TorchNative) {
     super();
@@ -56,8 +60,10 @@ export class TorchBackend extends tf.KernelBackend {
     const size = tf.util.sizeFromShape(shape);
     if (dtype === "string") return { handle: -1, dtype, size, refCount, strings: values as Uint8Array[] };
     if (!isNative(dtype)) throw new Error(`torch backend: dtype ${dtype} is not supported (float32, int32, bool and string are)`);
-    const vals = values ?? new arrayTypes[dtype](size);
-    return { handle: this.native.upload(typed(vals, dtype), shape, dtype), dtype, size, refCount };
+    const vals = typed(values ?? new arrayTypes[dtype](size), dtype);
+    const handle = this.native.upload(vals, shape, dtype);
+    this.recorder?.upload(handle, vals, shape, dtype);
+    return { handle, dtype, size, refCount };
   }
 
   override refCount(dataId: DataId): number {
@@ -73,7 +79,10 @@ export class TorchBackend extends tf.KernelBackend {
     const d = this.data.get(dataId);
     d.refCount--;
     if (!force && d.refCount > 0) return false;
-    if (d.handle >= 0) this.native.addon.free(d.handle);
+    if (d.handle >= 0) {
+      this.recorder?.free(d.handle);
+      this.native.addon.free(d.handle);
+    }
     this.data.delete(dataId);
     return true;
   }
@@ -85,6 +94,7 @@ export class TorchBackend extends tf.KernelBackend {
   override readSync(dataId: DataId): BackendValues {
     const d = this.data.get(dataId);
     if (d.strings) return d.strings;
+    this.recorder?.read(dataId, d.handle, d.size);
     const out = new arrayTypes[d.dtype as NativeDtype](d.size);
     this.native.addon.download(d.handle, out);
     return out;
@@ -134,9 +144,19 @@ export class TorchBackend extends tf.KernelBackend {
   /** Runs native kernel `kernel` and wraps its outputs as tfjs TensorInfos owned by this backend. */
   exec(kernel: string, inputs: readonly (TensorInfo | null | undefined)[], ints: ArrayLike<number> = [], floats: ArrayLike<number> = []): TensorInfo[] {
     const handles = inputs.map((t) => this.handle(t));
-    const n = this.native.run(this.native.code(kernel), handles, ints, floats);
+    const code = this.native.code(kernel);
+    const n = this.native.run(code, handles, ints, floats);
     const outs: TensorInfo[] = new Array(n);
-    for (let k = 0; k < n; k++) outs[k] = this.adopt(this.native.output(k));
+    const outHandles: number[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const out = this.native.output(k);
+      outHandles[k] = out.handle;
+      outs[k] = this.adopt(out);
+    }
+    if (this.recorder) {
+      const slots = inputs.map((t, k) => (t == null ? -1 : this.recorder!.input(t, handles[k]!)));
+      this.recorder.kernel(code, kernel, slots, ints, floats, outs, outHandles);
+    }
     return outs;
   }
 
@@ -149,6 +169,25 @@ export class TorchBackend extends tf.KernelBackend {
     const dataId = {};
     this.data.set(dataId, { handle: out.handle, dtype: out.dtype, size: tf.util.sizeFromShape(out.shape), refCount: 1 });
     return { dataId, shape: out.shape, dtype: out.dtype };
+  }
+
+  /** Records everything the backend does until `stopRecording` (one training step). */
+  startRecording(): Recorder {
+    if (this.recorder) throw new Error("torch backend: a step is already being recorded");
+    const recorder = new Recorder();
+    this.recorder = recorder;
+    setStepScalarSink((values) => recorder.declareScalars(values));
+    return recorder;
+  }
+
+  stopRecording(): void {
+    this.recorder = null;
+    setStepScalarSink(null);
+  }
+
+  /** Whether the tensor's data is held by more than one tensor (a variable sharing another's value). */
+  shared(t: TensorInfo): boolean {
+    return this.data.get(t.dataId).refCount > 1;
   }
 
   /** A kernel output that shares x's data (Identity): one more reference to the same tensor. */

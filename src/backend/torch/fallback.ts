@@ -38,6 +38,7 @@ export function runOnCpu(
   label = kernel,
 ): TensorInfo | TensorInfo[] {
   note(label);
+  backend.recorder?.refuse(`kernel ${label} runs on the cpu backend (a fallback a replay cannot run)`);
   const cpu = tf.findBackend("cpu") as tf.KernelBackend | null;
   const config = tf.getKernel(kernel, "cpu");
   if (!cpu || !config) throw new Error(`torch backend: kernel ${kernel} is implemented neither natively nor on the cpu backend`);

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 
 /** The functions native/src/addon.cc exports. */
 export interface TorchAddon {
-  init(meta: Int32Array, ints: Int32Array, floats: Float64Array, device: string): { ops: string[] };
+  /** `layouts[k]`: the argument layout op k was compiled against (layouts.json; absent before it existed). */
+  init(meta: Int32Array, ints: Int32Array, floats: Float64Array, device: string): { ops: string[]; layouts?: string[] };
   info(): { version: string; cuda: boolean; cudaDevices: number; threads: number };
   upload(values: Float32Array | Int32Array | Uint8Array, dtype: number, rank: number): number;
   download(handle: number, out: Float32Array | Int32Array | Uint8Array): void;
@@ -15,6 +16,15 @@ export interface TorchAddon {
   stats(): [handles: number, bytes: number];
   sync(): void;
   setThreads(n: number): void;
+  /** Operand type of convolutions and matrix products (native/src/precision.h); absent from builds older than it. */
+  setPrecision?(precision: "fp32" | "bf16"): void;
+  // The compiled step (native/src/program.cc); absent from builds older than it.
+  programCreate(code: Int32Array, floats: Float64Array, uploads: (Float32Array | Int32Array | Uint8Array)[]): number;
+  programReplay(id: number, handles: Int32Array, scalars: Float64Array, seed: number, out: Float32Array): boolean;
+  programFree(id: number): void;
+  programCount(): number;
+  programStats(id: number): [kernels: number, replays: number, totalNs: number, kernelNs: number];
+  seedStep(seed: number): void;
 }
 
 /** Where the addon is read from: SDFN_TORCH_ADDON, else the build output of `npm run build:native`. */
@@ -54,18 +64,27 @@ export class TorchNative {
   readonly ints = new Int32Array(1 << 14);
   readonly floats = new Float64Array(64);
   private readonly codes = new Map<string, number>();
+  private readonly layouts = new Map<string, string>();
 
   constructor(
     readonly addon: TorchAddon,
     readonly device: string,
   ) {
-    const { ops } = addon.init(this.meta, this.ints, this.floats, device);
-    ops.forEach((name, code) => this.codes.set(name, code));
+    const { ops, layouts } = addon.init(this.meta, this.ints, this.floats, device);
+    ops.forEach((name, code) => {
+      this.codes.set(name, code);
+      if (layouts) this.layouts.set(name, layouts[code]);
+    });
   }
 
   /** Kernel names the addon implements. */
   kernels(): string[] {
     return [...this.codes.keys()];
+  }
+
+  /** The argument layout the addon compiled `kernel` against (undefined for builds older than layouts.json). */
+  layout(kernel: string): string | undefined {
+    return this.layouts.get(kernel);
   }
 
   code(kernel: string): number {

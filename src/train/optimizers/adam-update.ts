@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { adamStep } from "../../backend/adam-step.js";
+import { declareStepScalars } from "../../backend/step-scalars.js";
 import type { Optimizer, OptimizerBuildContext, OptimizerState } from "../kinds.js";
 
 /** Parameters whose name starts with this prefix get `backbone_lr_mult` × lr. */
@@ -53,17 +54,25 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
     });
   }
   let steps = 0;
+  const lrMults = [...new Set([...slots.values()].map((s) => s.lrMult))];
+  // Update t's per-step float attributes, by name (a compiled step replays them with new values).
+  const scalarsAt = (lr: number, t: number) => {
+    const s: Record<string, number> = { "adam.bias1": 1 - beta1 ** t, "adam.bias2": 1 - beta2 ** t };
+    for (const mult of lrMults) s[`adam.lr×${mult}`] = lr * mult;
+    return s;
+  };
 
   const apply = (grads: Record<string, tf.Tensor>, lr: number) => {
     steps += 1;
-    const bias1 = 1 - beta1 ** steps;
-    const bias2 = 1 - beta2 ** steps;
+    const scalars = declareStepScalars(scalarsAt(lr, steps));
+    const bias1 = scalars["adam.bias1"]!;
+    const bias2 = scalars["adam.bias2"]!;
     tf.tidy(() => {
       const named = Object.entries(grads).filter(([name]) => slots.has(name));
       const clip = p.grad_clip > 0 ? clipFactor(named.map(([, g]) => g), p.grad_clip) : null;
       for (const [name, raw] of named) {
         const slot = slots.get(name)!;
-        const stepLr = lr * slot.lrMult;
+        const stepLr = scalars[`adam.lr×${slot.lrMult}`]!;
         if (stepLr === 0) continue;
         const g = clip ? tf.mul(raw, clip) : raw;
         // The update itself: one fused kernel on the torch backend, the written-out formula elsewhere.
@@ -82,6 +91,10 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
     variables: updated,
     get steps() {
       return steps;
+    },
+    stepScalars: (lr) => scalarsAt(lr, steps + 1),
+    countStep: () => {
+      steps += 1;
     },
     async save() {
       const tensors: OptimizerState["tensors"] = {};

@@ -1,0 +1,171 @@
+// training.compile on the torch backend: each step shape (batch and teacher shapes) is run
+// eagerly and recorded twice; two captures that agree become a native program (one per shape),
+// and every later step of that shape is one replay: forward, backward, finite check and update
+// in C++. A step that cannot be replayed (a cpu fallback, another readback, an undeclared value
+// that changes) turns compilation off for the run, with one warning; training goes on eagerly.
+import * as tf from "@tensorflow/tfjs";
+
+import type { TorchBackend } from "../backend/torch/backend.js";
+import { plan, StepProgram } from "../backend/torch/program.js";
+import type { Capture, Recorder } from "../backend/torch/recorder.js";
+import type { TrainBatch } from "../data/types.js";
+import { readPacked, type EagerRun, type EagerStep, type PackedShape, type StepCompiler, type StepResult, type StepSetup, type StepTeacher } from "./step.js";
+
+export type CompileMode = "auto" | "eager" | "replay";
+
+/** Captures of one shape that may disagree before a program is given up on (a lazily built constant, say). */
+const MAX_CAPTURES = 4;
+
+interface Entry {
+  last: Capture | null;
+  captures: number;
+  program: StepProgram | null;
+  shape: PackedShape;
+  noGradient: string[];
+}
+
+/** Programs built, steps replayed and steps run eagerly so far. */
+export interface CompileCounts {
+  programs: number;
+  replayed: number;
+  eager: number;
+}
+
+/** Texts are padded (masked) to a multiple of this many words, so a few programs serve every length. */
+export const TEXT_BUCKET = 8;
+
+/** The batch with tokens and mask padded to the next multiple of TEXT_BUCKET words (padding is masked everywhere). */
+function bucketed(batch: TrainBatch): { batch: TrainBatch; made: tf.Tensor[] } {
+  const t = batch.tokens.shape[1];
+  const pad = Math.ceil(t / TEXT_BUCKET) * TEXT_BUCKET - t;
+  if (pad === 0) return { batch, made: [] };
+  const tokens = tf.pad(batch.tokens, [[0, 0], [0, pad]]) as tf.Tensor2D;
+  const mask = tf.pad(batch.mask, [[0, 0], [0, pad]]) as tf.Tensor2D;
+  return { batch: { ...batch, tokens, mask }, made: [tokens, mask] };
+}
+
+/** The step's declared inputs, in program order: the batch, then the teacher's paths and mask. */
+const declaredInputs = (batch: TrainBatch, teacher: StepTeacher): tf.Tensor[] => [
+  batch.reference, batch.target, batch.tokens, batch.mask, ...(teacher ? [...teacher.paths, teacher.mask] : []),
+];
+
+const signature = (inputs: readonly tf.Tensor[], lr: number) => `${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")} lr${lr > 0 ? "+" : "0"}`;
+
+export class CompiledSteps implements StepCompiler {
+  private counts: CompileCounts = { programs: 0, replayed: 0, eager: 0 };
+  /** Why compilation was turned off (null while it is on). */
+  refused: string | null = null;
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly backend: TorchBackend,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  async step(s: StepSetup, given: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
+    if (this.refused) return this.eager(eager, given);
+    const { batch, made } = bucketed(given);
+    try {
+      return await this.compiledStep(s, batch, teacher, lr, seed, eager);
+    } finally {
+      tf.dispose(made);
+    }
+  }
+
+  private async compiledStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
+    const inputs = declaredInputs(batch, teacher);
+    const key = signature(inputs, lr);
+    const entry = this.entries.get(key);
+    if (!s.optimizer.stepScalars || !s.optimizer.countStep) {
+      this.refuse("the optimizer declares no step scalars (Optimizer.stepScalars)");
+      return this.eager(eager, batch);
+    }
+    if (entry?.program) {
+      const scalars = s.optimizer.stepScalars(lr);
+      if (entry.program.accepts(scalars)) return this.replay(s, entry, inputs, scalars, seed);
+      // a pinned scalar changed (a step schedule's decay): record this shape anew
+      entry.program.dispose();
+      entry.program = null;
+      entry.captures = 0;
+    }
+    const recorder = this.backend.startRecording();
+    let ran: EagerStep;
+    try {
+      ran = await eager(batch, recorder);
+    } finally {
+      this.backend.stopRecording();
+    }
+    this.learn(key, entry, recorder, inputs, s, ran);
+    this.counts.eager++;
+    return ran.result;
+  }
+
+  /** Turns compilation off for the run (one warning) and frees every program. */
+  refuse(reason: string): void {
+    if (this.refused) return;
+    this.refused = reason;
+    this.warn(`training.compile: this step cannot be replayed natively (${reason}); training continues eagerly`);
+    this.dispose();
+  }
+
+  /** The programs built so far. */
+  programs(): StepProgram[] {
+    return [...this.entries.values()].flatMap((e) => (e.program ? [e.program] : []));
+  }
+
+  takeCounts(): CompileCounts {
+    const counts = this.counts;
+    this.counts = { programs: 0, replayed: 0, eager: 0 };
+    return counts;
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) e.program?.dispose();
+    this.entries.clear();
+  }
+
+  private async eager(eager: EagerRun, batch: TrainBatch): Promise<StepResult> {
+    this.counts.eager++;
+    return (await eager(batch, null)).result;
+  }
+
+  private replay(s: StepSetup, entry: Entry, inputs: tf.Tensor[], scalars: Record<string, number>, seed: number): StepResult {
+    const { values, finite } = entry.program!.replay(inputs, scalars, seed);
+    if (finite) s.optimizer.countStep!();
+    this.counts.replayed++;
+    return { ...readPacked(s, values, entry.shape), noGradient: entry.noGradient };
+  }
+
+  /** A new capture of shape `key`: kept, compared with the previous one, or (after too many) given up. */
+  private learn(key: string, entry: Entry | undefined, recorder: Recorder, inputs: tf.Tensor[], s: StepSetup, ran: EagerStep): void {
+    const capture = recorder.finish(inputs);
+    if (recorder.refusal && !recorder.transient) return this.refuse(recorder.refusal);
+    const e: Entry = entry ?? { last: null, captures: 0, program: null, shape: ran.shape, noGradient: ran.result.noGradient };
+    this.entries.set(key, e);
+    e.captures++;
+    const planned = recorder.refusal ?? (e.last ? plan(e.last, capture) : null);
+    if (planned && typeof planned !== "string") {
+      e.program = new StepProgram(this.backend, planned, s.losses.length + 1);
+      e.last = null;
+      this.counts.programs++;
+      return;
+    }
+    if (typeof planned === "string" && e.captures >= MAX_CAPTURES) return this.refuse(planned);
+    e.last = recorder.refusal ? null : capture;
+  }
+}
+
+/** A step compiler for `mode` on the active backend, or undefined when steps run eagerly. */
+export function stepCompiler(mode: CompileMode, warn: (message: string) => void): CompiledSteps | undefined {
+  if (mode === "eager") return undefined;
+  if (tf.getBackend() !== "torch") {
+    if (mode === "replay") warn(`training.compile: replay needs the torch backend (this run uses ${tf.getBackend()}); training runs eagerly`);
+    return undefined;
+  }
+  const backend = tf.backend() as TorchBackend;
+  if (typeof backend.native.addon.programCreate !== "function") {
+    warn("training.compile: the native addon predates compiled steps; rebuild it with `npm run build:native`; training runs eagerly");
+    return undefined;
+  }
+  return new CompiledSteps(backend, warn);
+}

@@ -1,0 +1,221 @@
+// training.compile on the torch backend: replayed steps against eager ones on the same seeds
+// (cosine schedule, dropout, the distillation teacher from epoch 2, gradient clipping, a short
+// last batch, across epoch boundaries), the finite-loss guard, exact resume, no native leak over
+// 100 replays, and the eager fallback of a step that cannot be replayed.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { useBackend } from "../../src/backend/index.js";
+import type { TorchBackend } from "../../src/backend/torch/backend.js";
+import { readSafetensors } from "../../src/io/safetensors.js";
+import type { ForwardContext } from "../../src/nn/context.js";
+import { loadRecipe } from "../../src/recipe/index.js";
+import { RunDir } from "../../src/run/run-dir.js";
+import { openSession, type Session } from "../../src/run/session.js";
+import { train } from "../../src/run/train.js";
+import { CompiledSteps } from "../../src/train/compiled-step.js";
+import type { TrainEvent } from "../../src/train/events.js";
+import { trainStep, type StepSetup, type TrainableNetwork } from "../../src/train/step.js";
+import { missing } from "../support/requires.js";
+
+tf.env().set("PROD", true);
+
+const RECIPE = join(import.meta.dirname, "fixtures", "tiny.yaml");
+// 44 pairs in batches of 8: five full batches and a short one of 4 per epoch; 4 epochs = 24 steps.
+const SETS = ["data.train_pairs=44", "training.epochs=4", "training.eval_every=4"];
+const scratch = mkdtempSync(join(tmpdir(), "sdfn-compiled-"));
+
+type StepEvent = Extract<TrainEvent, { type: "step" }>;
+type EpochEvent = Extract<TrainEvent, { type: "epoch" }>;
+
+async function run(compile: "eager" | "replay", name: string, opts: { resume?: string; abortAfterStep?: number } = {}) {
+  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, `training.compile=${compile}`] });
+  const events: TrainEvent[] = [];
+  const controller = new AbortController();
+  const outDir = opts.resume ?? join(scratch, name);
+  const summary = await train(loaded, {
+    outDir,
+    resume: opts.resume,
+    backend: "torch",
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === "step" && e.step === opts.abortAfterStep) controller.abort();
+    },
+    signal: controller.signal,
+  });
+  const steps = events.filter((e): e is StepEvent => e.type === "step");
+  const epochs = events.filter((e): e is EpochEvent => e.type === "epoch");
+  return { summary, events, steps, epochs, outDir };
+}
+
+/** The last checkpoint's weights, or its resume state (optimizer moments, the distillation cache). */
+const tensorsOf = (dir: string, part: "weights" | "state") => readSafetensors(new RunDir(dir).checkpoint("last")[part]).tensors;
+
+/** Largest |a − b| / max(1, |a|) over every tensor of two safetensors files' common names (and they have the same names). */
+function maxDifference(a: Record<string, { data: ArrayLike<number> }>, b: Record<string, { data: ArrayLike<number> }>): number {
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  let worst = 0;
+  for (const [name, t] of Object.entries(a)) {
+    const u = b[name]!.data;
+    expect(u.length, name).toBe(t.data.length);
+    for (let k = 0; k < t.data.length; k++) worst = Math.max(worst, Math.abs(t.data[k]! - u[k]!) / Math.max(1, Math.abs(t.data[k]!)));
+  }
+  return worst;
+}
+
+describe.skipIf(missing("addon"))("compiled training step on torch", () => {
+  let eager: Awaited<ReturnType<typeof run>>;
+  let replay: Awaited<ReturnType<typeof run>>;
+
+  beforeAll(async () => {
+    await useBackend("torch");
+    eager = await run("eager", "eager");
+    replay = await run("replay", "replay");
+  }, 600_000); // two 24-step runs: ~1 min on an idle 2-core machine
+
+  afterAll(async () => {
+    await tf.setBackend("cpu");
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("replays most steps, one program per step shape, and agrees with eager steps to 1e-6 (losses, paths, every weight)", () => {
+    expect(replay.summary.status).toBe("completed");
+    expect(replay.steps).toHaveLength(24);
+    const counts = replay.epochs.map((e) => e.compiled!);
+    const replayed = counts.reduce((n, c) => n + c.replayed, 0);
+    expect(counts.reduce((n, c) => n + c.replayed + c.eager, 0)).toBe(24);
+    expect(replayed).toBeGreaterThanOrEqual(10);
+    // a program per step shape: with and without teacher, full and short batches, text buckets
+    expect(counts.reduce((n, c) => n + c.programs, 0)).toBeLessThanOrEqual(8);
+    expect(counts[3]!.replayed).toBeGreaterThanOrEqual(4);
+    expect(eager.epochs.every((e) => e.compiled === undefined)).toBe(true);
+    expect(replay.events.filter((e) => e.type === "warning")).toEqual([]);
+
+    eager.steps.forEach((e, k) => {
+      const r = replay.steps[k]!;
+      expect(r.step).toBe(e.step);
+      expect(r.lr).toBe(e.lr);
+      for (const [name, v] of Object.entries(e.losses)) expect(Math.abs(r.losses[name]! - v), `step ${k} ${name}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+      e.routing.flat().forEach((v, j) => expect(Math.abs(r.routing.flat()[j]! - v)).toBeLessThanOrEqual(1e-6));
+    });
+    // the teacher is on from epoch 2 (the distillation loss is 0 before)
+    expect(replay.steps.filter((s) => s.epoch === 0).every((s) => s.losses.path_distillation === 0)).toBe(true);
+    expect(replay.steps.filter((s) => s.epoch > 0).every((s) => s.losses.path_distillation! > 0)).toBe(true);
+    expect(maxDifference(tensorsOf(eager.outDir, "weights"), tensorsOf(replay.outDir, "weights"))).toBeLessThanOrEqual(1e-6);
+    // optimizer moments and the recorded paths of the distillation cache
+    expect(maxDifference(tensorsOf(eager.outDir, "state"), tensorsOf(replay.outDir, "state"))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("--resume in the middle of an epoch under replay ends with the weights of the uninterrupted replay run", async () => {
+    const first = await run("replay", "resumed", { abortAfterStep: 8 }); // epoch 2, step 3 of 6
+    expect(first.summary.status).toBe("interrupted");
+    const resumed = await run("replay", "resumed", { resume: first.outDir });
+    expect(resumed.summary.status).toBe("completed");
+    expect(resumed.steps[0]!.step).toBe(9);
+    expect(maxDifference(tensorsOf(replay.outDir, "weights"), tensorsOf(resumed.outDir, "weights"))).toBeLessThanOrEqual(1e-6);
+  }, 600_000);
+
+  describe("steps driven directly", () => {
+    let session: Session;
+    let setup: StepSetup;
+    const warnings: string[] = [];
+    let compiled: CompiledSteps;
+    const batch = (nan = false) =>
+      tf.tidy(() => {
+        const reference = tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+        return {
+          ids: [0, 1, 2, 3],
+          reference: (nan ? tf.mul(reference, NaN) : reference) as tf.Tensor4D,
+          target: tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 8) as tf.Tensor4D,
+          tokens: tf.tensor2d([[1, 2, 3, 0], [4, 5, 0, 0], [6, 7, 8, 9], [2, 0, 0, 0]], [4, 4], "int32"),
+          mask: tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]]),
+        };
+      });
+    let stepCount = 0;
+    const step = async (b: Awaited<ReturnType<typeof batch>>, s = setup) => {
+      const rng = stepCount++;
+      const fc: ForwardContext = { training: true, seed: () => rng };
+      return trainStep(s, b, null, fc, 1e-3);
+    };
+    const snapshot = () => setup.variables.map((v) => v.dataSync().slice());
+
+    beforeAll(async () => {
+      await useBackend("torch");
+      const loaded = await loadRecipe(RECIPE);
+      session = await openSession(loaded, { vocabulary: { size: 20, words: Array.from({ length: 20 }, (_, i) => `w${i}`) }, dataset: false });
+      const variables = session.optimizer.variables!;
+      compiled = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      setup = {
+        net: session.network,
+        losses: session.losses,
+        optimizer: session.optimizer,
+        variables: [...variables.values()],
+        dottedName: new Map([...variables].map(([n, v]) => [v.name, n])),
+        recordPaths: false,
+        compiled,
+      };
+    });
+
+    afterAll(() => {
+      compiled.dispose();
+      session.dispose();
+    });
+
+    it("a NaN loss leaves every parameter unchanged, replayed and eager", async () => {
+      const good = batch();
+      for (let k = 0; k < 3; k++) await step(good); // two captures, then replays
+      expect(compiled.programs()).toHaveLength(1);
+      const bad = batch(true);
+      const before = snapshot();
+      const steps = session.optimizer.steps;
+      const replayed = await step(bad);
+      expect(replayed.nonFinite.length).toBeGreaterThan(0);
+      expect(snapshot()).toEqual(before);
+      expect(session.optimizer.steps).toBe(steps);
+      const eagerResult = await step(bad, { ...setup, compiled: undefined });
+      expect(eagerResult.nonFinite).toEqual(replayed.nonFinite);
+      expect(snapshot()).toEqual(before);
+      tf.dispose([good, bad].flatMap((b) => [b.reference, b.target, b.tokens, b.mask]));
+    });
+
+    it("keeps the native handle count and the tensor count over 100 replayed steps", async () => {
+      const b = batch();
+      await step(b);
+      const backend = tf.backend() as TorchBackend;
+      const handles = backend.memory().nativeHandles;
+      const tensors = tf.memory().numTensors;
+      const before = compiled.programs()[0]!.stats().replays;
+      for (let k = 0; k < 100; k++) await step(b);
+      expect(compiled.programs()[0]!.stats().replays - before).toBe(100);
+      expect(backend.memory().nativeHandles).toBe(handles);
+      expect(tf.memory().numTensors).toBe(tensors);
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    });
+
+    it("a step that reads a value back is refused with one warning and runs eagerly", async () => {
+      const readsBack: TrainableNetwork = {
+        encodeQuery: (input, fc) => setup.net.encodeQuery(input, fc),
+        encodeTarget: (images, fc) => {
+          tf.sum(images).dataSync(); // a readback inside the step
+          return setup.net.encodeTarget(images, fc);
+        },
+      };
+      const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      warnings.length = 0;
+      const b = batch();
+      const results = [];
+      for (let k = 0; k < 3; k++) results.push(await step(b, { ...setup, net: readsBack, compiled: own }));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/cannot be replayed natively \(a readback of a tensor .*\); training continues eagerly/);
+      expect(own.programs()).toHaveLength(0);
+      expect(own.takeCounts()).toEqual({ programs: 0, replayed: 0, eager: 3 });
+      for (const r of results) expect(Number.isFinite(r.total)).toBe(true);
+      own.dispose();
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    });
+  });
+});
