@@ -7,12 +7,15 @@
 //   4. a CPU-only PyTorch found as in 2.
 // Without libtorch this prints how to get it and exits 0 (installing sdfn never requires it),
 // unless SDFN_REQUIRE_NATIVE=1, then it exits 1. Objects are cached by a hash of source and flags.
+// native/build/gen/kernel_layouts.h is generated from src/backend/torch/kernels/layouts.json.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { cppHeader, readLayouts } from "../src/backend/torch/kernels/layout-spec.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, "src");
@@ -113,6 +116,15 @@ function run(cmd, args) {
   });
 }
 
+// CUDA libtorch with NCCL: dist.cc adds ProcessGroupNCCL when nccl.h is found (a PyTorch wheel's
+// nvidia/nccl package beside torch/, or the system's). Gloo needs no flag (dist.cc checks its headers).
+function ncclFlags(t) {
+  if (!t.cuda) return [];
+  const dirs = [...t.include.map((d) => join(d, "..", "..", "nvidia", "nccl", "include")), "/usr/include", "/usr/local/cuda/include"];
+  const dir = dirs.find((d) => existsSync(join(d, "nccl.h")));
+  return dir ? ["-DUSE_C10D_NCCL", "-DSDFN_WITH_NCCL", `-I${dir}`] : [];
+}
+
 const absent = (why) => {
   const msg = [
     `sdfn: native torch backend not built: ${why}.`,
@@ -148,6 +160,7 @@ const flags = [
   `-DSDFN_TORCH_VERSION="${torch.version}${torch.cuda ? " cuda" : ""}"`,
   "-DNODE_GYP_MODULE_NAME=sdfn_torch", "-DBUILDING_NODE_EXTENSION",
   `-I${nodeHeaders}`, ...torch.include.map((d) => `-I${d}`),
+  ...ncclFlags(torch),
 ];
 const libs = torch.cuda
   ? ["-ltorch", "-ltorch_cuda", "-ltorch_cpu", "-lc10_cuda", "-lc10"]
@@ -163,7 +176,14 @@ mkdirSync(join(outDir, "obj"), { recursive: true });
 const files = readdirSync(srcDir, { withFileTypes: true }).flatMap((e) =>
   e.isDirectory() ? readdirSync(join(srcDir, e.name)).map((f) => join(e.name, f)) : [e.name],
 );
-const headers = files.filter((f) => f.endsWith(".h")).map((f) => readFileSync(join(srcDir, f)));
+// The kernels read their arguments through constants generated from the one layout table.
+const genDir = join(outDir, "gen");
+mkdirSync(genDir, { recursive: true });
+const layoutHeader = cppHeader(readLayouts());
+const layoutHeaderPath = join(genDir, "kernel_layouts.h");
+if (!existsSync(layoutHeaderPath) || readFileSync(layoutHeaderPath, "utf8") !== layoutHeader) writeFileSync(layoutHeaderPath, layoutHeader);
+flags.push(`-I${genDir}`);
+const headers = [layoutHeader, ...files.filter((f) => f.endsWith(".h")).map((f) => readFileSync(join(srcDir, f)))];
 const sources = files.filter((f) => f.endsWith(".cc"));
 const objects = await Promise.all(
   sources.map(async (file) => {

@@ -78,6 +78,12 @@ int64_t gpu_count(const H& h, long) {
   return h.getNumGPUs();
 }
 
+const char* layout_of(const char* kernel) {
+  for (const auto& l : kernel_layouts)
+    if (std::strcmp(l.kernel, kernel) == 0) return l.layout;
+  return "";
+}
+
 napi_value throw_error(napi_env env, const char* msg) {
   napi_throw_error(env, nullptr, msg);
   return nullptr;
@@ -154,16 +160,21 @@ napi_value Init(napi_env env, napi_callback_info info) {
   at::globalContext().setFlushDenormal(!(keep_denormals && std::string(keep_denormals) == "1"));
   if (device.is_cuda() && !at::hasCUDA())
     throw std::runtime_error("sdfn torch: CUDA requested but this libtorch has no CUDA device available");
-  napi_value result, ops;
+  napi_value result, ops, layouts;
   napi_create_object(env, &result);
   const auto& table = op_table();
   napi_create_array_with_length(env, table.size(), &ops);
+  napi_create_array_with_length(env, table.size(), &layouts);
   for (size_t k = 0; k < table.size(); ++k) {
-    napi_value s;
+    napi_value s, l;
     napi_create_string_utf8(env, table[k].name, NAPI_AUTO_LENGTH, &s);
     napi_set_element(env, ops, k, s);
+    // The layout this build's kernels were compiled against ("" when layouts.json lacks the kernel).
+    napi_create_string_utf8(env, layout_of(table[k].name), NAPI_AUTO_LENGTH, &l);
+    napi_set_element(env, layouts, k, l);
   }
   napi_set_named_property(env, result, "ops", ops);
+  napi_set_named_property(env, result, "layouts", layouts);
   return result;
   GUARD_END
 }

@@ -3,6 +3,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include "kernel_layouts.h"  // generated from src/backend/torch/kernels/layouts.json
+
 #include <cstdint>
 #include <vector>
 
@@ -14,8 +16,8 @@ int dtype_code(at::ScalarType type);
 
 struct Call {
   std::vector<at::Tensor> in;  // inputs in the order the JS kernel wrote their handles (undefined = absent)
-  const int32_t* i;            // integer attributes
-  const double* f;             // float attributes
+  const int32_t* i;            // integer attributes, at arg::<Kernel>::i_<name> (kernel_layouts.h)
+  const double* f;             // float attributes, at arg::<Kernel>::f_<name>
   at::Device device;           // where new tensors live (CPU or CUDA)
   std::vector<at::Tensor> out;
   // Input k on the working device (0-dim CPU scalars stay on the CPU only for elementwise ops).

@@ -1,7 +1,13 @@
-// Batch norm in training mode (normalise by the batch moments over every axis but the last).
-// On the torch backend it is two fused ATen kernels (forward, backward) instead of the ~20
-// elementwise passes tfjs's autodiff makes of the written-out formula; elsewhere it is that formula.
+// Batch norm in training mode (normalise by the batch moments over every axis but the last) as
+// two tfjs kernels with a registered gradient: SdfnBatchNormTrain (x, gamma, beta → y, mean,
+// 1/sqrt(var + eps)) and SdfnBatchNormTrainGrad. The torch backend runs them as fused ATen
+// kernels; every other backend as the written-out formulas below (./composite.ts).
 import * as tf from "@tensorflow/tfjs";
+
+import { defineComposite } from "./composite.js";
+
+const FORWARD = "SdfnBatchNormTrain";
+const BACKWARD = "SdfnBatchNormTrainGrad";
 
 /**
  * (x − mean) / sqrt(var + eps) · gamma + beta for x (…, C), with the batch's mean and biased
@@ -16,37 +22,42 @@ export function batchNormTrain<T extends tf.Tensor>(
   eps: number,
   onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): T {
-  if (tf.getBackend() !== "torch") return composed(x, gamma, beta, eps, onStats);
-  let stats: tf.Tensor[] = [];
-  const forward = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [out, mean, invstd] = tf.engine().runKernel("SdfnBatchNormTrain", { x: xs, gamma: g, beta: b }, { eps }) as tf.Tensor[];
-    save([xs, g, mean, invstd]);
-    if (onStats) stats = [tf.keep(mean.clone()), tf.keep(invstd.clone())]; // outlive customGrad's scope
-    return {
-      value: out,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sx, sg, sm, si] = saved;
-        return tf.engine().runKernel("SdfnBatchNormTrainGrad", { dy: dy as tf.Tensor, x: sx, gamma: sg, mean: sm, invstd: si }, { eps }) as tf.Tensor[];
-      },
-    };
-  };
-  const y = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(x, gamma, beta) as T;
-  if (onStats) {
-    const [mean, invstd] = stats;
-    try {
-      tf.tidy(() => onStats(mean as tf.Tensor1D, tf.sub(tf.reciprocal(tf.square(invstd)), eps) as tf.Tensor1D));
-    } finally {
-      tf.dispose(stats);
-    }
+  const [y, mean, invstd] = tf.engine().runKernel(FORWARD, { x, gamma, beta }, { eps }) as tf.Tensor[];
+  try {
+    if (onStats) tf.tidy(() => onStats(mean as tf.Tensor1D, tf.sub(tf.reciprocal(tf.square(invstd)), eps) as tf.Tensor1D));
+  } finally {
+    tf.dispose([mean, invstd]); // the tape keeps its own references to what the gradient needs
   }
-  return y;
+  return y as T;
 }
 
-function composed<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, onStats?: (m: tf.Tensor1D, v: tf.Tensor1D) => void): T {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, x.shape.map((_, k) => k).slice(0, -1));
-    if (onStats) onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(normed, gamma), beta) as T;
-  });
-}
+const channelAxes = (x: tf.Tensor) => x.shape.map((_, k) => k).slice(0, -1);
+
+tf.registerGradient({
+  kernelName: FORWARD,
+  inputsToSave: ["x", "gamma"],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [x, gamma, mean, invstd] = saved;
+    const dy = Array.isArray(dys) ? dys[0] : dys;
+    const [dx, dgamma, dbeta] = tf.engine().runKernel(BACKWARD, { dy, x, gamma, mean, invstd }, { eps: attrs.eps }) as tf.Tensor[];
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+  },
+});
+
+defineComposite(FORWARD, ({ x, gamma, beta }, attrs) => {
+  const { mean, variance } = tf.moments(x, channelAxes(x));
+  const invstd = tf.rsqrt(tf.add(variance, attrs.eps as number));
+  return [tf.add(tf.mul(tf.mul(tf.sub(x, mean), invstd), gamma), beta), mean, invstd];
+});
+
+// d/dx of the normalisation with batch statistics: gamma·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).
+defineComposite(BACKWARD, ({ dy, x, gamma, mean, invstd }) => {
+  const axes = channelAxes(x);
+  const n = x.size / x.shape[x.shape.length - 1];
+  const xhat = tf.mul(tf.sub(x, mean), invstd);
+  const dbeta = tf.sum(dy, axes);
+  const dgamma = tf.sum(tf.mul(dy, xhat), axes);
+  const inner = tf.sub(tf.sub(tf.mul(dy, n), dbeta), tf.mul(xhat, dgamma));
+  return [tf.mul(tf.mul(gamma, tf.div(invstd, n)), inner), dgamma, dbeta];
+});

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { loadAddon } from "./torch/native.js";
 import { registerTorchBackend } from "./torch/register.js";
+import { registerCompositeKernels } from "./composite.js";
 
 export { adamStep, type AdamStepOptions } from "./adam-step.js";
 export { batchNormTrain } from "./batch-norm.js";
@@ -135,6 +136,12 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: str
   }
 }
 
+// The active backend runs sdfn's own kernels natively or gets their written-out formulas.
+function withComposites<T>(active: T): T {
+  registerCompositeKernels(tf.getBackend());
+  return active;
+}
+
 /**
  * Makes `name` the active tfjs backend and says what it runs on. `auto` takes the first that
  * works of torch (CUDA, else CPU), tensorflow, cpu. Throws, saying how to fix it, when the
@@ -144,12 +151,12 @@ export async function useBackend(name: string): Promise<{ name: string; device: 
   if (!(backendNames as readonly string[]).includes(name)) {
     throw new Error(`unknown backend "${name}": expected one of ${backendNames.join(", ")}`);
   }
-  if (name !== "auto") return activate(name as Exclude<BackendName, "auto">);
+  if (name !== "auto") return withComposites(await activate(name as Exclude<BackendName, "auto">));
   const failures: string[] = [];
   for (const candidate of autoOrder) {
     if (candidate === "tensorflow" && !tensorflowStatus().available) continue;
     try {
-      return await activate(candidate);
+      return withComposites(await activate(candidate));
     } catch (err) {
       failures.push((err as Error).message);
     }

@@ -5,16 +5,17 @@
 namespace sdfn {
 namespace {
 
-void select_op(Call& c) {  // in: condition, t, e
-  at::Tensor cond = c.in[0];
+void select_op(Call& c) {
+  using K = arg::Select;
+  at::Tensor cond = c.in[K::in_condition];
   if (cond.scalar_type() != at::kBool) cond = cond != 0;
-  const at::Tensor& t = c.in[1];
+  const at::Tensor& t = c.in[K::in_t];
   if (cond.dim() == 1 && t.dim() > 1) {  // tfjs: a rank-1 condition picks whole rows
     std::vector<int64_t> shape(t.dim(), 1);
     shape[0] = cond.size(0);
     cond = cond.reshape(shape);
   }
-  c.out.push_back(at::where(cond, t, c.in[2]));
+  c.out.push_back(at::where(cond, t, c.in[K::in_e]));
 }
 
 at::Tensor cast_to(const at::Tensor& x, at::ScalarType type) {
@@ -58,8 +59,10 @@ std::vector<OpEntry> elementwise_ops() {
       UNARY("Sinh", at::sinh(x)), UNARY("Softplus", at::softplus(x)), UNARY("Sqrt", at::sqrt(x)),
       UNARY("Square", at::square(x)), UNARY("Tan", at::tan(x)), UNARY("Tanh", at::tanh(x)),
       UNARY("ZerosLike", at::zeros_like(x)), UNARY("OnesLike", at::ones_like(x)),
-      UNARY("Step", step(x, c.f[0])), UNARY("LeakyRelu", at::where(x < 0, x * c.f[0], x)),
-      UNARY("ClipByValue", at::clamp(x, c.f[0], c.f[1])), UNARY("Cast", cast_to(x, scalar_type(c.i[0]))),
+      UNARY("Step", step(x, c.f[arg::Step::f_alpha])),
+      UNARY("LeakyRelu", at::where(x < 0, x * c.f[arg::LeakyRelu::f_alpha], x)),
+      UNARY("ClipByValue", at::clamp(x, c.f[arg::ClipByValue::f_min], c.f[arg::ClipByValue::f_max])),
+      UNARY("Cast", cast_to(x, scalar_type(c.i[arg::Cast::i_dtype]))),
       // elementwise, two inputs (numpy broadcasting, as tfjs)
       BINARY("Add", at::add(a, b)), BINARY("Sub", at::sub(a, b)), BINARY("Multiply", at::mul(a, b)),
       BINARY("RealDiv", real_div(a, b)), BINARY("FloorDiv", at::div(a, b, "floor").to(at::kInt))  /* tfjs: always int32 */,
@@ -70,8 +73,15 @@ std::vector<OpEntry> elementwise_ops() {
       BINARY("LessEqual", at::le(a, b)), BINARY("LogicalAnd", at::logical_and(a, b)),
       BINARY("LogicalOr", at::logical_or(a, b)),
       // where() wants its operands on one device: these move CPU scalars like non-elementwise kernels
-      OP("Prelu", [](Call& c) { c.out.push_back(at::where(c.in[0] < 0, c.in[0] * c.in[1], c.in[0])); }),
-      OP("EluGrad", [](Call& c) { c.out.push_back(at::where(c.in[1] < 0, c.in[0] * (c.in[1] + 1), c.in[0])); }),
+      OP("Prelu", [](Call& c) {
+        const at::Tensor& x = c.in[arg::Prelu::in_x];
+        c.out.push_back(at::where(x < 0, x * c.in[arg::Prelu::in_alpha], x));
+      }),
+      OP("EluGrad", [](Call& c) {
+        const at::Tensor& dy = c.in[arg::EluGrad::in_dy];
+        const at::Tensor& y = c.in[arg::EluGrad::in_y];
+        c.out.push_back(at::where(y < 0, dy * (y + 1), dy));
+      }),
       {"AddN", [](Call& c) {
         at::Tensor s = c.in[0];
         for (size_t k = 1; k < c.in.size(); ++k) s = s + c.in[k];

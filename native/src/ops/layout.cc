@@ -24,9 +24,10 @@ std::vector<int64_t> tail(const at::Tensor& t, int64_t from) {
   return std::vector<int64_t>(t.sizes().begin() + from, t.sizes().end());
 }
 
-void gather(Call& c) {  // in: x, indices; ints: axis, batchDims
-  at::Tensor x = c.dev(0), idx = as_long(c.dev(1));
-  int64_t axis = c.i[0], bd = c.i[1];
+void gather(Call& c) {
+  using K = arg::GatherV2;
+  at::Tensor x = c.dev(K::in_x), idx = as_long(c.dev(K::in_indices));
+  int64_t axis = c.i[K::i_axis], bd = c.i[K::i_batchDims];
   if (bd == 0) {
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().begin() + axis);
     for (int64_t s : idx.sizes()) shape.push_back(s);
@@ -47,8 +48,8 @@ void gather(Call& c) {  // in: x, indices; ints: axis, batchDims
   c.out.push_back(at::gather(xf, 2, idf).reshape(shape));
 }
 
-void gather_nd(Call& c) {  // in: params, indices [..., K]
-  at::Tensor p = c.dev(0), idx = c.dev(1);
+void gather_nd(Call& c) {  // indices [..., K]
+  at::Tensor p = c.dev(arg::GatherNd::in_params), idx = c.dev(arg::GatherNd::in_indices);
   int64_t k = idx.size(-1);
   std::vector<int64_t> rest = tail(p, k);
   std::vector<int64_t> shape(idx.sizes().begin(), idx.sizes().end() - 1);
@@ -58,9 +59,10 @@ void gather_nd(Call& c) {  // in: params, indices [..., K]
   c.out.push_back(p.reshape(flat_shape).index_select(0, flat_index(p, idx, k).reshape({-1})).reshape(shape));
 }
 
-void scatter_nd(Call& c) {  // in: indices [..., K], updates; ints: rank, shape
-  at::Tensor idx = c.dev(0), upd = c.dev(1);
-  std::vector<int64_t> shape = ivec(c.i + 1, c.i[0]);
+void scatter_nd(Call& c) {  // indices [..., K]
+  using K = arg::ScatterNd;
+  at::Tensor idx = c.dev(K::in_indices), upd = c.dev(K::in_updates);
+  std::vector<int64_t> shape = ivec(c.i + K::i_shape, c.i[K::i_rank]);
   int64_t k = idx.size(-1);
   at::Tensor out = at::zeros(shape, upd.options());
   std::vector<int64_t> flat_shape{-1};
@@ -70,10 +72,11 @@ void scatter_nd(Call& c) {  // in: indices [..., K], updates; ints: rank, shape
   c.out.push_back(out);
 }
 
-void segment_sum(Call& c) {  // in: x, segmentIds; ints: numSegments
-  at::Tensor x = c.dev(0), ids = as_long(c.dev(1)).reshape({-1});
-  std::vector<int64_t> rest = tail(x, c.in[1].dim());
-  std::vector<int64_t> flat_shape{ids.size(0)}, shape{c.i[0]};
+void segment_sum(Call& c) {
+  using K = arg::UnsortedSegmentSum;
+  at::Tensor x = c.dev(K::in_x), ids = as_long(c.dev(K::in_segmentIds)).reshape({-1});
+  std::vector<int64_t> rest = tail(x, c.in[K::in_segmentIds].dim());
+  std::vector<int64_t> flat_shape{ids.size(0)}, shape{c.i[K::i_numSegments]};
   flat_shape.insert(flat_shape.end(), rest.begin(), rest.end());
   shape.insert(shape.end(), rest.begin(), rest.end());
   at::Tensor out = at::zeros(shape, x.options());
@@ -82,11 +85,13 @@ void segment_sum(Call& c) {  // in: x, segmentIds; ints: numSegments
 }
 
 // ---- layout
-void strided_slice(Call& c) {  // ints: rank, (begin, stride, size) per dim, final rank, final shape
-  at::Tensor x = c.in[0];
-  int64_t r = c.i[0];
+void strided_slice(Call& c) {  // beginStrideSize: (begin, stride, size) per dim
+  using K = arg::StridedSlice;
+  at::Tensor x = c.in[K::in_x];
+  int64_t r = c.i[K::i_rank];
+  const int32_t* bss = c.i + K::i_beginStrideSize;
   for (int64_t d = 0; d < r; ++d) {
-    int64_t b = c.i[1 + 3 * d], s = c.i[2 + 3 * d], n = c.i[3 + 3 * d];
+    int64_t b = bss[3 * d], s = bss[3 * d + 1], n = bss[3 * d + 2];
     if (n == 0) {
       x = x.narrow(d, 0, 0);
     } else if (s > 0) {
@@ -95,16 +100,18 @@ void strided_slice(Call& c) {  // ints: rank, (begin, stride, size) per dim, fin
       x = x.index_select(d, at::arange(b, b + n * s, s, at::TensorOptions().dtype(at::kLong).device(x.device())));
     }
   }
-  const int32_t* fin = c.i + 1 + 3 * r;
+  const int32_t* fin = bss + 3 * r;  // finalRank, finalShape
   c.out.push_back(x.reshape(ivec(fin + 1, fin[0])));
 }
 
-void mirror_pad(Call& c) {  // ints: rank, (before, after) per dim, mode (0 reflect, 1 symmetric)
-  at::Tensor x = c.dev(0);
-  int64_t r = c.i[0];
-  bool symmetric = c.i[1 + 2 * r];
+void mirror_pad(Call& c) {  // symmetric: 0 reflect, 1 symmetric
+  using K = arg::MirrorPad;
+  at::Tensor x = c.dev(K::in_x);
+  int64_t r = c.i[K::i_rank];
+  const int32_t* pads = c.i + K::i_beforeAfter;
+  bool symmetric = pads[2 * r];
   for (int64_t d = 0; d < r; ++d) {
-    int64_t before = c.i[1 + 2 * d], after = c.i[2 + 2 * d], n = x.size(d);
+    int64_t before = pads[2 * d], after = pads[2 * d + 1], n = x.size(d);
     if (before == 0 && after == 0) continue;
     std::vector<int64_t> idx;
     for (int64_t k = -before; k < n + after; ++k) {
@@ -118,48 +125,61 @@ void mirror_pad(Call& c) {  // ints: rank, (before, after) per dim, mode (0 refl
   c.out.push_back(x);
 }
 
-void one_hot(Call& c) {  // in: indices; ints: depth, dtype; f: on, off
-  at::Tensor idx = c.dev(0);
-  at::Tensor hit = idx.unsqueeze(-1) == at::arange(c.i[0], c.opts(at::kInt));
-  at::ScalarType type = scalar_type(c.i[1]);
-  c.out.push_back(at::where(hit, at::scalar_tensor(c.f[0], c.opts(type)), at::scalar_tensor(c.f[1], c.opts(type))));
+void one_hot(Call& c) {
+  using K = arg::OneHot;
+  at::Tensor idx = c.dev(K::in_indices);
+  at::Tensor hit = idx.unsqueeze(-1) == at::arange(c.i[K::i_depth], c.opts(at::kInt));
+  at::ScalarType type = scalar_type(c.i[K::i_dtype]);
+  at::Tensor on = at::scalar_tensor(c.f[K::f_on], c.opts(type)), off = at::scalar_tensor(c.f[K::f_off], c.opts(type));
+  c.out.push_back(at::where(hit, on, off));
 }
 
 }  // namespace
 
 std::vector<OpEntry> layout_ops() {
   return {
-      OP("Reshape", [](Call& c) { c.out.push_back(c.in[0].reshape(ivec(c.i + 1, c.i[0]))); }),
-      OP("Transpose", [](Call& c) { c.out.push_back(c.in[0].permute(ivec(c.i + 1, c.i[0]))); }),
-      OP("Slice", [](Call& c) {  // ints: rank, begin..., size...
-        at::Tensor x = c.in[0];
-        int64_t r = c.i[0];
-        for (int64_t d = 0; d < r; ++d) x = x.narrow(d, c.i[1 + d], c.i[1 + r + d]);
+      OP("Reshape", [](Call& c) { c.out.push_back(c.in[arg::Reshape::in_x].reshape(ivec(c.i + arg::Reshape::i_shape, c.i[arg::Reshape::i_rank]))); }),
+      OP("Transpose", [](Call& c) { c.out.push_back(c.in[arg::Transpose::in_x].permute(ivec(c.i + arg::Transpose::i_perm, c.i[arg::Transpose::i_rank]))); }),
+      OP("Slice", [](Call& c) {
+        using K = arg::Slice;
+        at::Tensor x = c.in[K::in_x];
+        int64_t r = c.i[K::i_rank];
+        const int32_t* begin = c.i + K::i_begin;  // then size[rank]
+        for (int64_t d = 0; d < r; ++d) x = x.narrow(d, begin[d], begin[r + d]);
         c.out.push_back(x);
       }),
       OP("StridedSlice", strided_slice),
-      OP("Concat", [](Call& c) { c.out.push_back(at::cat(c.in, c.i[0])); }),
-      OP("Pack", [](Call& c) { c.out.push_back(at::stack(c.in, c.i[0])); }),
-      OP("Unpack", [](Call& c) { c.out = at::unbind(c.in[0], c.i[0]); }),
-      OP("SplitV", [](Call& c) { c.out = at::split_with_sizes(c.in[0], ivec(c.i + 2, c.i[1]), c.i[0]); }),
-      OP("Tile", [](Call& c) { c.out.push_back(c.in[0].repeat(ivec(c.i + 1, c.i[0]))); }),
-      OP("Reverse", [](Call& c) { c.out.push_back(c.in[0].flip(ivec(c.i + 1, c.i[0]))); }),
-      OP("PadV2", [](Call& c) {  // ints: rank, (before, after) per dim; f: value
-        int64_t r = c.i[0];
+      OP("Concat", [](Call& c) { c.out.push_back(at::cat(c.in, c.i[arg::Concat::i_axis])); }),
+      OP("Pack", [](Call& c) { c.out.push_back(at::stack(c.in, c.i[arg::Pack::i_axis])); }),
+      OP("Unpack", [](Call& c) { c.out = at::unbind(c.in[arg::Unpack::in_value], c.i[arg::Unpack::i_axis]); }),
+      OP("SplitV", [](Call& c) {
+        using K = arg::SplitV;
+        c.out = at::split_with_sizes(c.in[K::in_x], ivec(c.i + K::i_sizes, c.i[K::i_n]), c.i[K::i_axis]);
+      }),
+      OP("Tile", [](Call& c) { c.out.push_back(c.in[arg::Tile::in_x].repeat(ivec(c.i + arg::Tile::i_reps, c.i[arg::Tile::i_rank]))); }),
+      OP("Reverse", [](Call& c) { c.out.push_back(c.in[arg::Reverse::in_x].flip(ivec(c.i + arg::Reverse::i_dims, c.i[arg::Reverse::i_n]))); }),
+      OP("PadV2", [](Call& c) {
+        using K = arg::PadV2;
+        int64_t r = c.i[K::i_rank];
+        const int32_t* before_after = c.i + K::i_beforeAfter;
         std::vector<int64_t> pad;
         for (int64_t d = r - 1; d >= 0; --d) {
-          pad.push_back(c.i[1 + 2 * d]);
-          pad.push_back(c.i[2 + 2 * d]);
+          pad.push_back(before_after[2 * d]);
+          pad.push_back(before_after[2 * d + 1]);
         }
-        c.out.push_back(at::constant_pad_nd(c.in[0], pad, c.f[0]));
+        c.out.push_back(at::constant_pad_nd(c.in[K::in_x], pad, c.f[K::f_value]));
       }),
       OP("MirrorPad", mirror_pad),
       OP("GatherV2", gather), OP("GatherNd", gather_nd), OP("ScatterNd", scatter_nd),
       OP("UnsortedSegmentSum", segment_sum), OP("OneHot", one_hot),
-      OP("Fill", [](Call& c) { c.out.push_back(at::full(ivec(c.i + 2, c.i[1]), c.f[0], c.opts(scalar_type(c.i[0])))); }),
-      OP("Range", [](Call& c) {  // ints: dtype, n; f: start, step
-        at::Tensor r = at::arange(c.i[1], c.opts(at::kDouble)) * c.f[1] + c.f[0];
-        c.out.push_back(r.to(scalar_type(c.i[0])));
+      OP("Fill", [](Call& c) {
+        using K = arg::Fill;
+        c.out.push_back(at::full(ivec(c.i + K::i_shape, c.i[K::i_rank]), c.f[K::f_value], c.opts(scalar_type(c.i[K::i_dtype]))));
+      }),
+      OP("Range", [](Call& c) {
+        using K = arg::Range;
+        at::Tensor r = at::arange(c.i[K::i_n], c.opts(at::kDouble)) * c.f[K::f_step] + c.f[K::f_start];
+        c.out.push_back(r.to(scalar_type(c.i[K::i_dtype])));
       }),
   };
 }

@@ -27,7 +27,11 @@ struct Geom {
     return symmetric() ? g : g.narrow(2, t, h).narrow(3, l, w);
   }
 };
-Geom geom(const int32_t* i) { return Geom{{i[0], i[1]}, {i[2], i[3]}, i[4], i[5], i[6], i[7]}; }
+// The 8 window ints of kernel K (layouts.json: strideH strideW dilationH dilationW top bottom left right).
+template <typename K>
+Geom geom(const int32_t* i) {
+  return Geom{{i[K::i_strideH], i[K::i_strideW]}, {i[K::i_dilationH], i[K::i_dilationW]}, i[K::i_top], i[K::i_bottom], i[K::i_left], i[K::i_right]};
+}
 
 // Fused activations: 0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu, 5 sigmoid, 6 elu.
 at::Tensor activate(at::Tensor y, int act, const at::Tensor& prelu, double alpha) {
@@ -43,28 +47,31 @@ at::Tensor activate(at::Tensor y, int act, const at::Tensor& prelu, double alpha
   throw std::runtime_error("sdfn torch: unknown fused activation " + std::to_string(act));
 }
 
-// ---- convolution: ints = geom(8), depthwise, activation | input shape | filter shape
+// ---- convolution
 void conv2d(Call& c) {
-  Geom g = geom(c.i);
-  bool depthwise = c.i[8];
-  at::Tensor x = c.dev(0), w = c.dev(1);
+  using K = arg::Conv2D;
+  Geom g = geom<K>(c.i);
+  bool depthwise = c.i[K::i_depthwise];
+  at::Tensor x = c.dev(K::in_x), w = c.dev(K::in_filter);
   at::Tensor xv = g.pad(nchw(x));
   at::Tensor bias;
-  bool bias_in_conv = c.in.size() > 2 && c.in[2].defined() && c.in[2].dim() == 1 && c.in[2].size(0) == w.size(3) * (depthwise ? w.size(2) : 1);
-  if (bias_in_conv) bias = c.dev(2);
+  const at::Tensor& b = c.in[K::in_bias];
+  bool bias_in_conv = b.defined() && b.dim() == 1 && b.size(0) == w.size(3) * (depthwise ? w.size(2) : 1);
+  if (bias_in_conv) bias = c.dev(K::in_bias);
   int64_t groups = depthwise ? x.size(3) : 1;
   at::Tensor y = nhwc(at::conv2d(xv, oihw(w, depthwise), bias, g.stride, g.padding(), g.dilation, groups));
-  if (c.in.size() > 2 && c.in[2].defined() && !bias_in_conv) y = y + c.dev(2);
-  at::Tensor prelu = c.in.size() > 3 && c.in[3].defined() ? c.dev(3) : at::Tensor();
-  c.out.push_back(activate(y, c.i[9], prelu, c.f[0]));
+  if (b.defined() && !bias_in_conv) y = y + c.dev(K::in_bias);
+  at::Tensor prelu = c.in[K::in_prelu].defined() ? c.dev(K::in_prelu) : at::Tensor();
+  c.out.push_back(activate(y, c.i[K::i_activation], prelu, c.f[K::f_leakyreluAlpha]));
 }
 
-void conv2d_input(Call& c) {  // in: dy, filter; ints: geom, depthwise, N, H, W, C
-  Geom g = geom(c.i);
-  bool depthwise = c.i[8];
-  int64_t n = c.i[9], h = c.i[10], w = c.i[11], ch = c.i[12];
-  at::Tensor go = nchw(c.dev(0));
-  at::Tensor weight = oihw(c.dev(1), depthwise);
+void conv2d_input(Call& c) {  // n h w c: the input shape
+  using K = arg::Conv2DBackpropInput;
+  Geom g = geom<K>(c.i);
+  bool depthwise = c.i[K::i_depthwise];
+  int64_t n = c.i[K::i_n], h = c.i[K::i_h], w = c.i[K::i_w], ch = c.i[K::i_c];
+  at::Tensor go = nchw(c.dev(K::in_dy));
+  at::Tensor weight = oihw(c.dev(K::in_filter), depthwise);
   int64_t hp = g.symmetric() ? h : h + g.t + g.b, wp = g.symmetric() ? w : w + g.l + g.r;
   at::Tensor input = at::empty({n, ch, hp, wp}, go.options().memory_format(kCL));
   auto grads = at::convolution_backward(go, input, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
@@ -72,12 +79,13 @@ void conv2d_input(Call& c) {  // in: dy, filter; ints: geom, depthwise, N, H, W,
   c.out.push_back(nhwc(g.unpad(std::get<0>(grads), h, w)));
 }
 
-void conv2d_filter(Call& c) {  // in: x, dy; ints: geom, depthwise, kh, kw, in, out (depthwise: kh, kw, C, M)
-  Geom g = geom(c.i);
-  bool depthwise = c.i[8];
-  int64_t kh = c.i[9], kw = c.i[10], ci = c.i[11], co = c.i[12];
-  at::Tensor xv = g.pad(nchw(c.dev(0)));
-  at::Tensor go = nchw(c.dev(1));
+void conv2d_filter(Call& c) {  // kh kw ci co: the filter shape (depthwise: kh, kw, C, M)
+  using K = arg::Conv2DBackpropFilter;
+  Geom g = geom<K>(c.i);
+  bool depthwise = c.i[K::i_depthwise];
+  int64_t kh = c.i[K::i_kh], kw = c.i[K::i_kw], ci = c.i[K::i_ci], co = c.i[K::i_co];
+  at::Tensor xv = g.pad(nchw(c.dev(K::in_x)));
+  at::Tensor go = nchw(c.dev(K::in_dy));
   at::Tensor weight = depthwise ? at::empty({ci * co, 1, kh, kw}, go.options().memory_format(kCL))
                                 : at::empty({co, ci, kh, kw}, go.options().memory_format(kCL));
   auto grads = at::convolution_backward(go, xv, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
@@ -87,7 +95,7 @@ void conv2d_filter(Call& c) {  // in: x, dy; ints: geom, depthwise, kh, kw, in, 
   else c.out.push_back(gw.permute({2, 3, 1, 0}));  // a strided view (no copy): later kernels read strides
 }
 
-// ---- pooling: ints = kh, kw, geom(8) (dilation 1)
+// ---- pooling (dilation 1)
 struct Pool {
   std::vector<int64_t> kernel;
   Geom g;
@@ -106,27 +114,31 @@ struct Pool {
     return at::avg_pool2d(ones, kernel, g.stride, {0, 0}, false, true, 1);
   }
 };
-Pool pool(const int32_t* i) { return Pool{{i[0], i[1]}, geom(i + 2)}; }
+template <typename K>
+Pool pool(const int32_t* i) {
+  return Pool{{i[K::i_kh], i[K::i_kw]}, geom<K>(i)};
+}
 
 void max_pool(Call& c) {
-  Pool p = pool(c.i);
-  at::Tensor xv = p.pad(nchw(c.dev(0)), -std::numeric_limits<double>::infinity());
+  Pool p = pool<arg::MaxPool>(c.i);
+  at::Tensor xv = p.pad(nchw(c.dev(arg::MaxPool::in_x)), -std::numeric_limits<double>::infinity());
   c.out.push_back(nhwc(at::max_pool2d(xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false)));
 }
 
-void max_pool_grad(Call& c) {  // in: dy, x, y
-  Pool p = pool(c.i);
-  at::Tensor x = c.dev(1);
+void max_pool_grad(Call& c) {
+  using K = arg::MaxPoolGrad;
+  Pool p = pool<K>(c.i);
+  at::Tensor x = c.dev(K::in_x);
   at::Tensor xv = p.pad(nchw(x), -std::numeric_limits<double>::infinity());
   auto yi = at::max_pool2d_with_indices(xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false);
-  at::Tensor gi = at::max_pool2d_with_indices_backward(nchw(c.dev(0)), xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false,
+  at::Tensor gi = at::max_pool2d_with_indices_backward(nchw(c.dev(K::in_dy)), xv, p.kernel, p.g.stride, p.padding(), {1, 1}, false,
                                                        std::get<1>(yi));
   c.out.push_back(nhwc(p.unpad(gi, x.size(1), x.size(2))));
 }
 
 void avg_pool(Call& c) {
-  Pool p = pool(c.i);
-  at::Tensor x = c.dev(0);
+  Pool p = pool<arg::AvgPool>(c.i);
+  at::Tensor x = c.dev(arg::AvgPool::in_x);
   at::Tensor xv = nchw(x);
   if (p.implicit()) {
     c.out.push_back(nhwc(at::avg_pool2d(xv, p.kernel, p.g.stride, p.padding(), false, false, c10::nullopt)));
@@ -138,10 +150,11 @@ void avg_pool(Call& c) {
 
 // tfjs's AvgPoolGrad spreads dy / (kh * kw) over every window, padded positions included
 // (unlike its forward pass, which averages over in-bounds elements only); matched here.
-void avg_pool_grad(Call& c) {  // in: dy, x
-  Pool p = pool(c.i);
-  at::Tensor x = c.dev(1);
-  at::Tensor go = nchw(c.dev(0));
+void avg_pool_grad(Call& c) {
+  using K = arg::AvgPoolGrad;
+  Pool p = pool<K>(c.i);
+  at::Tensor x = c.dev(K::in_x);
+  at::Tensor go = nchw(c.dev(K::in_dy));
   Geom g = p.g;
   at::Tensor xv = nchw(x);
   at::Tensor xp = g.t || g.b || g.l || g.r ? at::constant_pad_nd(xv, {g.l, g.r, g.t, g.b}, 0).contiguous(kCL) : xv;
@@ -159,10 +172,11 @@ at::Tensor blas_ready(const at::Tensor& t) {
 }
 // On the CPU transposed operands are rearranged for the BLAS (Debian's reference BLAS runs
 // a·bᵀ about 2× and a cold aᵀ·b up to 6× slower than the forms below); results may be views.
-void batch_mat_mul(Call& c) {  // in: a, b, [bias, prelu]; ints: transposeA, transposeB, activation; f: alpha
-  at::Tensor a = blas_ready(c.dev(0)), b = blas_ready(c.dev(1));
+void batch_mat_mul(Call& c) {
+  using K = arg::BatchMatMul;
+  at::Tensor a = blas_ready(c.dev(K::in_a)), b = blas_ready(c.dev(K::in_b));
   at::Tensor y;
-  bool ta = c.i[0], tb = c.i[1];
+  bool ta = c.i[K::i_transposeA], tb = c.i[K::i_transposeB];
   if (!a.device().is_cpu() || (!ta && !tb)) {
     y = at::matmul(ta ? a.transpose(-1, -2) : a, tb ? b.transpose(-1, -2) : b);
   } else if (ta && tb) {
@@ -172,18 +186,19 @@ void batch_mat_mul(Call& c) {  // in: a, b, [bias, prelu]; ints: transposeA, tra
   } else {
     y = at::matmul(a, b.transpose(-1, -2).contiguous());  // a·bᵀ with bᵀ materialised
   }
-  if (c.in.size() > 2 && c.in[2].defined()) y = y + c.dev(2);
-  at::Tensor prelu = c.in.size() > 3 && c.in[3].defined() ? c.dev(3) : at::Tensor();
-  c.out.push_back(activate(y, c.i[2], prelu, c.f[0]));
+  if (c.in[K::in_bias].defined()) y = y + c.dev(K::in_bias);
+  at::Tensor prelu = c.in[K::in_prelu].defined() ? c.dev(K::in_prelu) : at::Tensor();
+  c.out.push_back(activate(y, c.i[K::i_activation], prelu, c.f[K::f_leakyreluAlpha]));
 }
 
-void batch_norm(Call& c) {  // in: x, mean, variance, offset?, scale?; f: epsilon
+void batch_norm(Call& c) {
+  using K = arg::FusedBatchNorm;
   // y = x * inv + (offset - mean * inv), inv = scale / sqrt(var + eps): one pass over x.
-  at::Tensor inv = at::rsqrt(c.in[2] + c.f[0]);
-  if (c.in[4].defined()) inv = inv * c.in[4];
-  at::Tensor shift = -c.in[1] * inv;
-  if (c.in[3].defined()) shift = shift + c.in[3];
-  c.out.push_back(at::addcmul(shift, c.in[0], inv));
+  at::Tensor inv = at::rsqrt(c.in[K::in_variance] + c.f[K::f_epsilon]);
+  if (c.in[K::in_scale].defined()) inv = inv * c.in[K::in_scale];
+  at::Tensor shift = -c.in[K::in_mean] * inv;
+  if (c.in[K::in_offset].defined()) shift = shift + c.in[K::in_offset];
+  c.out.push_back(at::addcmul(shift, c.in[K::in_x], inv));
 }
 
 }  // namespace

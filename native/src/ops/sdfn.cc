@@ -14,30 +14,35 @@ at::Tensor channels_last(const at::Tensor& y) {
   return y.dim() == 4 ? nhwc(y) : y.movedim(1, -1).contiguous();
 }
 
-void batch_norm_train(Call& c) {  // in: x, gamma, beta; f: eps
-  auto r = at::native_batch_norm(channels_first(c.in[0]), c.in[1], c.in[2], {}, {}, true, 0.0, c.f[0]);
+void batch_norm_train(Call& c) {
+  using K = arg::SdfnBatchNormTrain;
+  auto r = at::native_batch_norm(channels_first(c.in[K::in_x]), c.in[K::in_gamma], c.in[K::in_beta], {}, {}, true, 0.0, c.f[K::f_eps]);
   c.out.push_back(channels_last(std::get<0>(r)));
   c.out.push_back(std::get<1>(r));
   c.out.push_back(std::get<2>(r));
 }
 
-void batch_norm_train_grad(Call& c) {  // in: dy, x, gamma, mean, invstd; f: eps
-  auto r = at::native_batch_norm_backward(channels_first(c.in[0]), channels_first(c.in[1]), c.in[2], {}, {}, c.in[3], c.in[4],
-                                          true, c.f[0], {true, true, true});
+void batch_norm_train_grad(Call& c) {
+  using K = arg::SdfnBatchNormTrainGrad;
+  auto r = at::native_batch_norm_backward(channels_first(c.in[K::in_dy]), channels_first(c.in[K::in_x]), c.in[K::in_gamma], {}, {},
+                                          c.in[K::in_mean], c.in[K::in_invstd], true, c.f[K::f_eps], {true, true, true});
   c.out.push_back(channels_last(std::get<0>(r)));
   c.out.push_back(std::get<1>(r));
   c.out.push_back(std::get<2>(r));
 }
 
 // One Adam step for one parameter in ~6 passes (tfjs ops take ~15): in: variable, m, v, grad;
-// f: lr, beta1, beta2, eps, bias1, bias2, weight decay; ints: decoupled. Outputs: variable, m, v.
+// Outputs: variable, m, v.
 void adam_step(Call& c) {
-  const at::Tensor& var = c.in[0];
-  double lr = c.f[0], b1 = c.f[1], b2 = c.f[2], eps = c.f[3], bias1 = c.f[4], bias2 = c.f[5], wd = c.f[6];
-  bool decoupled = c.i[0];
-  at::Tensor g = !decoupled && wd > 0 ? at::add(c.in[3], var, wd) : c.in[3];
-  at::Tensor m = at::lerp(c.in[1], g, 1 - b1);
-  at::Tensor v = at::addcmul(c.in[2] * b2, g, g, 1 - b2);
+  using K = arg::SdfnAdamStep;
+  const at::Tensor& var = c.in[K::in_variable];
+  double lr = c.f[K::f_lr], b1 = c.f[K::f_beta1], b2 = c.f[K::f_beta2], eps = c.f[K::f_eps];
+  double bias1 = c.f[K::f_bias1], bias2 = c.f[K::f_bias2], wd = c.f[K::f_weightDecay];
+  bool decoupled = c.i[K::i_decoupled];
+  const at::Tensor& grad = c.in[K::in_grad];
+  at::Tensor g = !decoupled && wd > 0 ? at::add(grad, var, wd) : grad;
+  at::Tensor m = at::lerp(c.in[K::in_m], g, 1 - b1);
+  at::Tensor v = at::addcmul(c.in[K::in_v] * b2, g, g, 1 - b2);
   at::Tensor denom = (v / bias2).sqrt_().add_(eps);
   at::Tensor base = decoupled && wd > 0 ? var * (1 - lr * wd) : var;
   c.out.push_back(at::addcdiv(base, m, denom, -lr / bias1));

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { TorchBackend } from "./backend.js";
 import { cpuKernel } from "./fallback.js";
 import { torchKernels } from "./kernels/index.js";
+import { staleLayouts } from "./kernels/layouts.js";
 import { loadAddon, TorchNative } from "./native.js";
 
 export const torchBackendName = "torch";
@@ -39,6 +40,8 @@ export function registerTorchBackend(): { device: string } {
   // A JS kernel that calls a native kernel the addon does not have means a stale build.
   const missing = torchKernels.flatMap((k) => nativeKernelOf(k.kernelName)).filter((n) => !nativeNames.has(n));
   if (missing.length) throw new Error(`backend torch: the native addon lacks ${missing.join(", ")}; rebuild it with \`npm run build:native\``);
+  const stale = staleLayouts(native, torchKernels.flatMap((k) => nativeKernelOf(k.kernelName)).filter((n) => nativeNames.has(n)));
+  if (stale.length) throw new Error(`backend torch: the native addon was built against other argument layouts of ${stale.join(", ")} than src/backend/torch/kernels/layouts.json; rebuild it with \`npm run build:native\``);
   tf.registerBackend(torchBackendName, () => new TorchBackend(native), 0);
   registered = { device };
   return registered;
@@ -56,7 +59,8 @@ const aliases: Record<string, string[]> = {
   _FusedMatMul: ["BatchMatMul"],
 };
 
-function nativeKernelOf(kernel: string): string[] {
+/** The native kernels a JS kernel of this backend calls. */
+export function nativeKernelOf(kernel: string): string[] {
   return aliases[kernel] ?? [kernel];
 }
 

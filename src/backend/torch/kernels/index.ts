@@ -3,7 +3,8 @@ import type { KernelConfig } from "@tensorflow/tfjs";
 
 import { elementwiseKernels } from "./elementwise.js";
 import { layoutKernels } from "./layout.js";
-import { nnKernels, sdfnKernels } from "./nn.js";
+import { nnKernels } from "./nn.js";
 import { reduceKernels } from "./reduce.js";
+import { sdfnKernels } from "./sdfn.js";
 
 export const torchKernels: Omit<KernelConfig, "backendName">[] = [...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...nnKernels, ...sdfnKernels];
