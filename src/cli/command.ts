@@ -4,7 +4,7 @@
 // A command file must stay light at import time (main imports every command to
 // list them): import heavy modules (tfjs, the trainer, Ink) inside `run`.
 import { parseArgs } from "node:util";
-import { UserError } from "../util/errors.js";
+import { UsageError } from "../util/errors.js";
 
 export interface Command {
   name: string;
@@ -16,8 +16,8 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** A user mistake on the command line: printed without a stack trace, exit code 2. */
-export class UsageError extends UserError {}
+// A user mistake on the command line (src/util/errors.ts): printed without a stack trace, exit code 2.
+export { UsageError };
 
 /** One option of a command: how it parses and what its help says. */
 export interface OptionSpec {

@@ -3,7 +3,7 @@
 // summary.json. A torn last line (a run killed mid-write) is skipped.
 import { existsSync, readFileSync } from "node:fs";
 import { RunDir } from "../run/run-dir.js";
-import { UserError } from "../util/errors.js";
+import { UsageError } from "../util/errors.js";
 import type { GalleryFile } from "../run/gallery.js";
 import type { TrainEvent } from "../train/events.js";
 
@@ -18,8 +18,8 @@ export interface RunRecord {
   gallery?: GalleryFile;
 }
 
-/** Not a run directory (or not yet one): a user mistake, exit code 2. */
-export class RunDirError extends UserError {}
+/** Not a run directory (or not yet one): a mistake in the command's RUN_DIR, exit code 2. */
+export class RunDirError extends UsageError {}
 
 export function readRun(dir: string): RunRecord {
   const run = new RunDir(dir);

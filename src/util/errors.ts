@@ -6,3 +6,6 @@
 export class UserError extends Error {
   readonly exitCode = 2;
 }
+
+/** A mistake in a command's arguments (a flag, a value, a path it names). */
+export class UsageError extends UserError {}
