@@ -26,6 +26,8 @@ export interface LoadOptions {
   sets?: string[];
   /** Extra plugin files (relative to the working directory), as `--plugin`. */
   plugins?: string[];
+  /** Run no plugin file (an untrusted recipe): names they would register are then unknown. */
+  noPlugins?: boolean;
   /** The registry to start from (default: every built-in); it is copied, never changed. */
   registry?: Registry;
 }
@@ -72,7 +74,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     if (!plugins.some((q) => q.path === ref.path)) plugins.push(ref);
   }
   const registry = (opts.registry ?? createRegistry()).copy();
-  for (const ref of plugins) {
+  for (const ref of opts.noPlugins ? [] : plugins) {
     try {
       await loadPlugin(registry, ref.path, showFile(ref.path));
     } catch (err) {

@@ -2,7 +2,7 @@
 // does not compile or is loaded as CommonJS), generated here: each is located, exit code 2 from
 // `sdfn validate`, and nothing is written.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -88,6 +88,18 @@ describe("bad plugins", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "bin/sdfn.js"), "validate", join(dir, "recipe.yaml")], { encoding: "utf8" });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n`);
+  });
+
+  it("--no-plugins runs no plugin file: its names are reported as not checked, exit 0", async () => {
+    const dir = project("untrusted", { type: "module" });
+    const marker = join(dir, "ran");
+    writeFileSync(join(dir, "evil.ts"), `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "x");\nexport function register(): void {}\n`);
+    writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./evil.ts]\nfusion:\n  modules: [{ type: JRM }, { type: acme/Evil, x: 1 }]\n`);
+    const r = spawnSync(process.execPath, [join(ROOT, "bin/sdfn.js"), "validate", "--no-plugins", join(dir, "recipe.yaml")], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`ok ${join(dir, "recipe.yaml")} (plugins not run; not checked: acme/Evil and their parameters)\n`);
+    expect(r.status).toBe(0);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('a .ts plugin under a package.json without "type": "module" says so and how to fix it', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { benchRecipe, parseOptions } from "../../bench/run.js";
+import { benchRecipe, knownLimit, parseOptions } from "../../bench/run.js";
 import { loadRecipe } from "../../src/recipe/index.js";
 
 const work = mkdtempSync(join(tmpdir(), "sdfn-bench-test-"));
@@ -38,6 +38,13 @@ describe("npm run bench", () => {
     const p = await load(["--paper"]);
     expect(p.encoders.image).toMatchObject({ type: "resnet50", dim: 1024 });
     expect(p.training.batch_size).toBe(32);
+  });
+
+  it("counts wasm's missing convolution gradient as a known limit (exit 0), any other error as a failure", () => {
+    const wasm = { name: "sdfn/wasm", error: "training step: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'" };
+    expect(knownLimit(wasm as Parameters<typeof knownLimit>[0])).toBe(true);
+    expect(knownLimit({ ...wasm, name: "sdfn/torch" } as Parameters<typeof knownLimit>[0])).toBe(false);
+    expect(knownLimit({ name: "sdfn/wasm", error: "out of memory" } as Parameters<typeof knownLimit>[0])).toBe(false);
   });
 
   it("rejects a size that is not a positive integer, naming the flag", () => {
