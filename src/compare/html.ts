@@ -1,7 +1,8 @@
 // compare.html: the comparison table and the variants' curves overlaid — total loss per
 // step and each recall metric per epoch, each the mean over the variant's seeds — one
-// self-contained page like report.html.
+// self-contained page like report.html (hover a chart for its values).
 import { escapeHtml, STYLE } from "../report/html.js";
+import { HOVER_SCRIPT, INTERACT_STYLE } from "../report/interact.js";
 import { evaluations, uniqueSteps } from "../report/series.js";
 import { downsample, lineChart, type Point, type Series } from "../report/svg.js";
 import type { Variant } from "./collect.js";
@@ -52,7 +53,7 @@ export function renderCompare(variants: readonly Variant[], table: CompareTable,
   return [
     `<!doctype html>`,
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
-    `<title>${escapeHtml(title)}</title><style>${STYLE} td.top { color: #2f7d32; }</style></head>`,
+    `<title>${escapeHtml(title)}</title><style>${STYLE}${INTERACT_STYLE} td.top { color: #2f7d32; }</style></head>`,
     `<body><main>`,
     `<h1>${escapeHtml(title)}</h1>`,
     tableHtml(table),
@@ -62,7 +63,7 @@ export function renderCompare(variants: readonly Variant[], table: CompareTable,
     ...table.columns.map((c) => recallChart(variants, c)),
     `</div>`,
     `<p class="note">Written by <code>sdfn compare</code>.</p>`,
-    `</main></body></html>`,
+    `</main>${HOVER_SCRIPT}</body></html>`,
     "",
   ].join("\n");
 }
