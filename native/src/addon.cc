@@ -10,7 +10,10 @@
 #include <cstring>
 #include <string>
 
+#include "dist.h"
 #include "ops.h"
+#include "precision.h"
+#include "program.h"
 
 namespace sdfn {
 namespace {
@@ -52,12 +55,7 @@ const at::Tensor& lookup(int32_t h) {
 
 // Narrows 64-bit results to tfjs dtypes and writes the output record for slot k.
 int32_t emit(at::Tensor t, size_t k) {
-  switch (t.scalar_type()) {
-    case at::kFloat: case at::kInt: case at::kBool: break;
-    case at::kLong: case at::kShort: case at::kChar: case at::kByte: t = t.to(at::kInt); break;
-    case at::kDouble: case at::kHalf: case at::kBFloat16: t = t.to(at::kFloat); break;
-    default: throw std::runtime_error(std::string("sdfn torch: unsupported result dtype ") + at::toString(t.scalar_type()));
-  }
+  t = tfjs_dtype(std::move(t));
   if (t.dim() > kMaxRank) throw std::runtime_error("sdfn torch: results of rank > 9 are not supported");
   if ((k + 1) * kRecord > meta_len) throw std::runtime_error("sdfn torch: too many outputs for the record buffer");
   int32_t* r = meta + k * kRecord;
@@ -316,12 +314,28 @@ napi_value Module(napi_env env, napi_value exports) {
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  register_dist(env, exports);  // distInfo, distInit, ... (dist.cc)
+  define_program_functions(env, exports);  // programCreate, programReplay, ... (program.cc)
   return exports;
 }
 
 }  // namespace
+
+// Shared with program.cc (program.h).
+at::Tensor& table_at(int32_t h) { return const_cast<at::Tensor&>(lookup(h)); }
+at::Device working_device() { return device; }
+at::Tensor tfjs_dtype(at::Tensor t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: return t;
+    case at::kLong: case at::kShort: case at::kChar: case at::kByte: return t.to(at::kInt);
+    case at::kDouble: case at::kHalf: case at::kBFloat16: return t.to(at::kFloat);
+    default: throw std::runtime_error(std::string("sdfn torch: unsupported result dtype ") + at::toString(t.scalar_type()));
+  }
+}
+
 }  // namespace sdfn
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, sdfn::Module)

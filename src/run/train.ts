@@ -5,17 +5,22 @@
 // RunDir; nothing is written before the data and the network exist.
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
+import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
+import { checkResumeWorld, DistJob } from "../dist/job.js";
+import { referenceRecalls, type ReferenceRecalls } from "../eval/baselines.js";
 import { evaluate } from "../eval/evaluate.js";
 import { summaryRecall } from "../eval/protocols.js";
 import type { LoadedRecipe } from "../recipe/index.js";
 import type { EventSink, RunInfo } from "../train/events.js";
+import { stepCompiler } from "../train/compiled-step.js";
 import { createTeacher, type TeacherKind } from "../train/teacher.js";
 import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
 import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { featureSource } from "./features.js";
 import { writeSessionGallery } from "./gallery.js";
 import { RunDir } from "./run-dir.js";
+import { claimRunDir } from "./run-lock.js";
 import { tensorboardSink } from "./tensorboard.js";
 import { openSession, type Session } from "./session.js";
 
@@ -47,6 +52,8 @@ export interface RunSummary {
   recipe: string;
   recipe_hash: string;
   run_dir: string;
+  /** Chance and the dataset's single-modality baselines on the evaluation sets (name → metric → percent). */
+  baselines?: ReferenceRecalls;
 }
 
 /** Trains `loaded`'s recipe; resolves with the run's summary (also written to summary.json). */
@@ -63,37 +70,57 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
   await tf.ready();
   const backend = opts.backend ?? tf.getBackend();
   const device = opts.device ?? "cpu";
+  setPrecision(loaded.recipe.training.precision); // before any tensor: bf16 needs the torch backend
+  // Data-parallel (RANK/WORLD_SIZE set, e.g. by --nproc): join the job; rank 0 alone writes the run directory.
+  const job = DistJob.join(loaded, device);
+  if (resumed) checkResumeWorld(resumed.meta, job?.world ?? 1, dir.path);
 
-  // Data and network (nothing is written before both succeed).
+  // The directory is this run's alone (refused when it holds another run or is being written); the
+  // claim's lock file is the probe write. Released, and removed when nothing else was written, on any exit.
+  const claim = !job || job.leader ? claimRunDir(dir.path, { resume: Boolean(opts.resume) }) : undefined;
+
+  // Data and network (nothing else is written before both succeed).
   const vocabulary = resumed ? await loadVocabulary(dir.vocabulary) : undefined;
-  const session = await openSession(loaded, { vocabulary, checkpoint: resumed ?? undefined });
+  const session = await openSession(loaded, { vocabulary, checkpoint: resumed ?? undefined, world: job?.world }).catch((err: unknown) => {
+    claim?.release();
+    throw err;
+  });
+  let loop: TrainLoop | undefined;
   try {
     const state = initialState(resumed?.meta);
     const priorSeconds = resumed?.meta.seconds ?? 0;
     const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
-    const loop = await assemble(session, dir, opts, state, elapsed);
+    loop = await assemble(session, dir, opts, state, elapsed, job);
     if (resumed) {
       session.optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
       loop.teacher.load(resumed.state, resumed.path, resumed.meta.epoch);
     }
+    if (job) loop = job.distribute(loop, session);
 
-    dir.open(loaded.yaml);
-    if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
+    if (!job || job.leader) {
+      dir.open(loaded.yaml);
+      if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
+    }
     loop.emit({ type: "start", time: Date.now(), info: runInfo(session, loop, dir, { backend, device, startEpoch: state.epoch }) });
     const status = await runEpochs(loop, state);
+    const baselines = state.metrics ? loop.baselines?.() : undefined;
     // example retrievals for report.html (a failure costs the gallery, not the run)
     const warn = (err: Error) => loop!.emit({ type: "warning", time: Date.now(), message: `no retrieval gallery: ${err.message}` });
-    if (status === "completed") await writeSessionGallery(dir, session).catch(warn);
-    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path });
+    if (status === "completed" && (!job || job.leader)) await writeSessionGallery(dir, session).catch(warn);
+    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path, baselines });
     loop.emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
+    job?.leave(); // after a failure the process just exits: its peers learn of it from their collectives
     return summary;
   } finally {
+    loop?.step.compiled?.dispose();
     session.dispose();
+    claim?.release();
+    setPrecision("fp32"); // the backend's precision is process-wide: later work in this process is fp32 again
   }
 }
 
 /** The loop over the session: its batches (pixels or cached backbone features), teacher, evaluation, checkpoints, events. */
-async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state: TrainState, elapsed: () => number): Promise<TrainLoop> {
+async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state: TrainState, elapsed: () => number, job: DistJob | null): Promise<TrainLoop> {
   const { recipe } = session.loaded;
   const t = recipe.training;
   const { dataset, network: net, losses, optimizer } = session;
@@ -107,14 +134,18 @@ async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state
   // Frozen backbone + data.feature_cache: feature maps instead of pixels.
   const features = await featureSource(session.loaded, dataset, net);
   const teacher = createTeacher(losses, net, () => session.twin());
-  const emit = dir.sink(tensorboardSink(dir.path, opts.onEvent)); // metrics.jsonl, then events.out.tfevents.*, then the caller
+  let references: ReferenceRecalls | undefined; // computed at the first evaluation, then reused
+  // metrics.jsonl, then events.out.tfevents.*, then the caller; ranks other than 0 only log
+  const emit = job && !job.leader ? opts.onEvent : dir.sink(tensorboardSink(dir.path, opts.onEvent));
+  const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }));
   return {
     seed: recipe.seed,
     epochs: t.epochs,
     stepsPerEpoch: steps,
     evalEvery: t.eval_every,
+    checkpointEvery: t.checkpoint_every,
     network: net,
-    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, recordPaths: teacher.kind === "cache" },
+    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, recordPaths: teacher.kind === "cache", compiled },
     schedule,
     teacher,
     batches: (_epoch, shuffle, skip) =>
@@ -122,19 +153,22 @@ async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state
       features
         ? { batches: features.trainBatches(dataset.train, t.batch_size, shuffle, { skip }), resumes: true }
         : { batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle), resumes: false },
+    baselines: () => (references ??= referenceRecalls(dataset, recipe.evaluation.recall_at)),
     evaluate: () =>
       evaluate(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
     async checkpoint(tag, reason, position) {
       const withState = tag === "last"; // "best" keeps the weights only
       const extra = withState ? await teacher.save() : {};
-      const meta = checkpointMeta(session, teacher.kind, state, position, elapsed());
+      const meta = { ...checkpointMeta(session, teacher.kind, state, position, elapsed()), ...(job ? { world: job.world } : {}) };
       const path = await saveCheckpoint(dir.path, tag, { store: net.store, optimizer, extra, meta, withState });
       emit({ type: "checkpoint", time: Date.now(), epoch: state.epoch, step: state.step, path, reason });
     },
     emit,
     signal: opts.signal,
     resumeCommand: opts.resumeCommand ?? `sdfn build ${session.loaded.file} --resume ${dir.path}`,
-    lastCheckpoint: dir.checkpoint("last").weights,
+    get lastCheckpoint() {
+      return dir.hasCheckpoint("last") ? dir.checkpoint("last").dir : undefined;
+    },
   };
 }
 
@@ -174,7 +208,12 @@ function runInfo(session: Session, loop: TrainLoop, dir: RunDir, at: { backend: 
   };
 }
 
-function summarize(session: Session, state: TrainState, status: Outcome, at: { backend: string; device: string; seconds: number; runDir: string }): RunSummary {
+function summarize(
+  session: Session,
+  state: TrainState,
+  status: Outcome,
+  at: { backend: string; device: string; seconds: number; runDir: string; baselines?: ReferenceRecalls },
+): RunSummary {
   const { recipe, hash } = session.loaded;
   return {
     status,
@@ -190,5 +229,6 @@ function summarize(session: Session, state: TrainState, status: Outcome, at: { b
     recipe: recipe.name,
     recipe_hash: hash,
     run_dir: at.runDir,
+    ...(at.baselines ? { baselines: at.baselines } : {}),
   };
 }

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "../ops.h"
+#include "../precision.h"
 
 namespace sdfn {
 namespace {
@@ -59,7 +60,8 @@ void conv2d(Call& c) {
   bool bias_in_conv = b.defined() && b.dim() == 1 && b.size(0) == w.size(3) * (depthwise ? w.size(2) : 1);
   if (bias_in_conv) bias = c.dev(K::in_bias);
   int64_t groups = depthwise ? x.size(3) : 1;
-  at::Tensor y = nhwc(at::conv2d(xv, oihw(w, depthwise), bias, g.stride, g.padding(), g.dilation, groups));
+  // lowp: bf16 operands under training.precision bf16 (precision.h); the result returns to fp32 at emit.
+  at::Tensor y = nhwc(at::conv2d(lowp(xv), lowp(oihw(w, depthwise)), lowp(bias), g.stride, g.padding(), g.dilation, groups));
   if (b.defined() && !bias_in_conv) y = y + c.dev(K::in_bias);
   at::Tensor prelu = c.in[K::in_prelu].defined() ? c.dev(K::in_prelu) : at::Tensor();
   c.out.push_back(activate(y, c.i[K::i_activation], prelu, c.f[K::f_leakyreluAlpha]));
@@ -70,8 +72,8 @@ void conv2d_input(Call& c) {  // n h w c: the input shape
   Geom g = geom<K>(c.i);
   bool depthwise = c.i[K::i_depthwise];
   int64_t n = c.i[K::i_n], h = c.i[K::i_h], w = c.i[K::i_w], ch = c.i[K::i_c];
-  at::Tensor go = nchw(c.dev(K::in_dy));
-  at::Tensor weight = oihw(c.dev(K::in_filter), depthwise);
+  at::Tensor go = lowp(nchw(c.dev(K::in_dy)));
+  at::Tensor weight = lowp(oihw(c.dev(K::in_filter), depthwise));
   int64_t hp = g.symmetric() ? h : h + g.t + g.b, wp = g.symmetric() ? w : w + g.l + g.r;
   at::Tensor input = at::empty({n, ch, hp, wp}, go.options().memory_format(kCL));
   auto grads = at::convolution_backward(go, input, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
@@ -84,8 +86,8 @@ void conv2d_filter(Call& c) {  // kh kw ci co: the filter shape (depthwise: kh, 
   Geom g = geom<K>(c.i);
   bool depthwise = c.i[K::i_depthwise];
   int64_t kh = c.i[K::i_kh], kw = c.i[K::i_kw], ci = c.i[K::i_ci], co = c.i[K::i_co];
-  at::Tensor xv = g.pad(nchw(c.dev(K::in_x)));
-  at::Tensor go = nchw(c.dev(K::in_dy));
+  at::Tensor xv = lowp(g.pad(nchw(c.dev(K::in_x))));
+  at::Tensor go = lowp(nchw(c.dev(K::in_dy)));
   at::Tensor weight = depthwise ? at::empty({ci * co, 1, kh, kw}, go.options().memory_format(kCL))
                                 : at::empty({co, ci, kh, kw}, go.options().memory_format(kCL));
   auto grads = at::convolution_backward(go, xv, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
@@ -174,7 +176,7 @@ at::Tensor blas_ready(const at::Tensor& t) {
 // a·bᵀ about 2× and a cold aᵀ·b up to 6× slower than the forms below); results may be views.
 void batch_mat_mul(Call& c) {
   using K = arg::BatchMatMul;
-  at::Tensor a = blas_ready(c.dev(K::in_a)), b = blas_ready(c.dev(K::in_b));
+  at::Tensor a = blas_ready(lowp(c.dev(K::in_a))), b = blas_ready(lowp(c.dev(K::in_b)));
   at::Tensor y;
   bool ta = c.i[K::i_transposeA], tb = c.i[K::i_transposeB];
   if (!a.device().is_cpu() || (!ta && !tb)) {

@@ -31,6 +31,7 @@ export function registerTorchBackend(): { device: string } {
   const nativeNames = new Set(native.kernels());
   const names = new Set<string>();
   for (const k of torchKernels) {
+    if (optionalNative.has(k.kernelName) && !nativeNames.has(k.kernelName)) continue; // an addon older than the kernel
     names.add(k.kernelName);
     tf.registerKernel({ ...k, backendName: torchBackendName });
   }
@@ -46,6 +47,9 @@ export function registerTorchBackend(): { device: string } {
   registered = { device };
   return registered;
 }
+
+// Kernels an older addon may lack: left unregistered then (their callers fall back).
+const optionalNative = new Set(["SdfnDropoutMask"]);
 
 // JS kernels whose native counterpart has another name (fused and depthwise variants share one).
 const aliases: Record<string, string[]> = {

@@ -1,5 +1,6 @@
 // sdfn's own kernels on the torch backend (native/src/ops/sdfn.cc): training-mode batch norm
-// (src/backend/batch-norm.ts), and one Adam step (src/backend/adam-step.ts). Other backends get batch norm and Adam as written-out
+// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts) and the dropout mask of
+// a compiled step (src/nn/dropout.ts). Other backends get batch norm and Adam as written-out
 // formulas (src/backend/composite.ts).
 import type { KernelConfig } from "@tensorflow/tfjs";
 
@@ -24,6 +25,14 @@ export const sdfnKernels: Kernel[] = [
       const a = attrs as Record<string, number | boolean>;
       const floats = [a.lr, a.beta1, a.beta2, a.eps, a.bias1, a.bias2, a.weightDecay] as number[];
       return (backend as TorchBackend).exec("SdfnAdamStep", [inputs.variable, inputs.m, inputs.v, inputs.grad], [a.decoupled ? 1 : 0], floats);
+    },
+  },
+  // A dropout mask (1/(1 − rate) kept, 0 dropped) from the native step generator (src/nn/dropout.ts).
+  {
+    kernelName: "SdfnDropoutMask",
+    kernelFunc: ({ backend, attrs }) => {
+      const shape = attrs!.shape as number[];
+      return (backend as TorchBackend).exec1("SdfnDropoutMask", [], [shape.length, ...shape], [attrs!.rate as number]);
     },
   },
 ];

@@ -1,0 +1,374 @@
+// Replay of a compiled training step. A program is the kernel sequence of one recorded eager
+// step over numbered slots: declared inputs (the batch, given as handles per replay), state
+// (parameters and optimizer moments: read from their handles, results bound back to them),
+// constants (uploads made inside the step, tensors that outlive it) and intermediates. The
+// replay runs every kernel as addon.cc's Run would, reads the packed losses back after the
+// backward pass, and skips the update when any of them is not finite. Dropout masks come from
+// one generator that every step reseeds, so eager steps and replays draw the same masks.
+#include "program.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace sdfn {
+namespace {
+
+struct Kernel {
+  int32_t op = 0;
+  std::vector<int32_t> in, ints, out, drop;  // slots (-1: absent input), attributes, outputs, slots freed after it
+  std::vector<double> floats;
+  std::vector<std::pair<int32_t, int32_t>> bound;  // float attribute index ← step scalar index
+};
+
+struct State {
+  int32_t in, out, made_at;  // slot read at the start (-1: none), slot bound back (-1: none), kernel making `out`
+};
+
+struct Program {
+  int32_t slots = 0, result = -1, result_at = 0, guard = 0, scalars = 0;
+  std::vector<int32_t> inputs, prelude;
+  std::vector<State> states;
+  std::vector<std::pair<int32_t, at::Tensor>> constants;
+  std::vector<Kernel> code;
+  std::vector<at::Tensor> slot;  // replay storage, emptied after every replay
+  // For the bench: replays, and nanoseconds spent in all of them and inside the kernels' ATen calls.
+  int64_t replays = 0, total_ns = 0, kernel_ns = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+int64_t ns_since(Clock::time_point t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count(); }
+
+std::vector<std::unique_ptr<Program>> programs;
+at::Generator step_generator;
+
+void seed_step(uint64_t seed) {
+  at::Device device = working_device();
+  if (device.is_cuda()) {
+    step_generator = at::globalContext().defaultGenerator(device);
+  } else if (!step_generator.defined()) {
+    step_generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  }
+  std::lock_guard<std::mutex> lock(step_generator.mutex());
+  step_generator.set_current_seed(seed);
+}
+
+// SdfnDropoutMask: ints rank, shape; f: rate. 1/(1 − rate) where kept, 0 where dropped (as tf.dropout).
+void dropout_mask(Call& c) {
+  if (!step_generator.defined()) seed_step(0);
+  double keep = 1 - c.f[0];
+  at::Tensor mask = at::empty(ivec(c.i + 1, c.i[0]), c.opts(at::kFloat));
+  mask.bernoulli_(keep, step_generator);
+  c.out.push_back(mask.div_(keep));
+}
+
+// Reads the encoded program (src/backend/torch/program.ts `encode` writes it), checking every slot.
+struct Reader {
+  const int32_t* p;
+  const int32_t* end;
+  int32_t slots;
+  int32_t next() {
+    if (p >= end) throw std::runtime_error("sdfn torch: truncated program");
+    return *p++;
+  }
+  int32_t slot(bool optional = false) {
+    int32_t s = next();
+    if ((s < 0 && !(optional && s == -1)) || s >= slots) throw std::runtime_error("sdfn torch: program slot out of range");
+    return s;
+  }
+  std::vector<int32_t> slots_of(int32_t n, bool optional = false) {
+    std::vector<int32_t> v(n);
+    for (auto& s : v) s = slot(optional);
+    return v;
+  }
+};
+
+at::Tensor upload(napi_env env, napi_value values, at::ScalarType type, std::vector<int64_t> shape);
+
+std::unique_ptr<Program> decode(napi_env env, const int32_t* code, size_t n, const double* floats, size_t n_floats, napi_value uploads) {
+  auto prog = std::make_unique<Program>();
+  Program& P = *prog;
+  Reader r{code, code + n, 0};
+  P.slots = r.next();
+  r.slots = P.slots;
+  int32_t kernels = r.next(), inputs = r.next(), states = r.next(), held = r.next(), uploaded = r.next(), prelude = r.next();
+  P.result = r.slot();
+  P.result_at = r.next();
+  P.guard = r.next();
+  P.inputs = r.slots_of(inputs);
+  for (int32_t k = 0; k < states; ++k) {
+    int32_t in = r.slot(true), out = r.slot(true);
+    P.states.push_back({in, out, r.next()});
+  }
+  for (int32_t k = 0; k < held; ++k) {
+    int32_t s = r.slot();
+    P.constants.emplace_back(s, table_at(r.next()));
+  }
+  for (int32_t k = 0; k < uploaded; ++k) {
+    int32_t s = r.slot();
+    at::ScalarType type = scalar_type(r.next());
+    int32_t rank = r.next();
+    std::vector<int64_t> shape(rank);
+    for (auto& d : shape) d = r.next();
+    napi_value values;
+    napi_get_element(env, uploads, k, &values);
+    P.constants.emplace_back(s, upload(env, values, type, shape));
+  }
+  P.prelude = r.slots_of(prelude);
+  size_t f = 0;
+  for (int32_t k = 0; k < kernels; ++k) {
+    Kernel kn;
+    kn.op = r.next();
+    if (kn.op < 0 || static_cast<size_t>(kn.op) >= op_table().size()) throw std::runtime_error("sdfn torch: program names an unknown kernel");
+    kn.in = r.slots_of(r.next(), true);
+    int32_t n_int = r.next();
+    for (int32_t j = 0; j < n_int; ++j) kn.ints.push_back(r.next());
+    kn.ints.resize(n_int + 8, 0);  // kernels never read past what JS wrote; the padding keeps a bad program in bounds
+    int32_t n_float = r.next(), n_bound = r.next();
+    if (f + n_float > n_floats) throw std::runtime_error("sdfn torch: program float attributes truncated");
+    kn.floats.assign(floats + f, floats + f + n_float);
+    kn.floats.resize(n_float + 8, 0);
+    f += n_float;
+    for (int32_t j = 0; j < n_bound; ++j) {
+      int32_t at = r.next(), scalar = r.next();
+      if (at < 0 || at >= n_float || scalar < 0) throw std::runtime_error("sdfn torch: program step scalar out of range");
+      kn.bound.emplace_back(at, scalar);
+      P.scalars = std::max(P.scalars, scalar + 1);
+    }
+    kn.out = r.slots_of(r.next());
+    kn.drop = r.slots_of(r.next());
+    P.code.push_back(std::move(kn));
+  }
+  if (r.p != r.end) throw std::runtime_error("sdfn torch: program has trailing data");
+  if (P.result_at < 0 || static_cast<size_t>(P.result_at) > P.code.size()) throw std::runtime_error("sdfn torch: program result position out of range");
+  P.slot.resize(P.slots);
+  return prog;
+}
+
+// One kernel as addon.cc's Run: CPU scalars moved for non-elementwise kernels on CUDA, results
+// narrowed to tfjs dtypes and on the device.
+void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool cuda, int64_t& kernel_ns) {
+  const OpEntry& entry = op_table()[kn.op];
+  call.in.clear();
+  for (int32_t x : kn.in) {
+    if (x >= 0 && !s[x].defined()) throw std::runtime_error(std::string("sdfn torch: program reads a freed slot in ") + entry.name);
+    call.in.push_back(x < 0 ? at::Tensor() : s[x]);
+  }
+  if (cuda && !entry.elementwise)
+    for (auto& t : call.in)
+      if (t.defined() && t.device() != call.device) t = t.to(call.device);
+  call.i = kn.ints.data();
+  call.f = kn.floats.data();
+  call.out.clear();
+  Clock::time_point started = Clock::now();
+  entry.fn(call);
+  kernel_ns += ns_since(started);
+  if (call.out.size() != kn.out.size())
+    throw std::runtime_error(std::string("sdfn torch: ") + entry.name + " gave another number of outputs than when it was recorded");
+  for (size_t k = 0; k < kn.out.size(); ++k) {
+    at::Tensor t = tfjs_dtype(std::move(call.out[k]));
+    if (cuda && t.dim() > 0 && t.device() != call.device) t = t.to(call.device);
+    s[kn.out[k]] = std::move(t);
+  }
+  for (int32_t d : kn.drop) s[d].reset();
+}
+
+// Copies the packed result into out; true when its first `guard` values are finite.
+bool read_result(const Program& P, float* out, size_t out_len) {
+  at::Tensor r = P.slot[P.result].to(at::kCPU).to(at::kFloat).contiguous();
+  if (static_cast<size_t>(r.numel()) != out_len) throw std::runtime_error("sdfn torch: replay result buffer has the wrong length");
+  std::memcpy(out, r.data_ptr<float>(), out_len * sizeof(float));
+  for (int32_t k = 0; k < P.guard && static_cast<size_t>(k) < out_len; ++k)
+    if (!std::isfinite(out[k])) return false;
+  return true;
+}
+
+bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* scalars, size_t n_scalars, uint32_t seed,
+            float* out, size_t out_len) {
+  if (n_handles != P.inputs.size() + P.states.size()) throw std::runtime_error("sdfn torch: replay given the wrong number of handles");
+  if (n_scalars < static_cast<size_t>(P.scalars)) throw std::runtime_error("sdfn torch: replay given too few step scalars");
+  Clock::time_point started = Clock::now();
+  auto& s = P.slot;
+  for (auto& c : P.constants) s[c.first] = c.second;
+  for (size_t k = 0; k < P.inputs.size(); ++k) s[P.inputs[k]] = table_at(handles[k]);
+  const int32_t* state_handles = handles + P.inputs.size();
+  for (size_t k = 0; k < P.states.size(); ++k)
+    if (P.states[k].in >= 0) s[P.states[k].in] = table_at(state_handles[k]);
+  for (int32_t d : P.prelude) s[d].reset();
+  for (auto& kn : P.code)
+    for (auto& b : kn.bound) kn.floats[b.first] = scalars[b.second];
+  seed_step(seed);
+  at::Device device = working_device();
+  Call call{{}, nullptr, nullptr, device, {}};
+  bool ok = true, cuda = device.is_cuda();
+  try {
+    size_t k = 0;
+    for (; k < P.code.size(); ++k) {
+      if (k == static_cast<size_t>(P.result_at) && !(ok = read_result(P, out, out_len))) break;
+      run_kernel(P.code[k], s, call, cuda, P.kernel_ns);
+    }
+    if (k == P.code.size() && P.result_at == static_cast<int32_t>(k)) ok = read_result(P, out, out_len);
+    // A skipped update still keeps what the forward pass stored (batch-norm running statistics), as an eager step does.
+    for (size_t j = 0; j < P.states.size(); ++j) {
+      const State& st = P.states[j];
+      if (st.out >= 0 && (ok || st.made_at < P.result_at)) table_at(state_handles[j]) = s[st.out];
+    }
+  } catch (...) {
+    for (auto& t : s) t.reset();
+    throw;
+  }
+  for (auto& t : s) t.reset();
+  P.replays++;
+  P.total_ns += ns_since(started);
+  return ok;
+}
+
+// ---- N-API
+napi_value fail(napi_env env, const char* msg) {
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+template <typename T>
+T* typed(napi_env env, napi_value v, size_t* length) {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, &ab, &offset) != napi_ok)
+    throw std::runtime_error("sdfn torch: expected a typed array");
+  return static_cast<T*>(data);
+}
+
+at::Tensor upload(napi_env env, napi_value values, at::ScalarType type, std::vector<int64_t> shape) {
+  size_t length = 0;
+  const void* data = typed<const void>(env, values, &length);
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
+  if (static_cast<size_t>(t.numel()) != length) throw std::runtime_error("sdfn torch: program constant has the wrong size");
+  if (t.nbytes()) std::memcpy(t.data_ptr(), data, t.nbytes());
+  at::Device device = working_device();
+  return device.is_cuda() && !shape.empty() ? t.to(device) : t;  // rank 0 stays on the CPU, as addon.cc's Upload
+}
+
+Program& program_at(napi_env env, napi_value v) {
+  int32_t id = -1;
+  napi_get_value_int32(env, v, &id);
+  if (id < 0 || static_cast<size_t>(id) >= programs.size() || !programs[id]) throw std::runtime_error("sdfn torch: no such program");
+  return *programs[id];
+}
+
+#define NAPI_ARGS(n)         \
+  size_t argc = n;           \
+  napi_value argv[n];        \
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr)
+
+#define NAPI_TRY try {
+#define NAPI_CATCH                                          \
+  }                                                         \
+  catch (const c10::Error& e) {                             \
+    return fail(env, e.what_without_backtrace());           \
+  }                                                         \
+  catch (const std::exception& e) {                         \
+    return fail(env, e.what());                             \
+  }
+
+// programCreate(code: Int32Array, floats: Float64Array, uploads: TypedArray[]) → id
+napi_value ProgramCreate(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(3);
+  NAPI_TRY
+  size_t n = 0, n_floats = 0;
+  const int32_t* code = typed<int32_t>(env, argv[0], &n);
+  const double* floats = typed<double>(env, argv[1], &n_floats);
+  programs.push_back(decode(env, code, n, floats, n_floats, argv[2]));
+  napi_value v;
+  napi_create_int32(env, static_cast<int32_t>(programs.size() - 1), &v);
+  return v;
+  NAPI_CATCH
+}
+
+// programReplay(id, handles: Int32Array (inputs, then state), scalars: Float64Array, seed, out: Float32Array) → finite
+napi_value ProgramReplay(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(5);
+  NAPI_TRY
+  Program& P = program_at(env, argv[0]);
+  size_t n_handles = 0, n_scalars = 0, out_len = 0;
+  const int32_t* handles = typed<int32_t>(env, argv[1], &n_handles);
+  const double* scalars = typed<double>(env, argv[2], &n_scalars);
+  uint32_t seed = 0;
+  napi_get_value_uint32(env, argv[3], &seed);
+  float* out = typed<float>(env, argv[4], &out_len);
+  napi_value v;
+  napi_get_boolean(env, replay(P, handles, n_handles, scalars, n_scalars, seed, out, out_len), &v);
+  return v;
+  NAPI_CATCH
+}
+
+napi_value ProgramFree(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(1);
+  NAPI_TRY
+  program_at(env, argv[0]);
+  int32_t id = 0;
+  napi_get_value_int32(env, argv[0], &id);
+  programs[id].reset();
+  return nullptr;
+  NAPI_CATCH
+}
+
+// programStats(id) → [kernels, replays, ns in replays, ns inside kernels]: host overhead = the difference
+napi_value ProgramStats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(1);
+  NAPI_TRY
+  Program& P = program_at(env, argv[0]);
+  double values[4] = {static_cast<double>(P.code.size()), static_cast<double>(P.replays), static_cast<double>(P.total_ns),
+                      static_cast<double>(P.kernel_ns)};
+  napi_value result, v;
+  napi_create_array_with_length(env, 4, &result);
+  for (uint32_t k = 0; k < 4; ++k) {
+    napi_create_double(env, values[k], &v);
+    napi_set_element(env, result, k, v);
+  }
+  return result;
+  NAPI_CATCH
+}
+
+// programCount() → programs alive (a test checks that runs free theirs)
+napi_value ProgramCount(napi_env env, napi_callback_info info) {
+  int32_t live = 0;
+  for (const auto& p : programs) live += p ? 1 : 0;
+  napi_value v;
+  napi_create_int32(env, live, &v);
+  return v;
+}
+
+// seedStep(seed): reseeds the step generator (an eager step does this before its forward pass).
+napi_value SeedStep(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(1);
+  NAPI_TRY
+  uint32_t seed = 0;
+  napi_get_value_uint32(env, argv[0], &seed);
+  seed_step(seed);
+  return nullptr;
+  NAPI_CATCH
+}
+
+}  // namespace
+
+std::vector<OpEntry> program_ops() { return {OP("SdfnDropoutMask", dropout_mask)}; }
+
+void define_program_functions(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"programCreate", nullptr, ProgramCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"programReplay", nullptr, ProgramReplay, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"programFree", nullptr, ProgramFree, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"programStats", nullptr, ProgramStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"programCount", nullptr, ProgramCount, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"seedStep", nullptr, SeedStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace sdfn
