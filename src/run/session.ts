@@ -10,6 +10,7 @@ import type { Optimizer, Schedule } from "../train/kinds.js";
 import type { NamedLoss } from "../train/step.js";
 import { stepsPerEpoch } from "../train/trainer.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
+import { UserError } from "../util/errors.js";
 
 export interface SessionOptions {
   /** The vocabulary to use (a run's, or a synthetic `{ size, words }` with `dataset: false`); default: built from the training captions. */
@@ -68,12 +69,25 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
       name: entry.type,
       loss: registry.build("loss", entry, { dim: network.dim, scope: root.child(`losses.${entry.type}`) }, `losses.${i}`),
     }));
-    if (opts.checkpoint) loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
+    if (opts.checkpoint) {
+      checkSameNetwork(network, opts.checkpoint);
+      loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
+    }
     return sessionOf({ loaded, dataset, vocabulary, network, losses, compile, disposers, dispose, world: opts.world ?? 1 });
   } catch (err) {
     dispose();
     throw err;
   }
+}
+
+/** A checkpoint with tensors this network lacks is another network's (e.g. `eval --recipe` of a changed recipe): refuse rather than drop them. */
+function checkSameNetwork(network: Network, checkpoint: Pick<LoadedCheckpoint, "weights" | "path">): void {
+  const extra = Object.keys(checkpoint.weights).filter((name) => !network.store.variables.has(name));
+  if (extra.length === 0) return;
+  throw new UserError(
+    `${checkpoint.path}: the checkpoint holds ${extra.length} tensor(s) this recipe's network does not have (${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", …" : ""}): ` +
+      `the recipe describes another network than the run's; use the run's own recipe (omit --recipe) or one that differs only outside the network`,
+  );
 }
 
 interface Parts {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
@@ -91,6 +91,14 @@ describe("sdfn build / eval / query", () => {
     const q = await sdfn("query", run, "--image", png, "--text", "add a small green square", "-k", "2", "--recipe", join(run, "recipe.resolved.yaml"));
     expect(q.code).toBe(0);
     expect(q.out.trim().split("\n")).toHaveLength(3);
+  });
+
+  it("eval --recipe of another network is refused (exit 2), naming the checkpoint, instead of dropping weights", async () => {
+    const other = join(scratch, "other.yaml");
+    writeFileSync(other, `extends: ${join(run, "recipe.resolved.yaml")}\nfusion:\n  layers: 1\n`);
+    const r = await sdfn("eval", run, "--recipe", other);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/checkpoints\/best\/weights\.safetensors: the checkpoint holds \d+ tensor\(s\) this recipe's network does not have \(fusion\.layers\.1\./);
   });
 
   it("--resume RUN_DIR without a RECIPE continues from the run's own resolved recipe", async () => {
