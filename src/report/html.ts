@@ -1,7 +1,8 @@
 // report.html: one self-contained page (inline CSS, SVG and one small hover script, no
 // external assets) with a run's losses, schedule, throughput, recall, example retrievals,
 // routing and resolved recipe.
-import { formatCount, formatDuration, formatPercent } from "../cli/render/format.js";
+import { formatCount, formatDuration, formatPercent } from "../view/format.js";
+import { comparisonLine } from "../view/baselines.js";
 import type { TrainEvent } from "../train/events.js";
 import type { RunRecord } from "./read.js";
 import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
@@ -37,7 +38,7 @@ svg .marker-label { font-size: 11px; fill: #2f7d32; }
 table { border-collapse: collapse; margin-top: 12px; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; text-align: right; border-bottom: 1px solid #eef1f5; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
-tr.best td { font-weight: 600; color: #2f7d32; }
+tr.best td { font-weight: 600; color: #2f7d32; } tr.baseline td { color: #6a737d; font-style: italic; }
 pre { background: #f6f8fa; border: 1px solid #dde3ea; border-radius: 6px; padding: 12px; overflow: auto; font-size: 12.5px; }
 ul.events { padding-left: 18px; } ul.events li.warning { color: #9a6700; } ul.events li.error { color: #b42318; }
 `;
@@ -116,11 +117,17 @@ function recallSection(run: RunRecord): string {
         `<tr${e === best ? ` class="best"` : ""}><td>${e === best ? "★ " : ""}${e.epoch + 1}</td>${names.map((n) => `<td>${formatPercent(e.metrics[n])}</td>`).join("")}</tr>`,
     )
     .join("");
+  // Chance and the dataset's single-modality baselines on the same sets, under the model's rows.
+  const references = Object.entries(evals.at(-1)?.baselines ?? {})
+    .map(([name, recall]) => `<tr class="baseline"><td>${escapeHtml(name)}</td>${names.map((n) => `<td>${n in recall ? formatPercent(recall[n]!) : ""}</td>`).join("")}</tr>`)
+    .join("");
+  const compared = comparisonLine(evals.at(-1)!.metrics, evals.at(-1)!.baselines);
+  const against = compared ? ` Against the references (last evaluation): ${escapeHtml(compared)}.` : "";
   const primary = best ? ` The best evaluation (★) by ${escapeHtml(best.primary.name)}: ${formatPercent(best.primary.value)} after epoch ${best.epoch + 1}.` : "";
   return (
-    `<h2>Recall</h2><p class="note">Recall@K in percent after each evaluation, per category / protocol.${primary}</p>` +
+    `<h2>Recall</h2><p class="note">Recall@K in percent after each evaluation, per category / protocol.${primary}${against}</p>` +
     `<div class="grid">${charts.join("")}</div>` +
-    `<table><thead><tr><th>epoch</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>`
+    `<table><thead><tr><th>epoch</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join("")}</tr></thead><tbody>${rows}${references}</tbody></table>`
   );
 }
 

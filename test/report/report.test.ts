@@ -74,6 +74,17 @@ describe("writeReport", () => {
     expect(html).toMatch(/<tr class="best"><td>★ 2<\/td><td>15\.00<\/td>/);
   });
 
+  it("shows the references (chance, single-modality baselines) under the model's recall rows", async () => {
+    const events = syntheticRun(runInfo({ epochs: 2, stepsPerEpoch: 5 })).map((e) =>
+      e.type === "evaluation" ? { ...e, baselines: { "text only": { "avg/R@10": 30.1 }, chance: { "avg/R@10": 0.98 } } } : e,
+    );
+    const html = readFileSync(await writeReport(writeRunDir(join(tmp, "with-baselines"), events)), "utf8");
+    expect(html).toMatch(/<tr class="baseline"><td>text only<\/td>(<td>[^<]*<\/td>)*<td>30\.10<\/td>/);
+    expect(html).toMatch(/<tr class="baseline"><td>chance<\/td>/);
+    expect(html).toContain("Against the references (last evaluation): R@10 ");
+    expect(html).toMatch(/R@10 \d+ · text only 30 · chance 1\.0\./);
+  });
+
   it("reports a run still in progress: no summary yet, a torn last line skipped and named", async () => {
     const partial = join(tmp, "partial");
     const events = syntheticRun(runInfo({ epochs: 2, stepsPerEpoch: 5 })).slice(0, 7); // start, 5 steps, epoch

@@ -183,6 +183,9 @@ function fitColumns(columns: Column[], width: number, primary?: string): Column[
 
 const LEAD = 11; // the "Evaluation" / epoch column
 
+/** The latest evaluation's reference recalls (chance, single-modality baselines): rows under the table. */
+const baselinesOf = (state: DashboardState) => Object.entries(state.evaluations.at(-1)?.baselines ?? {});
+
 /** Columns the evaluation table needs to show every metric. */
 const evaluationWidth = (state: DashboardState) => LEAD + metricColumns(state.evaluations).length * VALUE;
 
@@ -219,6 +222,11 @@ export function EvaluationPanel({ state, width, maxRows }: { state: DashboardSta
           </Text>
         );
       })}
+      {baselinesOf(state).map(([name, metrics]) => (
+        <Text key={name} dimColor>
+          {`${fit(`  ${name}`, lead)}${columns.map((c) => fit(c.name in metrics ? formatPercent(metrics[c.name]!) : "", VALUE - 1, "right") + " ").join("")}`}
+        </Text>
+      ))}
     </Box>
   );
 }
@@ -261,14 +269,15 @@ function plan(state: DashboardState, rows: number, columns: number, width: numbe
   const fixed = 1 + 3 + (losses ? losses + 1 : 0) + routing + 1; // header, progress, losses, routing, footer
   const budget = Math.max(4, rows - 1 - fixed); // lines left for evaluation and messages
   const evals = state.evaluations.length;
-  const evalHeight = (n: number) => (evals ? Math.min(n, evals) + 2 : 1);
+  const references = baselinesOf(state).length; // baseline rows under the evaluation table
+  const evalHeight = (n: number) => (evals ? Math.min(n, evals) + 2 + references : 1);
   const wantEval = Math.min(evals, 6);
   const wantMessages = Math.min(Math.max(1, state.messages.length), 5);
   if (evalHeight(wantEval) + 1 + wantMessages <= budget) {
     return { side: false, evalRows: Math.max(1, wantEval), messageRows: budget - evalHeight(wantEval) - 1 };
   }
-  if (columns >= WIDE) return { side: true, evalRows: Math.max(1, budget - 2), messageRows: budget - 1 };
-  const evalRows = Math.max(1, Math.min(evals, Math.floor((budget - 2) / 2)));
+  if (columns >= WIDE) return { side: true, evalRows: Math.max(1, budget - 2 - references), messageRows: budget - 1 };
+  const evalRows = Math.max(1, Math.min(evals, Math.floor((budget - 2 - references) / 2)));
   return { side: false, evalRows, messageRows: Math.max(0, budget - evalHeight(evalRows) - 1) };
 }
 

@@ -96,4 +96,15 @@ describe("the closing line", () => {
     const summary = { status: "completed", best: { name: "avg/mean", value: 23.456, epoch: 2 }, seconds: 125, run_dir: "runs/q", recipe_hash: "ab".repeat(32) };
     expect(formatEnd({ type: "end", time: T0, summary })).toBe("done (completed) · best avg/mean 23.46 after epoch 3 · 2m05s · runs/q");
   });
+
+  it("puts the model's R@10 beside the single-modality baselines and chance when the summary has them", () => {
+    const summary = {
+      status: "completed",
+      metrics: { "avg/R@10": 61.3, "avg/mean": 50 },
+      baselines: { "image only": { "avg/R@10": 27.1 }, "text only": { "avg/R@10": 30.1 }, chance: { "avg/R@10": 0.98 } },
+      seconds: 125,
+      run_dir: "runs/q",
+    };
+    expect(formatEnd({ type: "end", time: T0, summary })).toBe("done (completed) · R@10 61 · image only 27 · text only 30 · chance 1.0 · 2m05s · runs/q");
+  });
 });

@@ -120,6 +120,16 @@ describe("dashboard panels", () => {
     ]);
   });
 
+  it("evaluation shows the references (chance, baselines) under the model's rows, in the same columns", () => {
+    const e = { ...evaluationEvent(0, 1, true), baselines: { "text only": { "dress/R@10": 30.1, "avg/R@10": 29 }, chance: { "avg/R@10": 1 } } };
+    const rows = plain(frame(<EvaluationPanel state={stateOf([e])} width={120} maxRows={5} />)).split("\n");
+    expect(rows).toHaveLength(5); // group header, metric header, the evaluation, two references
+    expect(rows[3]!.trim().split(/\s+/)).toEqual(["text", "only", "30.10", "29.00"]);
+    expect(rows[4]!.trim().split(/\s+/)).toEqual(["chance", "1.00"]);
+    // The reference's values sit under the model's: the same column offsets.
+    expect(rows[3]!.indexOf("30.10") + 5).toBe(rows[2]!.indexOf("10.00") + 5);
+  });
+
   it("messages show checkpoints, warnings and the stop request, latest last", () => {
     const s = stateOf([
       ...run.slice(0, 24),
