@@ -12,6 +12,7 @@ export { adamStep, type AdamStepOptions } from "./adam-step.js";
 export { batchNormTrain } from "./batch-norm.js";
 export { fallbackCounts, resetFallbackCounts } from "./torch/fallback.js";
 export { nativeKernelNames } from "./torch/register.js";
+export { precisions, setPrecision, type Precision } from "./precision.js";
 
 export const backendNames = ["auto", "cpu", "torch", "wasm", "tensorflow", "webgpu"] as const;
 export type BackendName = (typeof backendNames)[number];
