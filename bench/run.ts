@@ -194,7 +194,7 @@ async function orchestrate(o: BenchOptions, dir: string): Promise<number> {
   writeFileSync(join(dir, "recipe.json"), JSON.stringify({ recipe: loaded.recipe, vocab_size: o.vocab }));
   const statuses = await backendStatus();
   // torch gets a second row: the compiled step (recorded, then replayed natively).
-  const wanted = (o.backends ?? statuses.filter((s) => s.available).map((s) => s.name)).flatMap((n) => (n === "torch" && !o.backends ? [n, "torch+replay"] : [n]));
+  const wanted = (o.backends ?? statuses.filter((s) => s.available).map((s) => s.name)).flatMap((n) => (n === "torch" && !o.backends?.includes("torch+replay") ? [n, "torch+replay"] : [n]));
   const rows: BenchRow[] = [];
   const skipped = statuses.filter((s) => !s.available && !o.backends).map((s) => `${s.name}: ${s.why ?? "unavailable"}`);
   for (const name of wanted) rows.push(runWorker(name, dir, o));
