@@ -61,6 +61,8 @@ function guardPipe(): void {
 
 export async function main(argv: string[]): Promise<number> {
   guardPipe();
+  // https://no-color.org: chalk (Ink's colours) reads FORCE_COLOR, not NO_COLOR; it loads with the first command that draws.
+  if (process.env.NO_COLOR) process.env.FORCE_COLOR = "0";
   // `sdfn help CMD` is `sdfn CMD --help`.
   const [name, ...rest] = argv[0] === "help" && argv[1] ? [argv[1], "--help"] : argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {

@@ -63,7 +63,8 @@ export function isCi(env: NodeJS.ProcessEnv): boolean {
 export function createRenderer(opts: RendererOptions): Renderer {
   const stdout = opts.stdout ?? process.stdout;
   const env = opts.env ?? process.env;
-  const mode = opts.mode === "auto" ? (stdout.isTTY && !isCi(env) ? "ink" : "plain") : opts.mode;
+  // TERM=dumb cannot move the cursor: plain lines, as in a pipe.
+  const mode = opts.mode === "auto" ? (stdout.isTTY && !isCi(env) && env.TERM !== "dumb" ? "ink" : "plain") : opts.mode;
   const out = guardOutput(stdout);
   const parts = mode === "ink" ? inkParts(stdout, out, opts) : lineParts(mode, out, opts);
   // The reader went away (`| head`): stop after the step with a checkpoint rather than train unseen.

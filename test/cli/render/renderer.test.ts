@@ -36,6 +36,7 @@ describe("createRenderer mode", () => {
     expect(inkRenderer().r.mode).toBe("ink");
     expect(inkRenderer({ CI: "true" }).r.mode).toBe("plain");
     expect(inkRenderer({ CI: "1" }).r.mode).toBe("plain");
+    expect(inkRenderer({ TERM: "dumb" }).r.mode).toBe("plain"); // a terminal that cannot move the cursor
     const piped = createRenderer({ mode: "auto", stdout: new FakeStdout({ isTTY: false }).asStream(), env: {}, handleSignals: false });
     open.push(piped);
     expect(piped.mode).toBe("plain");
