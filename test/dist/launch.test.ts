@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readSafetensors } from "../../src/io/safetensors.js";
 import { readCheckpoint } from "../../src/run/checkpoint.js";
+import { RunDir } from "../../src/run/run-dir.js";
 import { missing, ROOT } from "../support/requires.js";
 import { sdfn } from "./helpers.js";
 
@@ -18,11 +18,11 @@ const quickstart = join(ROOT, "recipes", "quickstart.yaml");
 // 256 pairs = 8 global steps of 2 × 16 per epoch; a small evaluation.
 const small = ["--set", "data.train_pairs=256", "--set", "data.test_queries=64", "--set", "training.batch_size=16", "--set", "training.eval_every=1"];
 
-/** Resolves when `file` exists (polling), or rejects after `seconds`. */
-async function appears(file: string, seconds: number): Promise<void> {
+/** Resolves when `run` has a "last" checkpoint (polling), or rejects after `seconds`. */
+async function checkpointed(run: string, seconds: number): Promise<void> {
   const until = Date.now() + seconds * 1000;
-  while (!existsSync(file)) {
-    if (Date.now() > until) throw new Error(`${file} did not appear within ${seconds} s`);
+  while (!new RunDir(run).hasCheckpoint("last")) {
+    if (Date.now() > until) throw new Error(`${run} has no checkpoint after ${seconds} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -47,10 +47,10 @@ describe.skipIf(missing("addon", "distributed"))("sdfn build --nproc 2", () => {
   it("trains one run directory, stops on SIGINT with a checkpoint, resumes with the same N only", async () => {
     const run = join(scratch, "quick");
     let supervisor = 0;
-    const first = sdfn(["build", quickstart, "--backend", "torch", "--nproc", "2", "--out", run, "--log", "plain", "--set", "training.epochs=3", ...small], {
+    const first = sdfn(["build", quickstart, "--backend", "torch", "--nproc", "2", "--out", run, "--log", "plain", "--set", "training.epochs=2", ...small], {
       onSpawn: (pid) => (supervisor = pid),
     });
-    await appears(join(run, "checkpoints", "last.json"), 200); // end of epoch 1
+    await checkpointed(run, 300); // end of epoch 1
     process.kill(supervisor, "SIGINT"); // forwarded to rank 0, agreed by both ranks
     const a = await first;
     expect(a.code, a.stderr).toBe(0);
@@ -73,9 +73,9 @@ describe.skipIf(missing("addon", "distributed"))("sdfn build --nproc 2", () => {
     const b = await sdfn(["build", "--resume", run, "--nproc", "2", "--log", "plain"]);
     expect(b.code, b.stderr).toBe(0);
     const done = summaryOf(run);
-    expect(done).toMatchObject({ status: "completed", epochs: 3, steps: 24 });
+    expect(done).toMatchObject({ status: "completed", epochs: 2, steps: 16 });
     expect(existsSync(join(run, "report.html"))).toBe(true);
-  });
+  }, 420_000); // child processes: ~20 s of startup each on a loaded 2-core machine
 
   it("ends the job when a rank is killed: exit 1, the rank named with its last lines, the last checkpoint loadable", async () => {
     const run = join(scratch, "killed");
@@ -83,7 +83,7 @@ describe.skipIf(missing("addon", "distributed"))("sdfn build --nproc 2", () => {
     const job = sdfn(["build", quickstart, "--backend", "torch", "--nproc", "2", "--out", run, "--log", "plain", "--set", "training.epochs=20", ...small], {
       onSpawn: (pid) => (supervisor = pid),
     });
-    await appears(join(run, "checkpoints", "last.json"), 200);
+    await checkpointed(run, 300);
     const killedAt = Date.now();
     process.kill(workerPid(supervisor, 1), "SIGKILL");
     const r = await job;
@@ -93,6 +93,6 @@ describe.skipIf(missing("addon", "distributed"))("sdfn build --nproc 2", () => {
     expect(r.stderr).toMatch(/last lines of .*rank-1\.log:\n {4}\S/);
     const last = readCheckpoint(run, "last");
     expect(last.meta.world).toBe(2);
-    expect(Object.keys(readSafetensors(last.path).tensors).length).toBeGreaterThan(10);
-  });
+    expect(Object.keys(last.weights).length).toBeGreaterThan(10);
+  }, 420_000); // child processes: ~20 s of startup each on a loaded 2-core machine
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readSafetensors } from "../../src/io/safetensors.js";
+import { readCheckpoint } from "../../src/run/checkpoint.js";
 import { missing } from "../support/requires.js";
 import { sdfn, writeRecipe } from "./helpers.js";
 
@@ -28,8 +28,8 @@ describe.skipIf(missing("addon", "distributed"))("2 processes Ã— b = 1 process Ã
     expect(b.code, b.stderr).toBe(0);
     for (const run of [two, one]) expect(JSON.parse(readFileSync(join(run, "summary.json"), "utf8")).steps).toBe(10);
 
-    const wa = readSafetensors(join(two, "checkpoints", "last.safetensors")).tensors;
-    const wb = readSafetensors(join(one, "checkpoints", "last.safetensors")).tensors;
+    const wa = readCheckpoint(two, "last", false).weights;
+    const wb = readCheckpoint(one, "last", false).weights;
     expect(Object.keys(wa).sort()).toEqual(Object.keys(wb).sort());
     let worst = 0;
     let moved = 0;
@@ -48,7 +48,7 @@ describe.skipIf(missing("addon", "distributed"))("2 processes Ã— b = 1 process Ã
     const sharded = events(two).find((e) => e.type === "evaluation")!.metrics as Record<string, number>;
     const single = await sdfn(["eval", two, "--checkpoint", "last", "--json"]);
     expect(single.code, single.stderr).toBe(0);
-    expect(JSON.parse(single.stdout)).toEqual(sharded);
+    expect((JSON.parse(single.stdout) as { metrics: unknown }).metrics).toEqual(sharded);
     expect(Object.keys(sharded).length).toBeGreaterThan(2);
-  });
+  }, 420_000); // child processes: ~20 s of startup each on a loaded 2-core machine
 });
