@@ -1,7 +1,7 @@
 // Reading annotation files and finding images on disk, with errors that name the
 // dataset, the file and what the folder should hold.
 import { readdir, readFile } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { decodeImage, decodeImageInto, IMAGE_EXTENSIONS } from "./images.js";
 import type { ImageOptions } from "./params.js";
 import type { ImageSource } from "./types.js";
@@ -23,6 +23,19 @@ export async function readJson<T>(file: string, dataset: string, expected: strin
   } catch (err) {
     throw new Error(`${dataset}: ${file} is not valid JSON (${(err as Error).message}); ${expected}`);
   }
+}
+
+/**
+ * `rel`, a path read from a list file (`where` = FILE:LINE), resolved inside `root`; one that
+ * leaves it (`..`, an absolute path) would read files elsewhere on the machine, so it is an error.
+ */
+export function insideRoot(root: string, rel: string, where: string, dataset: string): string {
+  const abs = resolve(root, rel);
+  const back = relative(root, abs);
+  if (isAbsolute(rel) || back === ".." || back.startsWith(`..${"/"}`) || isAbsolute(back)) {
+    throw new Error(`${dataset}: ${where}: "${rel}" points outside data.root (${root}); list files name images relative to data.root, without ".."`);
+  }
+  return abs;
 }
 
 /** Non-empty trimmed lines. */

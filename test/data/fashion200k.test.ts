@@ -63,4 +63,17 @@ describe("fashion200k", () => {
       /fashion200k: cannot read .*skirt_train_detect_all\.txt \(ENOENT\); data\.root should hold labels\//,
     );
   });
+
+  it("refuses a label path that leaves data.root (..), naming the file and line", async () => {
+    const evil = await mkdtemp(join(tmpdir(), "sdfn-f200k-evil-"));
+    await cp(FIXTURE, evil, { recursive: true });
+    await writeFile(join(evil, "labels", "dress_train_detect_all.txt"), "women/a/1/1_0.jpeg\t0.9\tred dress\n../../etc/passwd\t0.9\tblue dress\n");
+    try {
+      await expect(loadDatasetSource({ ...recipe(), data: { ...recipe().data, root: evil } }, registry)).rejects.toThrow(
+        `fashion200k: ${join(evil, "labels", "dress_train_detect_all.txt")}:2: "../../etc/passwd" points outside data.root (${evil}); list files name images relative to data.root, without ".."`,
+      );
+    } finally {
+      await rm(evil, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
 import { defineDataset } from "../../registry/define.js";
-import { existingFiles, fileImages, lines, readText, unique } from "../files.js";
+import { existingFiles, fileImages, insideRoot, lines, readText, unique } from "../files.js";
 import { imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";
 
@@ -15,10 +15,11 @@ interface Labelled {
 
 const normalise = (d: string) => d.toLowerCase().trim().split(/\s+/).join(" ");
 
-function parseLabels(text: string, file: string): Labelled[] {
+function parseLabels(text: string, file: string, root: string): Labelled[] {
   return lines(text).map((line, i) => {
     const parts = line.split("\t");
     if (parts.length < 3) throw new Error(`fashion200k: ${file}:${i + 1}: expected "path<TAB>score<TAB>description", got "${line}"`);
+    insideRoot(root, parts[0]!, `${file}:${i + 1}`, "fashion200k");
     return { path: parts[0]!, description: normalise(parts.slice(2).join(" ")) };
   });
 }
@@ -83,7 +84,7 @@ export const fashion200k = defineDataset({
       const out: Labelled[] = [];
       for (const category of p.categories) {
         const file = join(root, p.labels_dir, `${category}_${split}_detect_all.txt`);
-        out.push(...parseLabels(await readText(file, "fashion200k", expected), file));
+        out.push(...parseLabels(await readText(file, "fashion200k", expected), file, root));
       }
       return out;
     };
