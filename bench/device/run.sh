@@ -8,7 +8,8 @@
 #   run.log  parity.json  dashboard.txt  quickstart.json  step.json  data-pipeline.json  summary.md
 # Each stage has its own time limit and the whole run a deadline (SDFN_DEVICE_BUDGET_S, 470 s),
 # so the call ends inside 8 minutes whatever hangs. A failed stage is recorded and the run goes on.
-# Dry run on a CPU machine (test/device/dry-run.test.ts): SDFN_TORCH_DEVICE=cpu SDFN_DEVICE_SIZE=tiny.
+# Dry run on a CPU machine (test/device/dry-run.test.ts): SDFN_TORCH_DEVICE=cpu SDFN_DEVICE_SIZE=tiny;
+# SDFN_DEVICE_SKIP="build …" leaves stages out (the test uses the addon already built).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -33,6 +34,11 @@ log() { printf '%s\n' "$*" | tee -a "$LOG"; }
 stage() {
   local name=$1 limit=$2 left rc t0 t1
   shift 2
+  if [[ " ${SDFN_DEVICE_SKIP:-} " == *" $name "* ]]; then
+    log "== $name: skipped (SDFN_DEVICE_SKIP)"
+    printf '%s\tskipped\t0\t%s\n' "$name" "$limit" >>"$STAGES"
+    return 0
+  fi
   left=$((DEADLINE - $(date +%s)))
   if ((left < 5)); then
     log "== $name: skipped (the run's deadline has passed)"
