@@ -81,6 +81,18 @@ void conv2d_input(Call& c) {  // n h w c: the input shape
   c.out.push_back(nhwc(g.unpad(std::get<0>(grads), h, w)));
 }
 
+// libtorch 1.13's CPU weight gradient of a channels-last 1x1 convolution with stride > 1
+// corrupts the heap (it crashed processes later, at free). A 1x1 window sees only every
+// stride-th pixel, so the gradient is that of a stride-1 convolution over those pixels.
+void pointwise_stride_one(const Geom& g, const at::Tensor& go, at::Tensor& xv, std::vector<int64_t>& stride,
+                          std::vector<int64_t>& padding) {
+  if (g.symmetric() && (g.t || g.l)) xv = at::constant_pad_nd(xv, {g.l, g.r, g.t, g.b});  // make implicit padding explicit
+  int64_t sh = g.stride[0], sw = g.stride[1];
+  xv = xv.slice(2, 0, (go.size(2) - 1) * sh + 1, sh).slice(3, 0, (go.size(3) - 1) * sw + 1, sw).contiguous(kCL);
+  stride = {1, 1};
+  padding = {0, 0};
+}
+
 void conv2d_filter(Call& c) {  // kh kw ci co: the filter shape (depthwise: kh, kw, C, M)
   using K = arg::Conv2DBackpropFilter;
   Geom g = geom<K>(c.i);
@@ -90,7 +102,9 @@ void conv2d_filter(Call& c) {  // kh kw ci co: the filter shape (depthwise: kh, 
   at::Tensor go = lowp(nchw(c.dev(K::in_dy)));
   at::Tensor weight = depthwise ? at::empty({ci * co, 1, kh, kw}, go.options().memory_format(kCL))
                                 : at::empty({co, ci, kh, kw}, go.options().memory_format(kCL));
-  auto grads = at::convolution_backward(go, xv, weight, c10::nullopt, g.stride, g.padding(), g.dilation, false, {0, 0},
+  std::vector<int64_t> stride = g.stride, padding = g.padding();
+  if (kh == 1 && kw == 1 && (stride[0] > 1 || stride[1] > 1)) pointwise_stride_one(g, go, xv, stride, padding);
+  auto grads = at::convolution_backward(go, xv, weight, c10::nullopt, stride, padding, g.dilation, false, {0, 0},
                                         depthwise ? ci : 1, {false, true, false});
   at::Tensor gw = std::get<1>(grads);
   if (depthwise) c.out.push_back(gw.squeeze(1).permute({1, 2, 0}).reshape({kh, kw, ci, co}).contiguous());
