@@ -1,7 +1,7 @@
 // compare.html: the comparison table and the variants' curves overlaid — total loss per
 // step and each recall metric per epoch, each the mean over the variant's seeds — one
 // self-contained page like report.html (hover a chart for its values).
-import { escapeHtml, STYLE } from "../report/html.js";
+import { escapeHtml, STYLE } from "../report/page.js";
 import { HOVER_SCRIPT, INTERACT_STYLE } from "../report/interact.js";
 import { evaluations, uniqueSteps } from "../report/series.js";
 import { downsample, lineChart, type Point, type Series } from "../report/svg.js";

@@ -3,7 +3,7 @@
 // and the routing path (each layer's distributions as a heat grid, the output weights w).
 import type { RetrievalExample } from "../eval/gallery.js";
 import type { GalleryFile } from "../run/gallery.js";
-import { escapeHtml, STYLE } from "./html.js";
+import { escapeHtml, STYLE } from "./page.js";
 
 export const GALLERY_STYLE = `
 .examples { display: flex; flex-direction: column; gap: 14px; margin-top: 10px; }
