@@ -27,6 +27,11 @@ describe("sdfn doctor", () => {
     expect(report.auto).toBe("cpu");
   });
 
+  it("marks wasm as evaluation only", () => {
+    const out = run(["bin/sdfn.js", "doctor"], { SDFN_TORCH_ADDON: "/nonexistent/sdfn_torch.node" });
+    expect(out).toMatch(/^ {2}wasm +available +cpu \(WebAssembly\) — evaluation only \(sdfn eval, query\): it cannot train convolutional encoders$/m);
+  });
+
   it("asking for torch without the addon throws an error that says how to build it", () => {
     const script = "import('./src/backend/index.ts').then((m) => m.useBackend('torch')).then(() => console.log('started'), (e) => console.log(e.message))";
     const out = run(["--import", "tsx", "-e", script], { SDFN_TORCH_ADDON: "/nonexistent/sdfn_torch.node" });

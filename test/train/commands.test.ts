@@ -93,6 +93,14 @@ describe("sdfn build / eval / query", () => {
     expect(q.out.trim().split("\n")).toHaveLength(3);
   });
 
+  it("build --backend wasm of a recipe that trains a conv encoder is refused before anything is written", async () => {
+    const out = join(scratch, "wasm-run");
+    const r = await sdfn("build", join(fixtures, "tiny.yaml"), "--backend", "wasm", "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: backend wasm cannot train \(tfjs-backend-wasm has no convolution filter gradient\): build with --backend cpu or torch/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("eval --recipe of another network is refused (exit 2), naming the checkpoint, instead of dropping weights", async () => {
     const other = join(scratch, "other.yaml");
     writeFileSync(other, `extends: ${join(run, "recipe.resolved.yaml")}\nfusion:\n  layers: 1\n`);

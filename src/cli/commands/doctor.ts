@@ -1,6 +1,9 @@
 // `sdfn doctor` — which tfjs backends this machine can run, what each runs on, and why not.
 import { UsageError, defineCommand } from "../command.js";
 
+/** tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter: it runs networks, it cannot train a convolutional encoder. */
+export const WASM_NOTE = " — evaluation only (sdfn eval, query): it cannot train convolutional encoders";
+
 export const command = defineCommand({
   name: "doctor",
   summary: "list the tfjs backends (cpu, torch, tensorflow, wasm, webgpu): available or why not",
@@ -26,7 +29,7 @@ from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).`,
       return 0;
     }
     const lines = status.map((s) =>
-      `  ${s.name.padEnd(11)} ${s.available ? "available    " : "not available"}  ${s.available ? (s.device ?? "") : (s.why ?? "")}`,
+      `  ${s.name.padEnd(11)} ${s.available ? "available    " : "not available"}  ${s.available ? (s.device ?? "") : (s.why ?? "")}${s.available && s.name === "wasm" ? WASM_NOTE : ""}`,
     );
     process.stdout.write(["Backends (`backend:` in a recipe, or sdfn build --backend NAME):", ...lines, `auto → ${auto}`, ""].join("\n"));
     return 0;
