@@ -9,6 +9,7 @@ import type { TrainEvent } from "../../train/events.js";
 import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "../../view/format.js";
 import { routingRows } from "../../view/routing.js";
 import { etaSeconds, routingMeans, type DashboardState, type Message } from "./state.js";
+import { formatRanks } from "./lines.js";
 
 type Evaluation = Extract<TrainEvent, { type: "evaluation" }>;
 
@@ -57,7 +58,10 @@ export function ProgressPanel({ state, width }: { state: DashboardState; width: 
     `${formatRate(e.samplesPerSec)} samples/s`,
     `lr ${formatLr(e.lr)}`,
     `elapsed ${state.startTime === undefined ? "?" : formatDuration((e.time - state.startTime) / 1000)}`,
-  ].join(" · ");
+    formatRanks(e),
+  ]
+    .filter(Boolean)
+    .join(" · ");
   return (
     <Box flexDirection="column">
       <ProgressRow label={`epoch ${e.epoch + 1}/${info.epochs}`} fraction={epochFraction} width={width} />

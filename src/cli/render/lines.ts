@@ -25,12 +25,19 @@ export function formatStart(info: RunInfo): string[] {
   ];
 }
 
+/** Data-parallel steps: "2 ranks · slowest 120 ms (rank 1)", the straggler's step time without its waits; "" for one process. */
+export function formatRanks(e: Of<"step">): string {
+  if (!e.world || e.world < 2) return "";
+  const slowest = e.slowestStepMs === undefined ? "" : ` · slowest ${e.slowestStepMs.toFixed(0)} ms (rank ${e.slowestRank ?? 0})`;
+  return `${e.world} ranks${slowest}`;
+}
+
 export function formatStep(e: Of<"step">, epochs: number, eta?: number): string {
   const where = `epoch ${e.epoch + 1}/${epochs} step ${e.epochStep + 1}/${e.stepsPerEpoch}`;
   const etaText = eta === undefined ? "" : ` · ETA ${formatDuration(eta)}`;
   return (
     `${where} · loss ${formatLoss(e.total)} (${formatLossList(e.losses)}) · lr ${formatLr(e.lr)}` +
-    ` · ${formatRate(e.samplesPerSec)} samples/s${etaText}`
+    ` · ${formatRate(e.samplesPerSec)} samples/s${etaText}${formatRanks(e) ? ` · ${formatRanks(e)}` : ""}`
   );
 }
 
