@@ -57,12 +57,13 @@ export async function writeUnit(checkpoints: string, tag: string, write: (dir: s
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  // The swap: a crash between the two renames leaves TAG.prev complete (loadUnit falls back to it).
-  if (existsSync(join(final, MANIFEST))) {
+  // The swap: a crash between the two renames leaves TAG.prev complete (findUnit falls back to it).
+  // Only a verified TAG becomes the fallback; a corrupt or incomplete one goes, keeping the older TAG.prev.
+  if (existsSync(final) && verifyUnit(final) === undefined) {
     rmSync(prev, { recursive: true, force: true });
     withPath(prev, "rename to", () => renameSync(final, prev));
   } else {
-    rmSync(final, { recursive: true, force: true }); // an incomplete TAG from an older crash
+    rmSync(final, { recursive: true, force: true });
   }
   withPath(final, "rename to", () => renameSync(tmp, final));
   fsyncDir(checkpoints);

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readSafetensors } from "../../src/io/safetensors.js";
 import { loadRecipe } from "../../src/recipe/index.js";
@@ -161,6 +161,8 @@ describe("checkpoints are all of one step or nothing", () => {
     // The resume continues from the previous checkpoint and ends where the undisturbed run did.
     expect((await run({ resume: out })).status).toBe("completed");
     expectSameWeights(out, reference);
+    // The corrupt unit is not kept as the fallback: last.prev is a verified one.
+    expect(readFileSync(join(out, "checkpoints", "last.prev", "weights.safetensors")).equals(bytes)).toBe(false);
   });
 });
 
@@ -180,7 +182,9 @@ describe("a killed process loses at most checkpoint_every steps", () => {
   it("SIGTERM stops like q (a checkpoint first) and exits 143; the resume is exact", async () => {
     const out = fresh();
     let sent = false;
+    let stopped: { resumeCommand?: string } | undefined;
     const r = await build(out, (e, child) => {
+      if (e.type === "stopped") stopped = e as { resumeCommand?: string };
       if (e.type === "step" && !sent) {
         sent = true;
         child.kill("SIGTERM");
@@ -188,6 +192,8 @@ describe("a killed process loses at most checkpoint_every steps", () => {
     });
     expect(r.code, r.stderr).toBe(143);
     expect(r.stderr).toContain("SIGTERM; stopping after the current step");
+    // The hint runs where it is printed (npx inside the project), with the absolute run directory.
+    expect(stopped?.resumeCommand).toBe(`npx sdfn build ${relative(ROOT, RECIPE)} --set "training.checkpoint_every=2" --resume ${out}`);
     expect(existsSync(join(out, "sdfn.lock"))).toBe(false);
     expect((await run({ resume: out })).status).toBe("completed");
     expectSameWeights(out, reference);

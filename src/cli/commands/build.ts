@@ -2,7 +2,7 @@
 // and leave a run directory (recipe.resolved.yaml, metrics.jsonl, summary.json,
 // checkpoints/, vocabulary.json). Nothing is written until the recipe is valid.
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { RUN_FILES, RunDir } from "../../run/run-dir.js";
 import { BACKEND_OPTION, defineCommand, PLUGIN_OPTION, SET_OPTION, UsageError } from "../command.js";
 
@@ -91,12 +91,12 @@ export const command = defineCommand({
     const { train } = await import("../../run/train.js");
     const outDir = values.out ?? defaultRunDir(loaded.recipe.name);
     const runDir = resume ?? outDir;
-    const again = ["sdfn build", relative(process.cwd(), file) || file];
+    const again = [`${sdfnHere()} build`, relative(process.cwd(), file) || file];
     for (const s of values.set ?? []) again.push(`--set ${JSON.stringify(s)}`);
     for (const p of values.plugin ?? []) again.push(`--plugin ${p}`);
     if (values.backend) again.push(`--backend ${values.backend}`);
     if (nproc > 1) again.push(`--nproc ${nproc}`);
-    again.push(`--resume ${runDir}`);
+    again.push(`--resume ${resolve(runDir)}`);
 
     const renderer = createRenderer({ mode: log as (typeof LOG_MODES)[number] });
     const rankLog = rank === null ? null : await dist.rankSink(renderer.sink, runDir, rank);
@@ -125,6 +125,14 @@ export const command = defineCommand({
     }
   },
 });
+
+/** How to run sdfn again where the hint is printed: `npx sdfn` inside a project that has it (or this checkout), else `sdfn` from PATH. */
+function sdfnHere(): string {
+  const cwd = process.cwd();
+  const checkout = resolve(import.meta.dirname, "../../..");
+  const inCheckout = !relative(checkout, cwd).startsWith("..");
+  return inCheckout || existsSync(join(cwd, "node_modules", ".bin", "sdfn")) ? "npx sdfn" : "sdfn";
+}
 
 /** Compiles the network and prints its summary; writes nothing. */
 async function dryRun(loaded: import("../../recipe/index.js").LoadedRecipe): Promise<number> {

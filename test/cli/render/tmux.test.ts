@@ -41,7 +41,7 @@ describe.skipIf(missing("tmux"))("the dashboard in tmux", () => {
     const lines = session.history().trimEnd().split("\n");
     const at = lines.indexOf("resume with:");
     expect(at, session.history()).toBeGreaterThan(0);
-    expect(lines[at + 1]).toMatch(new RegExp(`^sdfn build recipes/quickstart.yaml .*--resume ${out}$`));
+    expect(lines[at + 1]).toMatch(new RegExp(`^npx sdfn build recipes/quickstart.yaml .*--resume ${out}$`)); // runs where it is printed
   }, 240_000);
 
   it("shows the live panels; q stops with a checkpoint, the resume command and exit code 0", async () => {
