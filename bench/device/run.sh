@@ -9,7 +9,8 @@
 # Each stage has its own time limit and the whole run a deadline (SDFN_DEVICE_BUDGET_S, 470 s),
 # so the call ends inside 8 minutes whatever hangs. A failed stage is recorded and the run goes on.
 # Dry run on a CPU machine (test/device/dry-run.test.ts): SDFN_TORCH_DEVICE=cpu SDFN_DEVICE_SIZE=tiny;
-# SDFN_DEVICE_SKIP="build …" leaves stages out (the test uses the addon already built).
+# SDFN_DEVICE_SKIP="build …" leaves stages out (the test uses the addon already built);
+# SDFN_DEVICE_LIMIT_SCALE=N multiplies every stage's limit (the limits are sized for the H200 machine).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -39,6 +40,7 @@ stage() {
     printf '%s\tskipped\t0\t%s\n' "$name" "$limit" >>"$STAGES"
     return 0
   fi
+  limit=$((limit * ${SDFN_DEVICE_LIMIT_SCALE:-1}))
   left=$((DEADLINE - $(date +%s)))
   if ((left < 5)); then
     log "== $name: skipped (the run's deadline has passed)"
