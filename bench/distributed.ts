@@ -23,6 +23,8 @@ function measure(nproc: number, threads: number, batch: number, pairs: number, e
   const out = join(dir, `run-${nproc}x${threads}`);
   const args = [join(ROOT, "bin", "sdfn.js"), "build", join(ROOT, "recipes", "quickstart.yaml"), "--backend", "torch", "--out", out, "--log", "plain"];
   args.push("--set", `training.batch_size=${batch}`, "--set", `data.train_pairs=${pairs}`, "--set", `training.epochs=${epochs}`, "--set", `training.eval_every=${epochs}`);
+  // Eager steps on both sides: a distributed run does not replay compiled steps yet.
+  args.push("--set", "training.compile=eager");
   if (nproc > 1) args.push("--nproc", String(nproc));
   const r = spawnSync(process.execPath, args, { env: { ...process.env, SDFN_TORCH_THREADS: String(threads), CI: "true" }, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${nproc} × ${threads}: exit ${r.status}\n${r.stderr}`);
