@@ -53,7 +53,7 @@ describe("loadRecipe", () => {
       "a.yaml": TINY,
       // Same recipe with keys reordered and a default written out.
       "b.yaml": TINY.replace("version: 1\nname: tiny\n", "name: tiny\nseed: 0\nversion: 1\n"),
-      "c.yaml": TINY.replace("heads: 4", "heads: 5"),
+      "c.yaml": TINY.replace("heads: 4", "heads: 2"), // another width split (heads must divide d = 8)
     });
     const reg = tinyRegistry();
     const [a, b, c] = await Promise.all(["a", "b", "c"].map((n) => loadRecipe(path.join(dir, `${n}.yaml`), { registry: reg })));
