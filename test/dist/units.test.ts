@@ -38,7 +38,7 @@ describe("data-parallel helpers", () => {
   });
 
   it("shows the world size and the slowest rank on a step line", () => {
-    const step = { type: "step", time: 0, epoch: 0, step: 0, epochStep: 0, stepsPerEpoch: 1, losses: {}, total: 0, lr: 0, samplesPerSec: 1, routing: [] } as const;
+    const step = { type: "step" as const, time: 0, epoch: 0, step: 0, epochStep: 0, stepsPerEpoch: 1, losses: {}, total: 0, lr: 0, samplesPerSec: 1, routing: [] as number[][] };
     expect(formatRanks(step)).toBe("");
     expect(formatRanks({ ...step, world: 2, slowestStepMs: 123.4, slowestRank: 1 })).toBe("2 ranks · slowest 123 ms (rank 1)");
   });
