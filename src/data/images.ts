@@ -2,10 +2,14 @@
 // a white square first), crop (center for evaluation, random + flip for training)
 // and normalise to float32 (H, W, 3).
 import sharp from "sharp";
+import { UserError } from "../util/errors.js";
 import { resizeOf, type ImageOptions } from "./params.js";
 import type { Augment, Pixels } from "./types.js";
 
 const WHITE = { r: 255, g: 255, b: 255 };
+
+/** An image file that cannot be used (missing, not an image, truncated, too small): the user's data to fix, exit 2. */
+export class ImageError extends UserError {}
 
 /** Decoded, resized RGB bytes (H, W, 3). */
 interface Rgb {
@@ -16,7 +20,8 @@ interface Rgb {
 
 async function decodeResized(file: string, o: Pick<ImageOptions, "image_size" | "resize" | "pad_square">): Promise<Rgb> {
   const r = resizeOf(o);
-  const image = sharp(file, { failOn: "none" }).rotate().flatten({ background: WHITE });
+  const image = sharp(file, { failOn: "truncated" }) // a cut-off file is an error naming it, not grey pixels
+    .rotate().flatten({ background: WHITE });
   // contain: pad to an r×r white square; outside: shorter side = r, aspect kept.
   const resized = o.pad_square
     ? image.resize(r, r, { fit: "contain", background: WHITE })
@@ -26,7 +31,7 @@ async function decodeResized(file: string, o: Pick<ImageOptions, "image_size" | 
     return { data: toRgb(data, info.channels), height: info.height, width: info.width };
   } catch (err) {
     // sharp's messages ("VipsJpeg: premature end of input file") do not say which file.
-    throw new Error(`${file}: cannot decode the image (${(err as Error).message})`);
+    throw new ImageError(`${file}: cannot decode the image (${(err as Error).message})`);
   }
 }
 
@@ -105,7 +110,7 @@ export async function decodeImageInto(file: string, o: ImageOptions, augment: Au
   const rgb = await decodeResized(file, o);
   const s = o.image_size;
   if (rgb.width < s || rgb.height < s) {
-    throw new Error(`${file}: resized to ${rgb.width}×${rgb.height}, smaller than image_size ${s}; raise data.resize`);
+    throw new ImageError(`${file}: resized to ${rgb.width}×${rgb.height}, smaller than image_size ${s}; raise data.resize`);
   }
   const random = augment && o.random_crop;
   const x0 = random ? Math.floor(augment.cropX * (rgb.width - s + 1)) : (rgb.width - s) >> 1;

@@ -9,7 +9,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BufferPool } from "../../src/data/buffers.js";
 import { fileImages } from "../../src/data/files.js";
-import { decodeImage } from "../../src/data/images.js";
+import { decodeImage, ImageError } from "../../src/data/images.js";
 import { createLoader } from "../../src/data/loader.js";
 import type { ImageOptions } from "../../src/data/params.js";
 import type { Pair } from "../../src/data/types.js";
@@ -81,6 +81,16 @@ describe("parallel decode of files", () => {
     };
     await expect(consume()).rejects.toThrow(`${join(dir, "broken.jpg")}: cannot decode the image`);
     await expect(decodeImage(join(dir, "absent.png"), options)).rejects.toThrow(`${join(dir, "absent.png")}: cannot decode the image`);
+  });
+
+  it("refuses a truncated file (a user's data error, exit 2) instead of decoding grey pixels", async () => {
+    const whole = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer();
+    const cut = join(dir, "cut.jpg");
+    await writeFile(cut, whole.subarray(0, whole.length >> 1));
+    const failure = await decodeImage(cut, options).then(() => undefined, (err: Error) => err);
+    expect(failure?.message).toMatch(new RegExp(`^${cut.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot decode the image`));
+    expect(failure).toBeInstanceOf(ImageError);
+    expect((failure as ImageError).exitCode).toBe(2);
   });
 
   it("keeps every tensor's pixels on a backend that does not copy (cpu): buffers are not reused there", async () => {

@@ -91,6 +91,16 @@ describe("sdfn build / eval / query", () => {
     const q = await sdfn("query", run, "--image", png, "--text", "add a small green square", "-k", "2", "--recipe", join(run, "recipe.resolved.yaml"));
     expect(q.code).toBe(0);
     expect(q.out.trim().split("\n")).toHaveLength(3);
+
+    // a file that is not an image is named; --set means a recipe override elsewhere, here it is --eval-set
+    const notImage = join(scratch, "notes.png");
+    writeFileSync(notImage, "not an image");
+    const bad = await sdfn("query", run, "--image", notImage, "--text", "x");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(notImage);
+    const unknownSet = await sdfn("query", run, "--image", png, "--text", "x", "--eval-set", "nope");
+    expect(unknownSet.code).toBe(2);
+    expect(unknownSet.err).toMatch(/--eval-set nope: no such evaluation set/);
   });
 
   it("build --backend wasm of a recipe that trains a conv encoder is refused before anything is written", async () => {

@@ -16,7 +16,7 @@ export const command = defineCommand({
     image: { type: "string", arg: "PATH", help: "the reference image file, or a gallery image id (generated datasets such as shapes)" },
     text: { type: "string", arg: "TEXT", help: "the modification text" },
     top: { type: "string", short: "k", arg: "K", help: "how many results (default 10)" },
-    set: { type: "string", arg: "NAME", help: "rank this evaluation set's gallery (default: all galleries together)" },
+    "eval-set": { type: "string", arg: "NAME", help: "rank this evaluation set's gallery (default: all galleries together); --set means a recipe override elsewhere, so it is not used here" },
     checkpoint: RUN_OPTIONS.checkpoint,
     backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
     recipe: { ...RUN_OPTIONS.recipe, help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml (runs with plugins)" },
@@ -40,9 +40,9 @@ export const command = defineCommand({
     const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net } = run;
     try {
-      const sets = values.set ? dataset.evalSets.filter((s) => s.name === values.set) : dataset.evalSets;
+      const sets = values["eval-set"] ? dataset.evalSets.filter((s) => s.name === values["eval-set"]) : dataset.evalSets;
       if (sets.length === 0) {
-        throw new UsageError(`--set ${values.set}: no such evaluation set; the run has ${dataset.evalSets.map((s) => s.name).join(", ")}`);
+        throw new UsageError(`--eval-set ${values["eval-set"]}: no such evaluation set; the run has ${dataset.evalSets.map((s) => s.name).join(", ")}`);
       }
       const gallery = [...new Set(sets.flatMap((s) => s.gallery))];
       // an image id: a gallery image or any evaluation query's reference (see --list)
@@ -64,7 +64,7 @@ export const command = defineCommand({
       const ranked = {
         reference: values.image,
         text: values.text,
-        set: values.set ?? null,
+        set: values["eval-set"] ?? null,
         gallerySize: gallery.length,
         top: top!.map(({ index, score }) => ({ id: gallery[index]!, score })),
         targets: knownTargets(dataset, values.image, values.text),
@@ -87,14 +87,14 @@ export const command = defineCommand({
 });
 
 /** `--list`: K evaluation queries per set to try, as lines or JSON. */
-async function listQueries(runDir: string, values: { checkpoint?: string; backend?: string; recipe?: string; set?: string; json?: boolean }, k: number): Promise<number> {
+async function listQueries(runDir: string, values: { checkpoint?: string; backend?: string; recipe?: string; "eval-set"?: string; json?: boolean }, k: number): Promise<number> {
   const { exampleList, listText } = await import("./query-output.js");
   const run = await openRunForCommand(runDir, values);
   try {
-    if (values.set && !run.dataset.evalSets.some((s) => s.name === values.set)) {
-      throw new UsageError(`--set ${values.set}: no such evaluation set; the run has ${run.dataset.evalSets.map((s) => s.name).join(", ")}`);
+    if (values["eval-set"] && !run.dataset.evalSets.some((s) => s.name === values["eval-set"])) {
+      throw new UsageError(`--eval-set ${values["eval-set"]}: no such evaluation set; the run has ${run.dataset.evalSets.map((s) => s.name).join(", ")}`);
     }
-    const list = exampleList(run.dataset, values.set, k);
+    const list = exampleList(run.dataset, values["eval-set"], k);
     process.stdout.write(values.json ? `${JSON.stringify(list, null, 2)}\n` : listText(list));
     return 0;
   } finally {
