@@ -37,7 +37,9 @@ describe.skipIf(noAddon)("torch backend parity with cpu", () => {
   });
 
   it("reaches every native kernel and never falls back to the cpu", () => {
-    const unreached = nativeKernelNames().filter((n) => !used.has(n));
+    // SdfnDropoutMask is random with no cpu twin: test/backend/dropout-mask.test.ts checks it
+    const ownTest = new Set(["SdfnDropoutMask"]);
+    const unreached = nativeKernelNames().filter((n) => !used.has(n) && !ownTest.has(n));
     expect(unreached).toEqual([]);
     expect(fallbackCounts()).toEqual({});
   });

@@ -21,7 +21,7 @@ function runFixture(env: Record<string, string> = {}) {
       cwd: ROOT,
       encoding: "utf8",
       // A fresh state folder (not this run's): the fixture's skips must not land in our own closing line.
-      env: { ...process.env, SDFN_TEST_STATE: "", PATH: bin, SDFN_SHARED_DATA: "/nonexistent/data", NO_COLOR: "1", ...env },
+      env: { ...process.env, SDFN_TEST_STATE: "", SDFN_REQUIRE_ALL: "", PATH: bin, SDFN_SHARED_DATA: "/nonexistent/data", NO_COLOR: "1", ...env },
     },
   );
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
