@@ -45,6 +45,9 @@ int64_t ns_since(Clock::time_point t) { return std::chrono::duration_cast<std::c
 
 std::vector<std::unique_ptr<Program>> programs;
 at::Generator step_generator;
+// The step's seed and how many masks it has drawn: each mask is drawn from its own seed, so its
+// values never depend on the sizes of earlier masks (a text-length bucket pads some of them).
+uint64_t step_seed = 0, step_masks = 0;
 
 void seed_step(uint64_t seed) {
   at::Device device = working_device();
@@ -53,8 +56,16 @@ void seed_step(uint64_t seed) {
   } else if (!step_generator.defined()) {
     step_generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   }
-  std::lock_guard<std::mutex> lock(step_generator.mutex());
-  step_generator.set_current_seed(seed);
+  step_seed = seed;
+  step_masks = 0;
+}
+
+// splitmix64: the seed of the step's k-th mask.
+uint64_t mask_seed(uint64_t seed, uint64_t k) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (k + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 // SdfnDropoutMask: ints rank, shape; f: rate. 1/(1 − rate) where kept, 0 where dropped (as tf.dropout).
@@ -62,6 +73,10 @@ void dropout_mask(Call& c) {
   if (!step_generator.defined()) seed_step(0);
   double keep = 1 - c.f[0];
   at::Tensor mask = at::empty(ivec(c.i + 1, c.i[0]), c.opts(at::kFloat));
+  {
+    std::lock_guard<std::mutex> lock(step_generator.mutex());
+    step_generator.set_current_seed(mask_seed(step_seed, step_masks++));
+  }
   mask.bernoulli_(keep, step_generator);
   c.out.push_back(mask.div_(keep));
 }

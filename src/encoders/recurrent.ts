@@ -58,7 +58,7 @@ export const declareRecurrent = (name: RecurrentCell, doc: string) =>
         glove,
         encode: (tokens, mask, fc) =>
           tf.tidy(() => {
-            const x = dropout(tf.gather(embedding, tokens) as tf.Tensor3D, p.dropout, fc); // (B, T, E)
+            const x = dropout(tf.gather(embedding, tokens) as tf.Tensor3D, p.dropout, fc, 1); // (B, T, E); T may be padded
             const h = directions.map((rnn, k) => rnn.run(x, mask, k === 1));
             let words = (h.length === 1 ? h[0]! : tf.concat(h, 2)) as tf.Tensor3D; // (B, T, width), 0 at padding
             const m = mask.expandDims(2); // (B, T, 1)

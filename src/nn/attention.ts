@@ -41,7 +41,8 @@ export function multiHeadAttention(scope: ParamScope, dim: number, heads: number
           const bias = tf.mul(tf.sub(1, keyMask), MASKED).reshape([b, 1, 1, keyMask.shape[1]]);
           logits = tf.add(logits, bias);
         }
-        const weights = dropout(tf.softmax(logits, -1), rate, fc);
+        // masked keys may be padding (words): their axis must not shift the dropout draws
+        const weights = dropout(tf.softmax(logits, -1), rate, fc, keyMask ? 3 : undefined);
         const heads_ = tf.matMul(weights, vh); // (B, h, Nq, dh)
         const merged = heads_.transpose([0, 2, 1, 3]).reshape([b, nq, dim]) as tf.Tensor3D;
         return o.apply(merged);
