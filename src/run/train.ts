@@ -137,7 +137,7 @@ async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state
   let references: ReferenceRecalls | undefined; // computed at the first evaluation, then reused
   // metrics.jsonl, then events.out.tfevents.*, then the caller; ranks other than 0 only log
   const emit = job && !job.leader ? opts.onEvent : dir.sink(tensorboardSink(dir.path, opts.onEvent));
-  const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }));
+  const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }), { textBucket: t.text_bucket });
   return {
     seed: recipe.seed,
     epochs: t.epochs,

@@ -32,16 +32,13 @@ export interface CompileCounts {
 }
 
 /**
- * Texts padded (masked) to a multiple of this many words would let a few programs serve every
- * length; 1 = off: padding a batch changes the tiny recipe's losses by ~0.04 today (some module
- * is not padding-invariant yet), so each text length gets its own program instead.
+ * The batch with tokens and mask padded to the next multiple of `bucket` words, so a few programs
+ * serve every text length. Padding is masked everywhere and changes no result
+ * (test/graph/padding.test.ts: encoders, modules, routers, dropout draws).
  */
-export const TEXT_BUCKET = 1;
-
-/** The batch with tokens and mask padded to the next multiple of TEXT_BUCKET words (padding is masked everywhere). */
-function bucketed(batch: TrainBatch): { batch: TrainBatch; made: tf.Tensor[] } {
+export function bucketed(batch: TrainBatch, bucket: number): { batch: TrainBatch; made: tf.Tensor[] } {
   const t = batch.tokens.shape[1];
-  const pad = Math.ceil(t / TEXT_BUCKET) * TEXT_BUCKET - t;
+  const pad = Math.ceil(t / bucket) * bucket - t;
   if (pad === 0) return { batch, made: [] };
   const tokens = tf.pad(batch.tokens, [[0, 0], [0, pad]]) as tf.Tensor2D;
   const mask = tf.pad(batch.mask, [[0, 0], [0, pad]]) as tf.Tensor2D;
@@ -55,6 +52,12 @@ const declaredInputs = (batch: TrainBatch, teacher: StepTeacher): tf.Tensor[] =>
 
 const signature = (inputs: readonly tf.Tensor[], lr: number) => `${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")} lr${lr > 0 ? "+" : "0"}`;
 
+/** training.text_bucket: texts are padded to a multiple of this many words (1 = a program per text length). */
+export interface CompileOptions {
+  textBucket: number;
+}
+const DEFAULT_OPTIONS: CompileOptions = { textBucket: 1 };
+
 export class CompiledSteps implements StepCompiler {
   private counts: CompileCounts = { programs: 0, replayed: 0, eager: 0 };
   /** Why compilation was turned off (null while it is on). */
@@ -64,11 +67,12 @@ export class CompiledSteps implements StepCompiler {
   constructor(
     private readonly backend: TorchBackend,
     private readonly warn: (message: string) => void,
+    private readonly options: CompileOptions = DEFAULT_OPTIONS,
   ) {}
 
   async step(s: StepSetup, given: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
     if (this.refused) return this.eager(eager, given);
-    const { batch, made } = bucketed(given);
+    const { batch, made } = bucketed(given, this.options.textBucket);
     try {
       return await this.compiledStep(s, batch, teacher, lr, seed, eager);
     } finally {
@@ -160,7 +164,7 @@ export class CompiledSteps implements StepCompiler {
 }
 
 /** A step compiler for `mode` on the active backend, or undefined when steps run eagerly. */
-export function stepCompiler(mode: CompileMode, warn: (message: string) => void): CompiledSteps | undefined {
+export function stepCompiler(mode: CompileMode, warn: (message: string) => void, options: CompileOptions = DEFAULT_OPTIONS): CompiledSteps | undefined {
   if (mode === "eager") return undefined;
   if (tf.getBackend() !== "torch") {
     if (mode === "replay") warn(`training.compile: replay needs the torch backend (this run uses ${tf.getBackend()}); training runs eagerly`);
@@ -171,5 +175,5 @@ export function stepCompiler(mode: CompileMode, warn: (message: string) => void)
     warn("training.compile: the native addon predates compiled steps; rebuild it with `npm run build:native`; training runs eagerly");
     return undefined;
   }
-  return new CompiledSteps(backend, warn);
+  return new CompiledSteps(backend, warn, options);
 }

@@ -33,8 +33,8 @@ const scratch = mkdtempSync(join(tmpdir(), "sdfn-compiled-"));
 type StepEvent = Extract<TrainEvent, { type: "step" }>;
 type EpochEvent = Extract<TrainEvent, { type: "epoch" }>;
 
-async function run(compile: "eager" | "replay", name: string, opts: { resume?: string; abortAfterStep?: number } = {}) {
-  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, `training.compile=${compile}`] });
+async function run(compile: "eager" | "replay", name: string, opts: { resume?: string; abortAfterStep?: number; textBucket?: number } = {}) {
+  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, `training.compile=${compile}`, `training.text_bucket=${opts.textBucket ?? 1}`] });
   const events: TrainEvent[] = [];
   const controller = new AbortController();
   const outDir = opts.resume ?? join(scratch, name);
@@ -56,11 +56,12 @@ async function run(compile: "eager" | "replay", name: string, opts: { resume?: s
 /** The last checkpoint's weights, or its resume state (optimizer moments, the distillation cache). */
 const tensorsOf = (dir: string, part: "weights" | "state") => readSafetensors(new RunDir(dir).checkpoint("last")[part]).tensors;
 
-/** Largest |a − b| / max(1, |a|) over every tensor of two safetensors files' common names (and they have the same names). */
-function maxDifference(a: Record<string, { data: ArrayLike<number> }>, b: Record<string, { data: ArrayLike<number> }>): number {
+/** Largest |a − b| / max(1, |a|) over every tensor of two safetensors files' common names (and they have the same names), but those `skip` matches. */
+function maxDifference(a: Record<string, { data: ArrayLike<number> }>, b: Record<string, { data: ArrayLike<number> }>, skip?: RegExp): number {
   expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
   let worst = 0;
   for (const [name, t] of Object.entries(a)) {
+    if (skip?.test(name)) continue;
     const u = b[name]!.data;
     expect(u.length, name).toBe(t.data.length);
     for (let k = 0; k < t.data.length; k++) worst = Math.max(worst, Math.abs(t.data[k]! - u[k]!) / Math.max(1, Math.abs(t.data[k]!)));
@@ -80,12 +81,14 @@ describe("training.drop_last", () => {
 describe.skipIf(missing("addon"))("compiled training step on torch", () => {
   let eager: Awaited<ReturnType<typeof run>>;
   let replay: Awaited<ReturnType<typeof run>>;
+  let bucketed: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
     await useBackend("torch");
     eager = await run("eager", "eager");
-    replay = await run("replay", "replay");
-  }, 600_000); // two 24-step runs: ~1 min on an idle 2-core machine
+    replay = await run("replay", "replay"); // a program per text length: bit for bit the eager step
+    bucketed = await run("replay", "bucketed", { textBucket: 8 }); // texts padded to 8 words
+  }, 600_000); // three 24-step runs: ~1 min on an idle 2-core machine
 
   afterAll(async () => {
     await tf.setBackend("cpu");
@@ -120,6 +123,24 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
     expect(maxDifference(tensorsOf(eager.outDir, "state"), tensorsOf(replay.outDir, "state"))).toBeLessThanOrEqual(1e-6);
   });
 
+  it("text buckets: the same training as without padding (losses and paths to 1e-6 at every step)", () => {
+    const programs = (r: typeof replay) => r.epochs.reduce((n, e) => n + e.compiled!.programs, 0);
+    // (the shapes texts of a batch are about equally long: the program count is the driven test's)
+    expect(programs(bucketed)).toBeLessThanOrEqual(programs(replay));
+    expect(bucketed.events.filter((e) => e.type === "warning")).toEqual([]);
+    eager.steps.forEach((e, k) => {
+      const r = bucketed.steps[k]!;
+      for (const [name, v] of Object.entries(e.losses)) expect(Math.abs(r.losses[name]! - v), `step ${k} ${name}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+      e.routing.flat().forEach((v, j) => expect(Math.abs(r.routing.flat()[j]! - v)).toBeLessThanOrEqual(1e-6));
+    });
+    // Weights to 1e-5 (measured 1.7e-6: sums over the padded word axis round differently), but the
+    // attention key biases: softmax ignores them, so their exact gradient is 0 and Adam scales the
+    // rounding noise of either run up to lr-sized steps; they only have to stay within lr × steps.
+    const keyBias = /\.attn\.k\.bias$/;
+    expect(maxDifference(tensorsOf(eager.outDir, "weights"), tensorsOf(bucketed.outDir, "weights"), keyBias)).toBeLessThanOrEqual(1e-5);
+    expect(maxDifference(tensorsOf(eager.outDir, "weights"), tensorsOf(bucketed.outDir, "weights"))).toBeLessThanOrEqual(0.01 * 24);
+  });
+
   it("--resume in the middle of an epoch under replay ends with the weights of the uninterrupted replay run", async () => {
     const first = await run("replay", "resumed", { abortAfterStep: 8 }); // epoch 2, step 3 of 6
     expect(first.summary.status).toBe("interrupted");
@@ -134,6 +155,18 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
     let setup: StepSetup;
     const warnings: string[] = [];
     let compiled: CompiledSteps;
+    /** A batch whose longest text has `words` words (the others 1 and 2). */
+    const batchOfLength = (words: number) =>
+      tf.tidy(() => {
+        const lengths = [words, 1, 2, words];
+        return {
+          ids: [0, 1, 2, 3],
+          reference: tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D,
+          target: tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 8) as tf.Tensor4D,
+          tokens: tf.tensor2d(lengths.flatMap((n) => Array.from({ length: words }, (_, k) => (k < n ? 1 + ((k * 7) % 19) : 0))), [4, words], "int32"),
+          mask: tf.tensor2d(lengths.flatMap((n) => Array.from({ length: words }, (_, k) => (k < n ? 1 : 0))), [4, words]),
+        };
+      });
     const batch = (nan = false) =>
       tf.tidy(() => {
         const reference = tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D;
@@ -204,6 +237,24 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       expect(backend.memory().nativeHandles).toBe(handles);
       expect(tf.memory().numTensors).toBe(tensors);
       tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    });
+
+    it("text buckets: texts of 3, 5, 6 and 8 words share one program with text_bucket 8 (one each with 1)", async () => {
+      for (const [textBucket, programs] of [[8, 1], [1, 4]] as const) {
+        const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m), { textBucket });
+        warnings.length = 0;
+        for (const words of [3, 5, 6, 8]) {
+          const b = batchOfLength(words);
+          for (let k = 0; k < 3; k++) expect(Number.isFinite((await step(b, { ...setup, compiled: own })).total)).toBe(true);
+          tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+        }
+        expect(warnings).toEqual([]);
+        expect(own.programs()).toHaveLength(programs);
+        const counts = own.takeCounts();
+        expect(counts.programs).toBe(programs);
+        expect(counts.replayed).toBe(12 - 2 * programs); // two captures per program, then replays
+        own.dispose();
+      }
     });
 
     it("a step that reads a value back is refused with one warning and runs eagerly", async () => {

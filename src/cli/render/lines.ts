@@ -45,7 +45,9 @@ export function formatStep(e: Of<"step">, epochs: number, eta?: number): string 
 export function formatEpoch(e: Of<"epoch">, epochs: number, order: readonly string[] = [], full = true): string {
   const sum = Object.values(e.losses).reduce((a, b) => a + b, 0);
   const losses = full ? formatLossList(e.losses, order) : `loss ${formatLoss(e.losses.total ?? sum)}`;
-  return `epoch ${e.epoch + 1}/${epochs} done in ${formatDuration(e.seconds)} · ${formatRate(e.samplesPerSec)} samples/s · ${losses}`;
+  const c = e.compiled;
+  const compiled = c ? ` · ${c.replayed} steps replayed, ${c.eager} eager, ${c.programs} program${c.programs === 1 ? "" : "s"} built` : "";
+  return `epoch ${e.epoch + 1}/${epochs} done in ${formatDuration(e.seconds)} · ${formatRate(e.samplesPerSec)} samples/s · ${losses}${compiled}`;
 }
 
 /** `full`: every metric (logs); otherwise the primary one only (the dashboard's table has the rest). */

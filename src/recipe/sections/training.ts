@@ -18,6 +18,12 @@ export const trainingSection = (k: KindSchemas) =>
         .enum(["auto", "eager", "replay"])
         .default("auto")
         .describe("How steps run: replay = record each step shape once and replay it natively in one call (torch backend); eager = tfjs runs every kernel; auto = replay on torch, eager elsewhere."),
+      text_bucket: z
+        .number()
+        .int()
+        .min(1)
+        .default(8)
+        .describe("With compiled steps: texts are padded (masked, results unchanged) to a multiple of this many words, so an epoch builds a program per bucket instead of per text length; 1 = no padding."),
       drop_last: z.boolean().default(false).describe("Drop each epoch's last batch when it is smaller than batch_size (one step shape less to compile)."),
       distributed: distributedSection().prefault({}),
       eval_every: z.number().int().min(1).default(1).describe("Evaluate (and keep the best checkpoint) every N epochs, and after the last."),

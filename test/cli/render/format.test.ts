@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bar, fit, formatCount, formatDuration, formatLoss, sparkline } from "../../../src/view/format.js";
+import { formatEpoch } from "../../../src/cli/render/lines.js";
 
 describe("formatters", () => {
   it("formats durations, counts and losses", () => {
@@ -38,5 +39,16 @@ describe("formatters", () => {
   it("fits text to a width with an ellipsis", () => {
     expect(fit("abcdef", 4)).toBe("abc…");
     expect(fit("ab", 4, "right")).toBe("  ab");
+  });
+});
+
+describe("formatEpoch", () => {
+  const epoch = { type: "epoch", time: 0, epoch: 0, losses: { total: 1.5 }, seconds: 12, samplesPerSec: 40 } as const;
+  it("says how many steps were replayed and how many programs the epoch built (compiled steps only)", () => {
+    expect(formatEpoch({ ...epoch, compiled: { programs: 2, replayed: 9, eager: 4 } }, 3, [], false)).toBe(
+      "epoch 1/3 done in 12s · 40.0 samples/s · loss 1.5000 · 9 steps replayed, 4 eager, 2 programs built",
+    );
+    expect(formatEpoch({ ...epoch, compiled: { programs: 1, replayed: 0, eager: 2 } }, 3, [], false)).toMatch(/, 1 program built$/);
+    expect(formatEpoch(epoch, 3, [], false)).toBe("epoch 1/3 done in 12s · 40.0 samples/s · loss 1.5000");
   });
 });
