@@ -20,6 +20,8 @@ export interface EvalQuery {
   positives: number[];
   /** Gallery indices removed from this query's ranking (the reference itself). */
   exclude: number[];
+  /** What kind of modification the text asks for (shapes: the edit kind), for per-kind recall and routing. */
+  kind?: string;
 }
 
 export interface EvalSet {

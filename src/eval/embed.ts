@@ -9,7 +9,7 @@ export interface RetrievalNetwork {
   encodeQuery(
     input: { reference: tf.Tensor4D; tokens: tf.Tensor2D; mask: tf.Tensor2D },
     fc: ForwardContext,
-  ): { query: tf.Tensor2D };
+  ): { query: tf.Tensor2D; paths?: tf.Tensor3D[] };
   encodeTarget(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor2D;
 }
 
@@ -38,19 +38,36 @@ export function embedGallery(net: RetrievalNetwork, loader: Loader, ids: readonl
   });
 }
 
-/** Query embeddings of (reference image id, text) pairs: (Q, d). */
+/** Routing paths of one batch of queries from `start` on: per layer a (B, M, R) array. */
+export type PathsVisitor = (start: number, layers: number[][][][]) => void;
+
+/** Query embeddings of (reference image id, text) pairs: (Q, d); `onPaths` also reads each batch's routing paths. */
 export function embedQueries(
   net: RetrievalNetwork,
   loader: Loader,
   queries: readonly { reference: string; text: string }[],
   batchSize: number,
+  onPaths?: PathsVisitor,
 ) {
   return inBatches(queries.length, batchSize, async (start, end) => {
     const part = queries.slice(start, end);
     const reference = await loader.images(part.map((q) => q.reference), { train: false });
     const { tokens, mask } = loader.texts(part.map((q) => q.text));
     try {
-      return tf.tidy(() => net.encodeQuery({ reference, tokens, mask }, inference).query);
+      if (!onPaths) return tf.tidy(() => net.encodeQuery({ reference, tokens, mask }, inference).query);
+      const [query, ...paths] = tf.tidy(() => {
+        const out = net.encodeQuery({ reference, tokens, mask }, inference);
+        return [out.query, ...(out.paths ?? [])];
+      }) as [tf.Tensor2D, ...tf.Tensor3D[]];
+      try {
+        onPaths(start, await Promise.all(paths.map((p) => p.array())));
+      } catch (err) {
+        query.dispose();
+        throw err;
+      } finally {
+        tf.dispose(paths);
+      }
+      return query;
     } finally {
       tf.dispose([reference, tokens, mask]);
     }

@@ -7,6 +7,7 @@ import type { TrainEvent } from "../train/events.js";
 import type { RunRecord } from "./read.js";
 import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
 import { GALLERY_STYLE, gallerySection } from "./gallery.js";
+import { KINDS_STYLE, kindsSection } from "./kinds.js";
 import { escapeHtml, STYLE } from "./page.js";
 import { HOVER_SCRIPT, INTERACT_STYLE } from "./interact.js";
 import { downsample, lineChart, type Series } from "./svg.js";
@@ -145,7 +146,7 @@ export function renderReport(run: RunRecord): string {
   return [
     `<!doctype html>`,
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
-    `<title>${escapeHtml(title)}</title><style>${STYLE}${INTERACT_STYLE}${GALLERY_STYLE}</style></head>`,
+    `<title>${escapeHtml(title)}</title><style>${STYLE}${INTERACT_STYLE}${GALLERY_STYLE}${KINDS_STYLE}</style></head>`,
     `<body><main>`,
     header(run),
     lossSection(run),
@@ -153,6 +154,7 @@ export function renderReport(run: RunRecord): string {
     recallSection(run),
     gallerySection(run.gallery),
     routingSection(run),
+    kindsSection(run.summary, info?.layers[0] ?? []),
     eventsSection(run),
     recipe,
     summary,

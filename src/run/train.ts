@@ -9,7 +9,8 @@ import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
 import { checkResumeWorld, DistJob } from "../dist/job.js";
 import { referenceRecalls, type ReferenceRecalls } from "../eval/baselines.js";
-import { evaluate } from "../eval/evaluate.js";
+import { evaluateDetailed } from "../eval/evaluate.js";
+import type { KindBreakdown } from "../eval/kinds.js";
 import { summaryRecall } from "../eval/protocols.js";
 import type { LoadedRecipe } from "../recipe/index.js";
 import type { EventSink, RunInfo } from "../train/events.js";
@@ -54,6 +55,13 @@ export interface RunSummary {
   run_dir: string;
   /** Chance and the dataset's single-modality baselines on the evaluation sets (name → metric → percent). */
   baselines?: ReferenceRecalls;
+  /** Set → kind of modification → recall and mean routing path, at the last evaluation (sets whose queries carry kinds: shapes). */
+  kinds?: Record<string, KindBreakdown>;
+}
+
+/** What the last evaluation found beyond the metrics (filled by the loop's evaluate). */
+interface LastEvaluation {
+  kinds?: Record<string, KindBreakdown>;
 }
 
 /** Trains `loaded`'s recipe; resolves with the run's summary (also written to summary.json). */
@@ -90,7 +98,8 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     const state = initialState(resumed?.meta);
     const priorSeconds = resumed?.meta.seconds ?? 0;
     const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
-    loop = await assemble(session, dir, opts, state, elapsed, job);
+    const last: LastEvaluation = {};
+    loop = await assemble(session, dir, opts, state, elapsed, job, last);
     if (resumed) {
       session.optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
       loop.teacher.load(resumed.state, resumed.path, resumed.meta.epoch);
@@ -107,7 +116,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     // example retrievals for report.html (a failure costs the gallery, not the run)
     const warn = (err: Error) => loop!.emit({ type: "warning", time: Date.now(), message: `no retrieval gallery: ${err.message}` });
     if (status === "completed" && (!job || job.leader)) await writeSessionGallery(dir, session).catch(warn);
-    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path, baselines });
+    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path, baselines, kinds: last.kinds });
     loop.emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
     job?.leave(); // after a failure the process just exits: its peers learn of it from their collectives
     return summary;
@@ -120,7 +129,15 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
 }
 
 /** The loop over the session: its batches (pixels or cached backbone features), teacher, evaluation, checkpoints, events. */
-async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state: TrainState, elapsed: () => number, job: DistJob | null): Promise<TrainLoop> {
+async function assemble(
+  session: Session,
+  dir: RunDir,
+  opts: TrainOptions,
+  state: TrainState,
+  elapsed: () => number,
+  job: DistJob | null,
+  last: LastEvaluation,
+): Promise<TrainLoop> {
   const { recipe } = session.loaded;
   const t = recipe.training;
   const { dataset, network: net, losses, optimizer } = session;
@@ -154,8 +171,12 @@ async function assemble(session: Session, dir: RunDir, opts: TrainOptions, state
         ? { batches: features.trainBatches(dataset.train, t.batch_size, shuffle, { skip }), resumes: true }
         : { batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle), resumes: false },
     baselines: () => (references ??= referenceRecalls(dataset, recipe.evaluation.recall_at)),
-    evaluate: () =>
-      evaluate(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
+    async evaluate() {
+      const opts = { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size };
+      const { metrics, kinds } = await evaluateDetailed(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, opts);
+      last.kinds = Object.keys(kinds).length > 0 ? kinds : undefined;
+      return metrics;
+    },
     async checkpoint(tag, reason, position) {
       const withState = tag === "last"; // "best" keeps the weights only
       const extra = withState ? await teacher.save() : {};
@@ -212,7 +233,7 @@ function summarize(
   session: Session,
   state: TrainState,
   status: Outcome,
-  at: { backend: string; device: string; seconds: number; runDir: string; baselines?: ReferenceRecalls },
+  at: { backend: string; device: string; seconds: number; runDir: string; baselines?: ReferenceRecalls; kinds?: Record<string, KindBreakdown> },
 ): RunSummary {
   const { recipe, hash } = session.loaded;
   return {
@@ -230,5 +251,6 @@ function summarize(
     recipe_hash: hash,
     run_dir: at.runDir,
     ...(at.baselines ? { baselines: at.baselines } : {}),
+    ...(at.kinds ? { kinds: at.kinds } : {}),
   };
 }

@@ -183,7 +183,7 @@ function generateEval(rng: Rng, config: ShapesConfig, scenes: Map<string, Scene>
           galleryIndex.set(key, gallery.push(id) - 1);
         }
         const text = editText(config, reference, edit, group.short[j]!);
-        queries.push({ reference: refId, text, positives: [galleryIndex.get(key)!], exclude: [] });
+        queries.push({ reference: refId, text, positives: [galleryIndex.get(key)!], exclude: [], kind: edit.kind });
       });
     });
   }
