@@ -98,3 +98,38 @@ describe("shapes dataset", () => {
     expect(v).toBeCloseTo((40 / 255 - 0.485) / 0.229, 5);
   });
 });
+
+describe("shapes edit_mix: global", () => {
+  it("writes, parses and applies the scene-wide edits", () => {
+    const scene: Scene = [
+      { shape: 0, color: 0, size: 0, cell: 0 },
+      { shape: 1, color: 2, size: 1, cell: 4 },
+      { shape: 2, color: 1, size: 0, cell: 5 },
+    ];
+    expect(editText(world, scene, { kind: "recolor_all", color: 1 }, false)).toBe("make every shape green");
+    expect(applyEdit(scene, { kind: "recolor_all", color: 1 }).map((o) => o.color)).toEqual([1, 1, 1]);
+    // left ↔ right: cell 0 → 2, the center stays, 5 (right) → 3 (left), sorted by cell again
+    const mirrored = applyEdit(scene, { kind: "mirror", grid: 3 });
+    expect(mirrored.map((o) => [o.cell, o.shape])).toEqual([[2, 0], [3, 2], [4, 1]]);
+    const text = editText(world, scene, { kind: "mirror", grid: 3 }, false);
+    expect(text).toBe("mirror the scene left to right");
+    expect(resolveText(parseText(world, text)!, scene)).toEqual({ kind: "mirror", grid: 3 });
+    expect(resolveText(parseText(world, "make every shape green")!, scene)).toEqual({ kind: "recolor_all", color: 1 });
+  });
+
+  it("adds the scene-wide kinds and still needs both image and text (the symbolic oracle finds every target)", async () => {
+    const { source } = await loadDatasetSource(recipe({ edit_mix: "global", test_queries: 0 }), registry);
+    const { scenes, pixels } = source as unknown as { scenes: Map<string, Scene>; pixels: (id: string) => Uint8Array };
+    const set = source.evalSets[0]!;
+    const scene = (id: string) => scenes.get(id)!;
+    const kinds = new Set(set.queries.map((q) => q.kind));
+    expect([...kinds].sort()).toEqual(["add", "mirror", "move", "recolor", "recolor_all", "remove", "resize"]);
+    for (const q of set.queries) expect(q.kind).toBe(parseText(world, q.text)!.kind);
+    // no query's target is its reference unchanged
+    for (const q of set.queries) expect(sceneKey(scene(set.gallery[q.positives[0]!]!))).not.toBe(sceneKey(scene(q.reference)));
+    expect(source.train.some((p) => p.text === "mirror the scene left to right")).toBe(true);
+    expect(symbolicRecall(set, world, scene, 1)).toBe(1);
+    expect(imageOnlyRecall(set, pixels, 10)).toBeLessThan(0.45);
+    expect(textOnlyRecall(set, world, scene, 10)).toBeLessThan(0.45);
+  });
+});

@@ -43,6 +43,12 @@ export const shapes = defineDataset({
     grid: z.number().int().min(2).max(4).default(3).describe("Cells per side; each holds at most one shape."),
     colors: z.number().int().min(2).max(6).default(4).describe("Colours used (red, green, blue, yellow, purple, orange)."),
     shapes: z.number().int().min(2).max(4).default(3).describe("Shape kinds used (circle, square, triangle, cross)."),
+    edit_mix: z
+      .enum(["local", "global"])
+      .default("local")
+      .describe(
+        "local: single-object edits (recolor, resize, remove, move, add); global: also scene-wide ones, \"make every shape red\" (the same change at every region) and \"mirror the scene left to right\" (every object moves: attention across regions).",
+      ),
     mean: z.array(z.number()).length(3).default([0.485, 0.456, 0.406]).describe("Per-channel mean subtracted from pixels in [0, 1]."),
     std: rgbStd.default([0.229, 0.224, 0.225]).describe("Per-channel standard deviation."),
     ...textParams,

@@ -12,9 +12,12 @@ import {
   combo,
   EDIT_KINDS,
   editText,
+  GLOBAL_KINDS,
+  mirrorCell,
   sceneKey,
   shapeUnique,
   type Edit,
+  type EditMix,
   type Obj,
   type Scene,
   type World,
@@ -26,6 +29,8 @@ export interface ShapesConfig extends World {
   test_references: number;
   test_edits: number;
   test_queries: number;
+  /** local (default): single-object edits; global: also scene-wide ones (recolor every shape, mirror). */
+  edit_mix?: EditMix;
 }
 
 export interface GeneratedShapes {
@@ -63,8 +68,20 @@ function randomScene(rng: Rng, world: World): Scene {
   return placeObjects(rng, lo + rng.int(hi - lo + 1), cells, allCombos(world)).sort((a, b) => a.cell - b.cell);
 }
 
+/** Scene-wide edits that change `scene`: every shape one colour (not all that colour already), the mirror (not symmetric). */
+function globalEdits(world: World, scene: Scene): [Edit["kind"], Edit[]][] {
+  const recolors: Edit[] = [];
+  for (let color = 0; color < world.colors; color++) if (scene.some((o) => o.color !== color)) recolors.push({ kind: "recolor_all", color });
+  const mirror: Edit = { kind: "mirror", grid: world.grid };
+  const mirrors = sceneKey(applyEdit(scene, mirror)) === sceneKey(scene) ? [] : [mirror];
+  return [
+    [GLOBAL_KINDS[0], recolors],
+    [GLOBAL_KINDS[1], mirrors],
+  ];
+}
+
 /** Every edit that applies to `scene`, by kind (a new colour or added object never duplicates a combo). */
-function candidateEdits(world: World, scene: Scene): Map<Edit["kind"], Edit[]> {
+function candidateEdits(world: World, scene: Scene, mix: EditMix = "local"): Map<Edit["kind"], Edit[]> {
   const used = new Set(scene.map(combo));
   const empty = Array.from({ length: world.grid * world.grid }, (_, c) => c).filter((c) => !scene.some((o) => o.cell === c));
   const out = new Map<Edit["kind"], Edit[]>(EDIT_KINDS.map((k) => [k, []]));
@@ -79,6 +96,7 @@ function candidateEdits(world: World, scene: Scene): Map<Edit["kind"], Edit[]> {
   for (const c of allCombos(world).filter((c) => !used.has(combo(c)))) {
     for (const cell of empty) for (let size = 0; size < 2; size++) out.get("add")!.push({ kind: "add", obj: { ...c, size, cell } });
   }
+  if (mix === "global") for (const [kind, edits] of globalEdits(world, scene)) out.set(kind, edits);
   return out;
 }
 
@@ -100,13 +118,13 @@ function drawEdits(rng: Rng, candidates: Map<Edit["kind"], Edit[]>, n: number): 
 
 /** The object an edit names (undefined for additions). */
 const namedObject = (scene: Scene, edit: Edit): Obj | undefined =>
-  edit.kind === "add" ? undefined : scene.find((o) => o.cell === edit.cell);
+  "cell" in edit ? scene.find((o) => o.cell === edit.cell) : undefined;
 
-function generateTrain(rng: Rng, world: World, n: number, scenes: Map<string, Scene>): Pair[] {
+function generateTrain(rng: Rng, world: World, n: number, scenes: Map<string, Scene>, mix: EditMix = "local"): Pair[] {
   const pairs: Pair[] = [];
   for (let id = 0; id < n; id++) {
     const reference = randomScene(rng, world);
-    const [edit] = drawEdits(rng, candidateEdits(world, reference), 1);
+    const [edit] = drawEdits(rng, candidateEdits(world, reference, mix), 1);
     const named = namedObject(reference, edit!);
     const short = named !== undefined && shapeUnique([reference], named) && rng.next() < 0.5;
     const ids = { reference: `train/${id}/ref`, target: `train/${id}/tgt` };
@@ -124,7 +142,7 @@ interface Group {
   short: boolean[];
 }
 
-function generateGroup(rng: Rng, world: World, K: number, E: number): Group {
+function generateGroup(rng: Rng, world: World, K: number, E: number, mix: EditMix = "local"): Group {
   const cells = rng.shuffle(Array.from({ length: world.grid * world.grid }, (_, c) => c));
   const [lo, hi] = objectRange(world);
   const nReserved = Math.max(1, Math.round(cells.length / 3));
@@ -137,7 +155,7 @@ function generateGroup(rng: Rng, world: World, K: number, E: number): Group {
   const skeleton = anchors.slice().sort((a, b) => a.cell - b.cell);
   // Candidates on the skeleton restricted to anchors and reserved cells; free combos stay out of edits.
   const freeSet = new Set(freeCombos.map(combo));
-  const raw = candidateEdits(world, skeleton);
+  const raw = candidateEdits(world, skeleton, mix);
   const allowed = (e: Edit) =>
     e.kind === "add"
       ? reserved.includes(e.obj.cell) && !freeSet.has(combo(e.obj))
@@ -145,7 +163,11 @@ function generateGroup(rng: Rng, world: World, K: number, E: number): Group {
         ? reserved.includes(e.to)
         : e.kind === "recolor"
           ? !freeSet.has(combo({ color: e.color, shape: skeleton.find((o) => o.cell === e.cell)!.shape }))
-          : true;
+          : e.kind === "recolor_all"
+            ? e.color !== anchors[0]!.color // the first anchor changes, so no member stays as it was
+            : e.kind === "mirror"
+              ? anchors.some((a) => mirrorCell(world.grid, a.cell) !== a.cell) // an anchor moves
+              : true;
   const edits = drawEdits(rng, new Map([...raw].map(([k, v]) => [k, v.filter(allowed)])), E);
   const members = new Map<string, Scene>();
   const nFree = [Math.max(1, lo - 2), Math.max(1, Math.min(freeCells.length, hi - 2))];
@@ -170,7 +192,7 @@ function generateEval(rng: Rng, config: ShapesConfig, scenes: Map<string, Scene>
   const galleryIndex = new Map<string, number>(); // scene key → gallery index
   const queries: EvalQuery[] = [];
   for (let g = 0; g < config.test_groups; g++) {
-    const group = generateGroup(rng, config, config.test_references, config.test_edits);
+    const group = generateGroup(rng, config, config.test_references, config.test_edits, config.edit_mix);
     group.members.forEach((reference, k) => {
       const refId = `test/${g}/${k}`;
       scenes.set(refId, reference);
@@ -197,7 +219,7 @@ function generateEval(rng: Rng, config: ShapesConfig, scenes: Map<string, Scene>
 /** The whole dataset, deterministic in `rng`'s seed. */
 export function generateShapes(rng: Rng, config: ShapesConfig): GeneratedShapes {
   const scenes = new Map<string, Scene>();
-  const train = generateTrain(rng.fork(1), config, config.train_pairs, scenes);
+  const train = generateTrain(rng.fork(1), config, config.train_pairs, scenes, config.edit_mix);
   const evalSet = generateEval(rng.fork(2), config, scenes);
   return { scenes, train, evalSet };
 }

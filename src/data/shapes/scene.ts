@@ -18,8 +18,14 @@ export type Edit =
   | { kind: "resize"; cell: number; size: number }
   | { kind: "remove"; cell: number }
   | { kind: "move"; cell: number; to: number }
-  | { kind: "add"; obj: Obj };
+  | { kind: "add"; obj: Obj }
+  | { kind: "recolor_all"; color: number }
+  | { kind: "mirror"; grid: number };
+/** The single-object edits (every `edit_mix`). */
 export const EDIT_KINDS = ["recolor", "resize", "remove", "move", "add"] as const;
+/** Scene-wide edits, `edit_mix: global` only: a per-object change (GTM's FiLM) and a spatial one (attention across regions). */
+export const GLOBAL_KINDS = ["recolor_all", "mirror"] as const;
+export type EditMix = "local" | "global";
 
 export interface World {
   grid: number;
@@ -34,6 +40,9 @@ export const combo = (o: { color: number; shape: number }): string => `${o.color
 
 const sorted = (objs: Obj[]): Scene => objs.sort((a, b) => a.cell - b.cell);
 
+/** The cell mirrored left ↔ right. */
+export const mirrorCell = (grid: number, cell: number): number => cell - (cell % grid) + (grid - 1 - (cell % grid));
+
 /** The scene after `edit`. */
 export function applyEdit(scene: Scene, edit: Edit): Scene {
   switch (edit.kind) {
@@ -47,6 +56,10 @@ export function applyEdit(scene: Scene, edit: Edit): Scene {
       return sorted(scene.map((o) => (o.cell === edit.cell ? { ...o, cell: edit.to } : o)));
     case "add":
       return sorted([...scene, edit.obj]);
+    case "recolor_all":
+      return scene.map((o) => ({ ...o, color: edit.color }));
+    case "mirror":
+      return sorted(scene.map((o) => ({ ...o, cell: mirrorCell(edit.grid, o.cell) })));
   }
 }
 
@@ -75,12 +88,16 @@ export const describe = (o: Obj, short: boolean): string =>
 export const shapeUnique = (scenes: readonly Scene[], o: Obj): boolean =>
   scenes.every((s) => s.filter((p) => p.shape === o.shape).length === 1);
 
+const MIRROR_TEXT = "mirror the scene left to right";
+
 /** The modification text of `edit` on `scene`; `short` names the edited object by shape alone. */
 export function editText(world: World, scene: Scene, edit: Edit, short: boolean): string {
   if (edit.kind === "add") {
     const o = edit.obj;
     return `add a ${SIZE_NAMES[o.size]} ${COLOR_NAMES[o.color]} ${SHAPE_NAMES[o.shape]} at the ${cellName(world.grid, o.cell)}`;
   }
+  if (edit.kind === "recolor_all") return `make every shape ${COLOR_NAMES[edit.color]}`;
+  if (edit.kind === "mirror") return MIRROR_TEXT;
   const obj = scene.find((o) => o.cell === edit.cell);
   if (!obj) throw new Error(`shapes: edit refers to empty cell ${edit.cell}`);
   const name = describe(obj, short);
@@ -104,6 +121,7 @@ export interface ParsedText {
   newColor?: number;
   newSize?: number;
   cell?: number; // destination (move) or place (add)
+  grid?: number; // the grid a mirror flips
 }
 
 /** Parses a text made by `editText`; undefined when it is not one. */
@@ -114,6 +132,9 @@ export function parseText(world: World, text: string): ParsedText | undefined {
   const cells = Array.from({ length: world.grid * world.grid }, (_, c) => cellName(world.grid, c));
   const cell = (name: string) => cells.indexOf(name);
   let m: RegExpMatchArray | null;
+  // scene-wide edits name no object (shape −1)
+  if (text === MIRROR_TEXT) return { kind: "mirror", shape: -1, grid: world.grid };
+  if ((m = text.match(/^make every shape (\w+)$/))) return { kind: "recolor_all", shape: -1, newColor: color(m[1]) };
   if ((m = text.match(/^add a (\w+) (\w+) (\w+) at the (.+)$/))) {
     return { kind: "add", newSize: size(m[1]!), color: color(m[2]), shape: shape(m[3]!), cell: cell(m[4]!) };
   }
@@ -135,6 +156,8 @@ export function resolveText(parsed: ParsedText, reference: Scene): Edit | undefi
   if (parsed.kind === "add") {
     return { kind: "add", obj: { shape: parsed.shape, color: parsed.color!, size: parsed.newSize!, cell: parsed.cell! } };
   }
+  if (parsed.kind === "recolor_all") return { kind: "recolor_all", color: parsed.newColor! };
+  if (parsed.kind === "mirror") return { kind: "mirror", grid: parsed.grid! };
   const named = reference.filter((o) => o.shape === parsed.shape && (parsed.color === undefined || o.color === parsed.color));
   if (named.length !== 1) return undefined;
   const cell = named[0]!.cell;
@@ -147,6 +170,8 @@ export function resolveText(parsed: ParsedText, reference: Scene): Edit | undefi
       return { kind: "remove", cell };
     case "move":
       return { kind: "move", cell, to: parsed.cell! };
+    default:
+      return undefined;
   }
 }
 
@@ -170,5 +195,9 @@ export function textSatisfied(parsed: ParsedText, scene: Scene): boolean {
       );
     case "resize":
       return scene.some((o) => match(o, parsed.color) && o.size === parsed.newSize);
+    case "recolor_all":
+      return scene.length > 0 && scene.every((o) => o.color === parsed.newColor);
+    case "mirror":
+      return true; // any scene is the mirror of some reference
   }
 }
