@@ -1,6 +1,7 @@
 // Checks across sections that neither JSON Schema nor one declaration's params can express,
 // run on the validated recipe so each problem still has its place (e.g. attention heads
 // that do not divide the fusion width set in encoders.image.dim).
+import type { Registry } from "../registry/registry.js";
 import type { Path } from "./located.js";
 import type { Problem } from "./problems.js";
 import type { Recipe } from "./schema.js";
@@ -8,8 +9,46 @@ import type { Recipe } from "./schema.js";
 type At = (path: Path, message: string) => Problem;
 
 /** Every cross-section problem of `recipe`. */
-export function crossChecks(recipe: Recipe, at: At): Problem[] {
-  return [...headsDivideWidth(recipe, at)];
+export function crossChecks(recipe: Recipe, at: At, registry: Registry): Problem[] {
+  return [...headsDivideWidth(recipe, at), ...recallWithinBound(recipe, at, registry)];
+}
+
+/** One evaluation gallery's name and size (images), or the bound the dataset's params set on every gallery. */
+export interface GallerySize {
+  name: string;
+  size: number;
+  /** true: `size` is an upper bound from the params (no gallery was built). */
+  bound?: boolean;
+}
+
+/**
+ * Recall@K counts a query as found when its target ranks in the top K: with K at or beyond
+ * the gallery's size every query is found (a silent 100 %), so each such K is a problem at its
+ * `evaluation.recall_at` entry. Shared by validation (bounds from params) and opening a dataset.
+ */
+export function recallBeyondGallery(ks: readonly number[], galleries: readonly GallerySize[], at: At): Problem[] {
+  const smallest = galleries.reduce<GallerySize | undefined>((a, g) => (a && a.size <= g.size ? a : g), undefined);
+  if (!smallest) return [];
+  const holds = smallest.bound ? `holds at most ${smallest.size}` : `holds ${smallest.size}`;
+  return ks.flatMap((k, i) =>
+    k < smallest.size
+      ? []
+      : [
+          at(
+            ["evaluation", "recall_at", i],
+            `evaluation.recall_at[${i}]: R@${k} is not below the gallery size: the evaluation gallery "${smallest.name}" ${holds} images, ` +
+              `so every query would count as found (100 %); use K < ${smallest.size}, or enlarge the gallery`,
+          ),
+        ],
+  );
+}
+
+/** A dataset whose params fix its gallery size (shapes: groups × references × edits) is checked without building it. */
+function recallWithinBound(recipe: Recipe, at: At, registry: Registry): Problem[] {
+  const { declaration, params } = registry.resolve("dataset", recipe.data, "data");
+  const bound = declaration.galleryBound?.(params);
+  if (bound === undefined) return [];
+  return recallBeyondGallery(recipe.evaluation.recall_at, [{ name: recipe.data.dataset, size: bound, bound: true }], at);
 }
 
 /** A module with `heads` splits the width d (encoders.image.dim) into equal heads. */

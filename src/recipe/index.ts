@@ -8,7 +8,7 @@ import { createRegistry } from "../builtins.js";
 import { loadPlugin, PluginError } from "../registry/plugins.js";
 import type { Registry } from "../registry/registry.js";
 import { loadChain, showFile, type PluginRef } from "./extends.js";
-import { isMapping, placeAll, problemAt, type Located, type Where } from "./located.js";
+import { isMapping, placeAll, problemAt, type Located, type Path, type Where } from "./located.js";
 import { migrate } from "./migrate.js";
 import { applyOverrides } from "./overrides.js";
 import { RecipeError, type Problem } from "./problems.js";
@@ -45,6 +45,8 @@ export interface LoadedRecipe {
   hash: string;
   /** The resolved recipe as YAML (sdfn render; a run's recipe.resolved.yaml). */
   yaml: string;
+  /** A problem at the recipe's place of `path` (its nearest written ancestor for a default), for checks made after loading. */
+  locate(path: Path, message: string): Problem;
 }
 
 /** Loads, resolves and validates the recipe at `file`. Throws RecipeError listing every problem. */
@@ -100,6 +102,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     dir,
     hash: createHash("sha256").update(canonicalJson(recipe)).digest("hex"),
     yaml: toYaml(recipe, path.basename(abs)),
+    locate: (at, message) => problemAt(located.places, at, message, "value", shown),
   };
 }
 

@@ -33,7 +33,7 @@ export function validateTree(located: Located, registry: Registry, fallbackFile:
     return { problems: parsed.error.issues.map((i) => at(i.path as Path, `${showPath(i.path as Path)}: ${i.message}`)) };
   }
   const recipe = deepFreeze(parsed.data) as Recipe;
-  const crossed = crossChecks(recipe, at);
+  const crossed = crossChecks(recipe, at, registry);
   return crossed.length ? { problems: crossed } : { problems: [], recipe };
 }
 

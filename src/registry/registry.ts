@@ -15,6 +15,12 @@ export interface Declaration<Params extends z.ZodObject = z.ZodObject, Ctx = any
   doc: string;
   params: Params;
   build: (params: z.output<Params>, ctx: Ctx) => Built;
+  /**
+   * Datasets only, optional: the most images an evaluation gallery can hold when the params alone
+   * fix it (shapes), so a recipe's Recall@K beyond it is refused at validation; undefined when the
+   * size is known only after reading the annotation files (checked when the dataset opens).
+   */
+  galleryBound?: (params: z.output<Params>) => number | undefined;
 }
 
 /** The kinds of registered things a recipe can name. */

@@ -5,7 +5,8 @@
 import type { OpenDataset, Vocabulary } from "../data/index.js";
 import { compileNetwork, type CompileOptions, type Network } from "../graph/compile.js";
 import { loadStoreTensors } from "../nn/store-io.js";
-import type { LoadedRecipe } from "../recipe/index.js";
+import { RecipeError, type LoadedRecipe } from "../recipe/index.js";
+import { recallBeyondGallery } from "../recipe/cross-checks.js";
 import type { Optimizer, Schedule } from "../train/kinds.js";
 import type { NamedLoss } from "../train/step.js";
 import { stepsPerEpoch } from "../train/trainer.js";
@@ -54,6 +55,7 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
     const { openDataset } = await import("../data/index.js");
     const vocabulary = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
     dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd });
+    checkRecallWithinGalleries(loaded, dataset);
   }
   const vocabulary = dataset?.vocabulary ?? opts.vocabulary;
   if (!vocabulary) throw new Error("openSession: a session without a dataset needs a vocabulary");
@@ -78,6 +80,13 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
     dispose();
     throw err;
   }
+}
+
+/** Recall@K at or beyond an evaluation gallery's size (known once the annotation files are read) is a recipe problem at its recall_at entry. */
+function checkRecallWithinGalleries(loaded: LoadedRecipe, dataset: OpenDataset): void {
+  const galleries = dataset.evalSets.map((set) => ({ name: set.name, size: set.gallery.length }));
+  const problems = recallBeyondGallery(loaded.recipe.evaluation.recall_at, galleries, (path, message) => loaded.locate(path, message));
+  if (problems.length) throw new RecipeError(problems);
 }
 
 /** A checkpoint with tensors this network lacks is another network's (e.g. `eval --recipe` of a changed recipe): refuse rather than drop them. */

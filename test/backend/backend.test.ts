@@ -148,7 +148,7 @@ describe.skipIf(noAddon)("SDFN training on torch", () => {
     const loaded = await loadRecipe(join(import.meta.dirname, "../../recipes/quickstart.yaml"), {
       sets: [
         ...extra,
-        "data.train_pairs=16", "data.test_references=4", "data.test_edits=4", "data.test_queries=8",
+        "data.train_pairs=16", "data.test_references=4", "data.test_edits=4", "data.test_queries=8", "evaluation.recall_at=[1, 5]",
         "training.epochs=1", "training.batch_size=4", "training.max_steps_per_epoch=2", "evaluation.batch_size=8",
       ],
     });

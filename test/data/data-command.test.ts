@@ -11,7 +11,7 @@ describe("sdfn data", () => {
     const code = await main([
       "data",
       QUICKSTART,
-      ...["data.train_pairs=40", "data.test_references=4", "data.test_edits=5", "data.test_queries=0"].flatMap((s) => ["--set", s]),
+      ...["data.train_pairs=40", "data.test_references=4", "data.test_edits=5", "data.test_queries=0", "evaluation.recall_at=[1, 10]"].flatMap((s) => ["--set", s]),
     ]).finally(() => write.mockRestore());
     expect(code).toBe(0);
     const stats = JSON.parse(out);

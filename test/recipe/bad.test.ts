@@ -66,6 +66,7 @@ const CORPUS: Record<string, [where: string, message: string][]> = {
   "extends-not-yaml.yaml": [["2:10", `extends: "../fixtures/plugins/throws.ts" is not a recipe: a base is a .yaml or .yml file (plugins go under plugins:)`]],
   "heads-not-dividing.yaml": [["5:27", "fusion.modules[0].heads: 3 heads do not divide the fusion width d = 1024 (encoders.image.dim); use one of 1, 2, 4, 8, 16, 32, 64, or change the width"]],
   "std-zero.yaml": [["4:16", "data.std[1]: must be > 0, got 0"]],
+  "recall-beyond-gallery.yaml": [["5:22", `evaluation.recall_at[2]: R@100 is not below the gallery size: the evaluation gallery "shapes" holds at most 64 images, so every query would count as found (100 %); use K < 64, or enlarge the gallery`]],
   "image-size-huge.yaml": [["4:15", "data.image_size: must be <= 4096, got 1000000000"]],
   "name-too-long.yaml": [["3:7", "name: 300 characters; at most 200 allowed (it names the run directory, a date is added, and file names are at most 255 bytes)"]],
   "many-problems.yaml": [

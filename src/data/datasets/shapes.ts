@@ -54,6 +54,8 @@ export const shapes = defineDataset({
     ...textParams,
     ...loaderParams,
   }),
+  // Each reference × edit adds at most one target (equal scenes share one): an upper bound.
+  galleryBound: (p) => p.test_groups * p.test_references * p.test_edits,
   build: async (p, ctx) => {
     const { scenes, train, evalSet } = generateShapes(new Rng(ctx.seed + p.seed), p);
     const pixels = (id: string) => {
