@@ -125,6 +125,22 @@ function ncclFlags(t) {
   return dir ? ["-DUSE_C10D_NCCL", "-DSDFN_WITH_NCCL", `-I${dir}`] : [];
 }
 
+// CUDA libtorch: the CUDA runtime headers (for at::cuda::CUDAGraph, native/src/cuda-graph.cc) from
+// $CUDA_HOME / $CUDA_PATH, /usr/local/cuda, or a PyTorch wheel's nvidia/* packages beside torch/.
+// Found → -DSDFN_CUDA_GRAPH and the include folders; otherwise cuda-graph.cc compiles to stubs.
+function cudaGraphFlags(t) {
+  if (!t.cuda) return [];
+  const wheels = [...new Set(t.include.map((d) => resolve(d, "..", "..", "nvidia")))].filter((d) => existsSync(d));
+  const wheelIncludes = wheels.flatMap((d) => readdirSync(d).map((p) => join(d, p, "include")));
+  const toolkits = [process.env.CUDA_HOME, process.env.CUDA_PATH, "/usr/local/cuda"].filter(Boolean).map((d) => join(d, "include"));
+  const found = [...toolkits, ...wheelIncludes].filter((d) => existsSync(d));
+  if (!found.some((d) => existsSync(join(d, "cuda_runtime_api.h")))) {
+    process.stdout.write("  (no CUDA headers found (CUDA_HOME, /usr/local/cuda, nvidia wheels): CUDA graphs are left out)\n");
+    return [];
+  }
+  return ["-DSDFN_CUDA_GRAPH", ...found.map((d) => `-I${d}`)];
+}
+
 const absent = (why) => {
   const msg = [
     `sdfn: native torch backend not built: ${why}.`,
@@ -161,6 +177,7 @@ const flags = [
   "-DNODE_GYP_MODULE_NAME=sdfn_torch", "-DBUILDING_NODE_EXTENSION",
   `-I${nodeHeaders}`, ...torch.include.map((d) => `-I${d}`),
   ...ncclFlags(torch),
+  ...cudaGraphFlags(torch),
 ];
 const libs = torch.cuda
   ? ["-ltorch", "-ltorch_cuda", "-ltorch_cpu", "-lc10_cuda", "-lc10"]
@@ -194,7 +211,15 @@ const objects = await Promise.all(
     const obj = join(outDir, "obj", `${file.replace(/\.cc$/, "").replaceAll("/", "-")}-${hash.digest("hex").slice(0, 16)}.o`);
     if (!existsSync(obj)) {
       const started = Date.now();
-      await run("g++", [...flags, "-c", join(srcDir, file), "-o", `${obj}.tmp`]).catch(failed);
+      const compile = (f) => run("g++", [...f, "-c", join(srcDir, file), "-o", `${obj}.tmp`]);
+      await compile(flags)
+        .catch((err) => {
+          // CUDA graphs are an optimisation: headers that do not fit this libtorch leave them out, not the addon
+          if (file !== "cuda-graph.cc" || !flags.includes("-DSDFN_CUDA_GRAPH")) throw err;
+          process.stdout.write("  cuda-graph.cc did not compile with CUDA graphs (above); building it without them\n");
+          return compile(flags.filter((f) => f !== "-DSDFN_CUDA_GRAPH"));
+        })
+        .catch(failed);
       renameSync(`${obj}.tmp`, obj);
       process.stdout.write(`  compiled ${file} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     }

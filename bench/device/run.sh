@@ -5,7 +5,7 @@
 # dashboard (screen captures come back), the full SDFN step at paper size (ResNet-50, 224 px,
 # batch 32, d 1024) against the PyTorch reference on the same card in fp32 and bf16, and the
 # data-pipeline bench. Every result lands under $OUT (at most 8 files come back):
-#   run.log  parity.json  dashboard.txt  quickstart.json  step.json  data-pipeline.json  summary.md
+#   run.log  parity.json  dashboard.txt  quickstart.json  step.json  graph.json  data-pipeline.json  summary.md
 # Each stage has its own time limit and the whole run a deadline (SDFN_DEVICE_BUDGET_S, 470 s),
 # so the call ends inside 8 minutes whatever hangs. A failed stage is recorded and the run goes on.
 # Dry run on a CPU machine (test/device/dry-run.test.ts): SDFN_TORCH_DEVICE=cpu SDFN_DEVICE_SIZE=tiny;
@@ -158,6 +158,24 @@ step_row() {
     node $GPU/bench.cjs "${size[@]}" "${which[@]}" --precision "$precision" --device "$device" --json >"$WORK/step-$who-$precision.json"
 }
 
+# training.cuda_graph: the tiny recipe (test/train/fixtures, dropout off) eager, replayed plainly and
+# replayed as CUDA graphs; losses must agree to 1e-5 at every step, step times → graph.json.
+cuda_graph() {
+  local sets=(--set backend=torch --set fusion.modules.0.dropout=0 --set fusion.modules.1.dropout=0 --set data.train_pairs=44 --set training.eval_every=4)
+  if [[ $SIZE == tiny ]]; then sets+=(--set training.epochs=2); else sets+=(--set training.epochs=4); fi
+  local mode dirs=()
+  for mode in eager-off replay-off replay-auto; do
+    env -u CI node $GPU/sdfn.cjs build test/train/fixtures/tiny.yaml --out "$WORK/graph-$mode" "${sets[@]}" \
+      --set training.compile=${mode%-*} --set training.cuda_graph=${mode#*-} >"$WORK/graph-$mode.log" 2>&1
+    local rc=$?
+    tail -3 "$WORK/graph-$mode.log"
+    ((rc == 0)) || { echo "cuda-graph: the $mode run exited $rc"; cat "$WORK/graph-$mode.log"; return $rc; }
+    dirs+=("$WORK/graph-$mode")
+  done
+  grep -h "CUDA graph" "$WORK"/graph-*.log
+  node bench/device/graph-check.mjs "$OUT/graph.json" "${dirs[@]}" "$WORK/graph-replay-auto.log"
+}
+
 data_pipeline() {
   local size=(--images 512 --batch 32 --step-ms 80 --prefetch 4)
   [[ $SIZE == tiny ]] && size=(--images 16 --batch 4 --step-ms 20 --prefetch 2)
@@ -165,7 +183,7 @@ data_pipeline() {
 }
 
 export ROOT OUT LOG WORK GPU SIZE SOCK="sdfn-device-$$"
-export -f log find_tmux quickstart step_row with_gpu_memory data_pipeline
+export -f log find_tmux quickstart step_row with_gpu_memory cuda_graph data_pipeline
 # The tmux server daemonizes: end it whatever happens to the stage that started it.
 trap 'tmux_kill' EXIT
 tmux_kill() { find_tmux && "${TMUX_BIN[@]}" -L "$SOCK" kill-server >/dev/null 2>&1; rm -rf "$WORK"; }
@@ -186,6 +204,7 @@ stage step-sdfn-fp32 55 step_row sdfn fp32
 stage step-pytorch-fp32 30 step_row pytorch fp32
 stage step-sdfn-bf16 45 step_row sdfn bf16
 stage step-pytorch-bf16 25 step_row pytorch bf16
+stage cuda-graph 40 cuda_graph
 stage data-pipeline 25 data_pipeline
 node bench/device/summarize.mjs "$WORK" "$OUT" 2>&1 | tee -a "$LOG"
 log "sdfn device run: done in $(($(date +%s) - START)) s"

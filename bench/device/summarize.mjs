@@ -53,6 +53,7 @@ writeFileSync(join(out, "step.json"), `${JSON.stringify({ config, rows }, null, 
 const parity = read(join(out, "parity.json"));
 const quick = read(join(out, "quickstart.json"));
 const data = read(join(out, "data-pipeline.json"));
+const graph = read(join(out, "graph.json"));
 const recall = quick?.summary ? JSON.stringify(quick.summary.recall ?? quick.summary.metrics ?? quick.summary).slice(0, 400) : "-";
 const md = [
   "# sdfn device run",
@@ -73,6 +74,12 @@ const md = [
   "| run | device | ms/step | triplets/s | peak GPU MiB (nvidia-smi) | × PyTorch (same precision) |",
   "| --- | --- | --- | --- | --- | --- |",
   ...rows.map((r) => `| ${r.run} | ${r.device ?? "-"} | ${fmt(r.step_ms)} | ${fmt(r.triplets_per_s)} | ${fmt(r.peak_gpu_mib_nvidia_smi, 0)} | ${fmt(r.ratio_to_pytorch_same_precision, 2)} |${r.error ? ` ${r.error}` : ""}`),
+  "",
+  graph
+    ? `cuda graph (${graph.device}): ${graph.graph_used ? "used" : `not used${graph.capture_failed ? ` (capture failed: ${graph.capture_failed})` : ""}`}, ` +
+      `max loss difference vs eager ${fmt(graph.max_loss_difference.graph_vs_eager, 8)} (plain replay ${fmt(graph.max_loss_difference.replay_vs_eager, 8)}) over ${graph.steps} steps, ` +
+      `ms/step eager ${fmt(graph.step_ms.eager)} · replay ${fmt(graph.step_ms.replay)} · graph ${fmt(graph.step_ms.graph)}${graph.ok ? "" : " — FAILED (> 1e-5)"}`
+    : "cuda graph: no result",
   "",
   data
     ? `data pipeline: ${data.decode.concurrent_images_per_s} img/s decoded on ${data.machine.cpus} cores (${data.decode.concurrent_images_per_s_per_core} per core, libuv pool ${data.machine.uv_threadpool}), JS thread ${data.decode.js_thread_ms_per_image} ms/img; ` +

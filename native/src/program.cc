@@ -7,6 +7,8 @@
 // one generator that every step reseeds, so eager steps and replays draw the same masks.
 #include "program.h"
 
+#include "cuda-graph.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
@@ -36,6 +38,10 @@ struct Program {
   std::vector<std::pair<int32_t, at::Tensor>> constants;
   std::vector<Kernel> code;
   std::vector<at::Tensor> slot;  // replay storage, emptied after every replay
+  // training.cuda_graph: the kernels before the loss readback as one CUDA graph, which reads the
+  // slots in `external` (inputs, state) from static buffers; made at the first replay that may use it.
+  std::unique_ptr<StepGraph> graph;
+  std::vector<int32_t> external;
   // For the bench: replays, and nanoseconds spent in all of them and inside the kernels' ATen calls.
   int64_t replays = 0, total_ns = 0, kernel_ns = 0;
 };
@@ -58,6 +64,11 @@ void seed_step(uint64_t seed) {
   }
   step_seed = seed;
   step_masks = 0;
+  // A CUDA graph draws its masks from the generator's seed at replay time (one stream for the step).
+  if (device.is_cuda()) {
+    std::lock_guard<std::mutex> lock(step_generator.mutex());
+    step_generator.set_current_seed(seed);
+  }
 }
 
 // splitmix64: the seed of the step's k-th mask.
@@ -73,7 +84,7 @@ void dropout_mask(Call& c) {
   if (!step_generator.defined()) seed_step(0);
   double keep = 1 - c.f[0];
   at::Tensor mask = at::empty(ivec(c.i + 1, c.i[0]), c.opts(at::kFloat));
-  {
+  if (!cuda_graph_capturing()) {  // a graph's masks follow the step seed (seed_step); reseeding inside a capture is refused
     std::lock_guard<std::mutex> lock(step_generator.mutex());
     step_generator.set_current_seed(mask_seed(step_seed, step_masks++));
   }
@@ -202,18 +213,35 @@ bool read_result(const Program& P, float* out, size_t out_len) {
   return true;
 }
 
+// Whether the kernels before the loss readback may be one CUDA graph: none takes a step scalar
+// (lr, bias corrections are host floats a graph would freeze). Fills P.external once.
+bool graphable(Program& P) {
+  if (P.result_at <= 0) return false;
+  for (int32_t k = 0; k < P.result_at; ++k)
+    if (!P.code[k].bound.empty()) return false;
+  if (P.external.empty()) {
+    P.external = P.inputs;
+    for (const State& st : P.states)
+      if (st.in >= 0) P.external.push_back(st.in);
+  }
+  return true;
+}
+
 bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* scalars, size_t n_scalars, uint32_t seed,
             float* out, size_t out_len) {
   if (n_handles != P.inputs.size() + P.states.size()) throw std::runtime_error("sdfn torch: replay given the wrong number of handles");
   if (n_scalars < static_cast<size_t>(P.scalars)) throw std::runtime_error("sdfn torch: replay given too few step scalars");
   Clock::time_point started = Clock::now();
   auto& s = P.slot;
-  for (auto& c : P.constants) s[c.first] = c.second;
-  for (size_t k = 0; k < P.inputs.size(); ++k) s[P.inputs[k]] = table_at(handles[k]);
   const int32_t* state_handles = handles + P.inputs.size();
-  for (size_t k = 0; k < P.states.size(); ++k)
-    if (P.states[k].in >= 0) s[P.states[k].in] = table_at(state_handles[k]);
-  for (int32_t d : P.prelude) s[d].reset();
+  auto bind = [&] {
+    for (auto& c : P.constants) s[c.first] = c.second;
+    for (size_t k = 0; k < P.inputs.size(); ++k) s[P.inputs[k]] = table_at(handles[k]);
+    for (size_t k = 0; k < P.states.size(); ++k)
+      if (P.states[k].in >= 0) s[P.states[k].in] = table_at(state_handles[k]);
+    for (int32_t d : P.prelude) s[d].reset();
+  };
+  bind();
   for (auto& kn : P.code)
     for (auto& b : kn.bound) kn.floats[b.first] = scalars[b.second];
   seed_step(seed);
@@ -222,6 +250,16 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
   bool ok = true, cuda = device.is_cuda();
   try {
     size_t k = 0;
+    bool graphed = false;
+    if (cuda && cuda_graph_enabled() && graphable(P)) {
+      if (!P.graph) P.graph = std::make_unique<StepGraph>();
+      auto ran = P.graph->run(s, P.external, [&] {
+        for (int32_t j = 0; j < P.result_at; ++j) run_kernel(P.code[j], s, call, cuda, P.kernel_ns);
+      });
+      if (ran == StepGraph::Ran::NotRun) bind();  // a failed capture: this step runs plainly from the start
+      else k = P.result_at;
+      graphed = ran == StepGraph::Ran::Graphed;
+    }
     for (; k < P.code.size(); ++k) {
       if (k == static_cast<size_t>(P.result_at) && !(ok = read_result(P, out, out_len))) break;
       run_kernel(P.code[k], s, call, cuda, P.kernel_ns);
@@ -230,7 +268,8 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
     // A skipped update still keeps what the forward pass stored (batch-norm running statistics), as an eager step does.
     for (size_t j = 0; j < P.states.size(); ++j) {
       const State& st = P.states[j];
-      if (st.out >= 0 && (ok || st.made_at < P.result_at)) table_at(state_handles[j]) = s[st.out];
+      // (state made inside a graph lives in its memory, which the next replay overwrites: a copy is bound)
+      if (st.out >= 0 && (ok || st.made_at < P.result_at)) table_at(state_handles[j]) = graphed && st.made_at < P.result_at ? s[st.out].clone() : s[st.out];
     }
   } catch (...) {
     for (auto& t : s) t.reset();
@@ -382,6 +421,7 @@ void define_program_functions(napi_env env, napi_value exports) {
       {"programStats", nullptr, ProgramStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"programCount", nullptr, ProgramCount, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"seedStep", nullptr, SeedStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setCudaGraph", nullptr, SetCudaGraph, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

@@ -154,7 +154,7 @@ async function assemble(
   let references: ReferenceRecalls | undefined; // computed at the first evaluation, then reused
   // metrics.jsonl, then events.out.tfevents.*, then the caller; ranks other than 0 only log
   const emit = job && !job.leader ? opts.onEvent : dir.sink(tensorboardSink(dir.path, opts.onEvent));
-  const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }), { textBucket: t.text_bucket });
+  const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }), { textBucket: t.text_bucket, cudaGraph: t.cuda_graph });
   return {
     seed: recipe.seed,
     epochs: t.epochs,

@@ -52,9 +52,10 @@ const declaredInputs = (batch: TrainBatch, teacher: StepTeacher): tf.Tensor[] =>
 
 const signature = (inputs: readonly tf.Tensor[], lr: number) => `${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")} lr${lr > 0 ? "+" : "0"}`;
 
-/** training.text_bucket: texts are padded to a multiple of this many words (1 = a program per text length). */
+/** training.text_bucket: texts are padded to a multiple of this many words (1 = a program per text length); training.cuda_graph. */
 export interface CompileOptions {
   textBucket: number;
+  cudaGraph?: "auto" | "off";
 }
 const DEFAULT_OPTIONS: CompileOptions = { textBucket: 1 };
 
@@ -174,6 +175,10 @@ export function stepCompiler(mode: CompileMode, warn: (message: string) => void,
   if (typeof backend.native.addon.programCreate !== "function") {
     warn("training.compile: the native addon predates compiled steps; rebuild it with `npm run build:native`; training runs eagerly");
     return undefined;
+  }
+  const graphs = backend.native.addon.setCudaGraph?.(options.cudaGraph === "auto") ?? false;
+  if (options.cudaGraph === "auto" && backend.device.startsWith("cuda") && !graphs) {
+    warn("training.cuda_graph: this addon was built without CUDA graphs (no CUDA headers found: set CUDA_HOME and `npm run build:native`); replays run without them");
   }
   return new CompiledSteps(backend, warn, options);
 }

@@ -26,7 +26,7 @@ describe.skipIf(missing("addon", "pythonTorch", "tmux"))("bench/device/run.sh (d
     const stages = [...log.matchAll(/^== (\S+): exit (\d+)/gm)].map((m) => [m[1], Number(m[2])]);
     // build is left out: the addon this test needs is built already (a rebuild of changed sources takes minutes).
     expect(log).toContain("== build: skipped (SDFN_DEVICE_SKIP)");
-    expect(stages.map(([name]) => name)).toEqual(["parity", "quickstart", "step-sdfn-fp32", "step-pytorch-fp32", "step-sdfn-bf16", "step-pytorch-bf16", "data-pipeline"]);
+    expect(stages.map(([name]) => name)).toEqual(["parity", "quickstart", "step-sdfn-fp32", "step-pytorch-fp32", "step-sdfn-bf16", "step-pytorch-bf16", "cuda-graph", "data-pipeline"]);
     // The reference under torch.autocast on the CPU: libtorch 1.13's CPU autocast leaves an op of the
     // reference in fp32 ("expected scalar type BFloat16 but found Float"); on CUDA (PyTorch 2.11) it
     // is the row the device run exists for. Here it must run and say so; every other stage must pass.
@@ -46,6 +46,11 @@ describe.skipIf(missing("addon", "pythonTorch", "tmux"))("bench/device/run.sh (d
       if (r.run === "pytorch bf16" && r.error) expect(r.error).toMatch(/BFloat16/);
       else expect(r.step_ms, JSON.stringify(r)).toBeGreaterThan(0);
     }
+    // training.cuda_graph: on the CPU no graph is used, and eager, plain replay and "graph" replay agree
+    const graph = json("graph.json");
+    expect(graph).toMatchObject({ device: "cpu", graph_used: false, capture_failed: null, warnings: [], ok: true });
+    for (const d of Object.values(graph.max_loss_difference)) expect(d).toBeLessThanOrEqual(1e-5);
+    expect(graph.step_ms.graph).toBeGreaterThan(0);
     expect(json("data-pipeline.json").decode.concurrent_images_per_s).toBeGreaterThan(0);
     expect(readFileSync(join(work, "out", "summary.md"), "utf8")).toContain("| sdfn/torch bf16 | cpu |");
     // What comes back from $OUT: at most 8 plain files named in letters, digits, '.', '_', '-'.

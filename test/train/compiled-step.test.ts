@@ -257,6 +257,14 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       }
     });
 
+    it("training.cuda_graph is inert on the CPU device (and compiles to stubs in a CPU build): asking for graphs is answered no", () => {
+      const backend = tf.backend() as TorchBackend;
+      if (backend.device !== "cpu") return; // on CUDA the answer is the build's
+      const addon = backend.native.addon;
+      expect(addon.setCudaGraph!(true)).toBe(false);
+      expect(addon.setCudaGraph!(false)).toBe(false);
+    });
+
     it("a step that reads a value back is refused with one warning and runs eagerly", async () => {
       const readsBack: TrainableNetwork = {
         encodeQuery: (input, fc) => setup.net.encodeQuery(input, fc),

@@ -25,6 +25,8 @@ export interface TorchAddon {
   programCount(): number;
   programStats(id: number): [kernels: number, replays: number, totalNs: number, kernelNs: number];
   seedStep(seed: number): void;
+  /** training.cuda_graph (native/src/cuda-graph.cc) → whether replays will be CUDA graphs; absent from older builds. */
+  setCudaGraph?(on: boolean): boolean;
 }
 
 /** Where the addon is read from: SDFN_TORCH_ADDON, else the build output of `npm run build:native`. */

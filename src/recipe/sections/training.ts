@@ -24,6 +24,10 @@ export const trainingSection = (k: KindSchemas) =>
         .min(1)
         .default(8)
         .describe("With compiled steps: texts are padded (masked, results unchanged) to a multiple of this many words, so an epoch builds a program per bucket instead of per text length; 1 = no padding."),
+      cuda_graph: z
+        .enum(["auto", "off"])
+        .default("auto")
+        .describe("With compiled steps on CUDA: auto = the forward and backward pass of each replay run as one captured CUDA graph (static input buffers, a private memory pool; plain replay if the capture fails); off = plain replay. No effect elsewhere."),
       drop_last: z.boolean().default(false).describe("Drop each epoch's last batch when it is smaller than batch_size (one step shape less to compile)."),
       distributed: distributedSection().prefault({}),
       eval_every: z.number().int().min(1).default(1).describe("Evaluate (and keep the best checkpoint) every N epochs, and after the last."),
