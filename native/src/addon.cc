@@ -11,6 +11,7 @@
 #include <string>
 
 #include "dist.h"
+#include "napi.h"
 #include "ops.h"
 #include "precision.h"
 #include "program.h"
@@ -82,45 +83,13 @@ const char* layout_of(const char* kernel) {
   return "";
 }
 
-napi_value throw_error(napi_env env, const char* msg) {
-  napi_throw_error(env, nullptr, msg);
-  return nullptr;
-}
+napi_value make_int(napi_env env, int64_t x) { return make_number(env, static_cast<double>(x)); }
 
-#define ARGS(n)                \
-  size_t argc = n;             \
-  napi_value argv[n > 0 ? n : 1]; \
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr)
-
-#define GUARD_BEGIN try {
-#define GUARD_END                                                   \
-  }                                                                 \
-  catch (const c10::Error& e) {                                     \
-    return throw_error(env, e.what_without_backtrace());            \
-  }                                                                 \
-  catch (const std::exception& e) {                                 \
-    return throw_error(env, e.what());                              \
-  }
-
-int32_t int_arg(napi_env env, napi_value v) {
-  int32_t x = 0;
-  napi_get_value_int32(env, v, &x);
-  return x;
-}
-
-napi_value make_int(napi_env env, int64_t x) {
-  napi_value v;
-  napi_create_double(env, static_cast<double>(x), &v);
-  return v;
-}
-
+// A typed array's data and size in bytes.
 void* typed_data(napi_env env, napi_value v, size_t* bytes, napi_value* buffer = nullptr) {
   napi_typedarray_type type;
-  size_t length = 0, offset = 0;
-  void* data = nullptr;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok)
-    throw std::runtime_error("sdfn torch: expected a typed array");
+  size_t length = 0;
+  void* data = typed_array(env, v, &length, &type, buffer);
   size_t elem = 1;
   switch (type) {
     case napi_int16_array: case napi_uint16_array: elem = 2; break;
@@ -129,14 +98,13 @@ void* typed_data(napi_env env, napi_value v, size_t* bytes, napi_value* buffer =
     default: elem = 1;
   }
   *bytes = length * elem;
-  if (buffer) *buffer = ab;
   return data;
 }
 
 // init(meta: Int32Array, ints: Int32Array, floats: Float64Array, device: "cpu" | "cuda" | "cuda:N")
 napi_value Init(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  GUARD_BEGIN
+  SDFN_ARGS(4);
+  SDFN_TRY
   napi_value bufs[3] = {argv[0], argv[1], argv[2]};
   size_t bytes;
   meta = static_cast<int32_t*>(typed_data(env, argv[0], &bytes));
@@ -174,12 +142,12 @@ napi_value Init(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "ops", ops);
   napi_set_named_property(env, result, "layouts", layouts);
   return result;
-  GUARD_END
+  SDFN_CATCH
 }
 
 // info() → { version, cuda, cudaDevices, threads }: what this libtorch offers, without choosing.
 napi_value Info(napi_env env, napi_callback_info info) {
-  GUARD_BEGIN
+  SDFN_TRY
   napi_value result, v;
   napi_create_object(env, &result);
   napi_create_string_utf8(env, SDFN_TORCH_VERSION, NAPI_AUTO_LENGTH, &v);
@@ -189,13 +157,13 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "cudaDevices", make_int(env, at::hasCUDA() ? gpu_count(at::detail::getCUDAHooks(), 0) : 0));
   napi_set_named_property(env, result, "threads", make_int(env, at::get_num_threads()));
   return result;
-  GUARD_END
+  SDFN_CATCH
 }
 
 // upload(values: TypedArray, dtype, rank) → handle; the shape is in ints[0..rank).
 napi_value Upload(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  GUARD_BEGIN
+  SDFN_ARGS(3);
+  SDFN_TRY
   size_t bytes;
   void* data = typed_data(env, argv[0], &bytes);
   at::ScalarType type = scalar_type(int_arg(env, argv[1]));
@@ -215,13 +183,13 @@ napi_value Upload(napi_env env, napi_callback_info info) {
   // so constants like `tf.sub(1, m)` cost no host-to-device copy.
   if (device.is_cuda() && rank > 0) cpu = cpu.to(at::TensorOptions().device(device), /*non_blocking=*/pinned);
   return make_int(env, store(std::move(cpu)));
-  GUARD_END
+  SDFN_CATCH
 }
 
 // download(handle, out: TypedArray): copies the tensor (row-major) into out.
 napi_value Download(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  GUARD_BEGIN
+  SDFN_ARGS(2);
+  SDFN_TRY
   size_t bytes;
   void* data = typed_data(env, argv[1], &bytes);
   at::Tensor t = lookup(int_arg(env, argv[0]));
@@ -231,11 +199,11 @@ napi_value Download(napi_env env, napi_callback_info info) {
     throw std::runtime_error("sdfn torch: download size mismatch");
   if (bytes) std::memcpy(data, t.data_ptr(), bytes);
   return nullptr;
-  GUARD_END
+  SDFN_CATCH
 }
 
 napi_value Free(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  SDFN_ARGS(1);
   int32_t h = int_arg(env, argv[0]);
   if (h >= 0 && static_cast<size_t>(h) < tensors.size() && tensors[h].defined()) {
     tensors[h] = at::Tensor();
@@ -247,8 +215,8 @@ napi_value Free(napi_env env, napi_callback_info info) {
 
 // run(op, nIn) → number of outputs; input handles in ints[0..nIn), attributes after them.
 napi_value Run(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  GUARD_BEGIN
+  SDFN_ARGS(2);
+  SDFN_TRY
   const auto& table = op_table();
   int32_t op = int_arg(env, argv[0]);
   int32_t n_in = int_arg(env, argv[1]);
@@ -271,7 +239,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   napi_value v;
   napi_create_int32(env, static_cast<int32_t>(call.out.size()), &v);
   return v;
-  GUARD_END
+  SDFN_CATCH
 }
 
 // stats() → [live handles, bytes held by them (views counted at their own size)]
@@ -288,19 +256,19 @@ napi_value Stats(napi_env env, napi_callback_info info) {
 
 // sync(): waits for queued device work (a one-element read forces the stream to drain).
 napi_value Sync(napi_env env, napi_callback_info info) {
-  GUARD_BEGIN
+  SDFN_TRY
   if (device.is_cuda()) at::zeros({1}, at::TensorOptions().device(device)).to(at::kCPU);
   return nullptr;
-  GUARD_END
+  SDFN_CATCH
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  GUARD_BEGIN
+  SDFN_ARGS(1);
+  SDFN_TRY
   int32_t n = int_arg(env, argv[0]);
   if (n > 0) at::set_num_threads(n);
   return nullptr;
-  GUARD_END
+  SDFN_CATCH
 }
 
 napi_value Module(napi_env env, napi_value exports) {

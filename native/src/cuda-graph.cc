@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "napi.h"
 #include "program.h"
 
 #if defined(SDFN_CUDA_GRAPH) && __has_include(<ATen/cuda/CUDAGraph.h>)
@@ -168,9 +169,7 @@ StepGraph::Ran StepGraph::run(std::vector<at::Tensor>&, const std::vector<int32_
 #endif
 
 napi_value SetCudaGraph(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  SDFN_ARGS(1);
   bool on = false;
   if (argc >= 1) napi_get_value_bool(env, argv[0], &on);
   requested = on;

@@ -4,6 +4,7 @@
 // Built without Gloo's headers (Debian: libgloo-dev) this file provides no kernels and a
 // distInfo() that says why.
 #include "dist.h"
+#include "napi.h"
 
 #include <chrono>
 #include <cstring>
@@ -24,17 +25,6 @@
 
 namespace sdfn {
 namespace {
-
-napi_value fail(napi_env env, const std::string& msg) {
-  napi_throw_error(env, nullptr, msg.c_str());
-  return nullptr;
-}
-
-napi_value number(napi_env env, double x) {
-  napi_value v;
-  napi_create_double(env, x, &v);
-  return v;
-}
 
 napi_value text(napi_env env, const std::string& s) {
   napi_value v;
@@ -142,27 +132,10 @@ void dist_broadcast(Call& c) {
   unpack(buffer, c.in, c.out);
 }
 
-std::string arg_string(napi_env env, napi_value v) {
-  size_t len = 0;
-  napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-  std::string s(len, '\0');
-  napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
-  return s;
-}
-
-double arg_number(napi_env env, napi_value v) {
-  double x = 0;
-  napi_get_value_double(env, v, &x);
-  return x;
-}
-
 float* float_array(napi_env env, napi_value v, size_t* length) {
   napi_typedarray_type type;
-  void* data = nullptr;
-  napi_value ab;
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, length, &data, &ab, &offset) != napi_ok || type != napi_float32_array)
-    throw std::runtime_error("sdfn dist: expected a Float32Array");
+  void* data = typed_array(env, v, length, &type);
+  if (type != napi_float32_array) throw std::runtime_error("sdfn dist: expected a Float32Array");
   return static_cast<float*>(data);
 }
 
@@ -193,34 +166,19 @@ c10::intrusive_ptr<c10d::ProcessGroup> make_group(const std::string& backend, co
   throw std::runtime_error("sdfn dist: backend \"" + backend + "\" is not in this build (it has: " + kBackends + ")");
 }
 
-#define DIST_ARGS(n)     \
-  size_t argc = n;       \
-  napi_value argv[n];    \
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr)
-
-#define DIST_TRY try {
-#define DIST_CATCH                                    \
-  }                                                   \
-  catch (const c10::Error& e) {                       \
-    return fail(env, e.what_without_backtrace());     \
-  }                                                   \
-  catch (const std::exception& e) {                   \
-    return fail(env, e.what());                       \
-  }
-
 // distInit(rank, world, masterAddr, masterPort, backend, timeoutMs, device): joins the group.
 // Rank 0 serves the TCPStore; every rank blocks until all `world` ranks have connected.
 napi_value Init(napi_env env, napi_callback_info info) {
-  DIST_ARGS(7);
-  DIST_TRY
+  SDFN_ARGS(7);
+  SDFN_TRY
   if (group.pg) throw std::runtime_error("sdfn dist: this process already joined a group");
-  group.rank = static_cast<int>(arg_number(env, argv[0]));
-  group.world = static_cast<int>(arg_number(env, argv[1]));
-  std::string master = arg_string(env, argv[2]);
-  auto port = static_cast<uint16_t>(arg_number(env, argv[3]));
-  std::string backend = arg_string(env, argv[4]);
-  group.timeout = std::chrono::milliseconds(static_cast<int64_t>(arg_number(env, argv[5])));
-  group.device = at::Device(arg_string(env, argv[6]));
+  group.rank = static_cast<int>(number_arg(env, argv[0]));
+  group.world = static_cast<int>(number_arg(env, argv[1]));
+  std::string master = string_arg(env, argv[2]);
+  auto port = static_cast<uint16_t>(number_arg(env, argv[3]));
+  std::string backend = string_arg(env, argv[4]);
+  group.timeout = std::chrono::milliseconds(static_cast<int64_t>(number_arg(env, argv[5])));
+  group.device = at::Device(string_arg(env, argv[6]));
   if (backend == "gloo") group.device = at::Device(at::kCPU);  // Gloo stages CUDA tensors through the host itself
   c10d::TCPStoreOptions so;
   so.port = port;
@@ -232,21 +190,21 @@ napi_value Init(napi_env env, napi_callback_info info) {
   group.store = c10::make_intrusive<c10d::PrefixStore>("sdfn/", tcp);
   group.pg = make_group(backend, master);
   return nullptr;
-  DIST_CATCH
+  SDFN_CATCH
 }
 
 napi_value Barrier(napi_env env, napi_callback_info info) {
-  DIST_TRY
+  SDFN_TRY
   need_group();
   finish(group.pg->barrier(), "barrier", 0);
   return nullptr;
-  DIST_CATCH
+  SDFN_CATCH
 }
 
 // distAllreduceHost(values: Float32Array): sums `values` over the ranks, in place.
 napi_value AllreduceHost(napi_env env, napi_callback_info info) {
-  DIST_ARGS(1);
-  DIST_TRY
+  SDFN_ARGS(1);
+  SDFN_TRY
   need_group();
   size_t n = 0;
   float* data = float_array(env, argv[0], &n);
@@ -256,13 +214,13 @@ napi_value AllreduceHost(napi_env env, napi_callback_info info) {
   at::Tensor back = t.to(at::kCPU).contiguous();
   std::memcpy(data, back.data_ptr<float>(), n * sizeof(float));
   return nullptr;
-  DIST_CATCH
+  SDFN_CATCH
 }
 
 // distAllgather(values: Float32Array) → Float32Array[] (rank order); lengths may differ per rank.
 napi_value Allgather(napi_env env, napi_callback_info info) {
-  DIST_ARGS(1);
-  DIST_TRY
+  SDFN_ARGS(1);
+  SDFN_TRY
   need_group();
   size_t n = 0;
   float* data = float_array(env, argv[0], &n);
@@ -293,28 +251,28 @@ napi_value Allgather(napi_env env, napi_callback_info info) {
     napi_set_element(env, result, r, arr);
   }
   return result;
-  DIST_CATCH
+  SDFN_CATCH
 }
 
 // distStats() → { rank, world, collectives, bytes, seconds } since distInit.
 napi_value Stats(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_object(env, &out);
-  set(env, out, "rank", number(env, group.rank));
-  set(env, out, "world", number(env, group.world));
-  set(env, out, "collectives", number(env, group.collectives));
-  set(env, out, "bytes", number(env, group.bytes));
-  set(env, out, "seconds", number(env, group.seconds));
+  set(env, out, "rank", make_number(env, group.rank));
+  set(env, out, "world", make_number(env, group.world));
+  set(env, out, "collectives", make_number(env, group.collectives));
+  set(env, out, "bytes", make_number(env, group.bytes));
+  set(env, out, "seconds", make_number(env, group.seconds));
   return out;
 }
 
 // distDestroy(): leaves the group (after a final barrier on the JS side); safe to call twice.
 napi_value Destroy(napi_env env, napi_callback_info info) {
-  DIST_TRY
+  SDFN_TRY
   group.pg.reset();
   group.store.reset();
   return nullptr;
-  DIST_CATCH
+  SDFN_CATCH
 }
 
 #endif  // SDFN_DIST

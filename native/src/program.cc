@@ -8,6 +8,7 @@
 #include "program.h"
 
 #include "cuda-graph.h"
+#include "napi.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -48,6 +49,11 @@ struct Program {
 
 using Clock = std::chrono::steady_clock;
 int64_t ns_since(Clock::time_point t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count(); }
+
+// programProfile: time inside each kernel's ATen calls summed per kernel name over replays (for
+// comparing a replay with torch.profiler's table); off by default, when off a replay pays one branch.
+bool profiling = false;
+std::vector<std::pair<int64_t, int64_t>> profile_by_op;  // op index → (calls, ns)
 
 std::vector<std::unique_ptr<Program>> programs;
 at::Generator step_generator;
@@ -192,7 +198,13 @@ void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool c
   call.out.clear();
   Clock::time_point started = Clock::now();
   entry.fn(call);
-  kernel_ns += ns_since(started);
+  int64_t ns = ns_since(started);
+  kernel_ns += ns;
+  if (profiling) {
+    auto& p = profile_by_op[kn.op];
+    p.first++;
+    p.second += ns;
+  }
   if (call.out.size() != kn.out.size())
     throw std::runtime_error(std::string("sdfn torch: ") + entry.name + " gave another number of outputs than when it was recorded");
   for (size_t k = 0; k < kn.out.size(); ++k) {
@@ -282,21 +294,6 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
 }
 
 // ---- N-API
-napi_value fail(napi_env env, const char* msg) {
-  napi_throw_error(env, nullptr, msg);
-  return nullptr;
-}
-
-template <typename T>
-T* typed(napi_env env, napi_value v, size_t* length) {
-  napi_typedarray_type type;
-  void* data = nullptr;
-  napi_value ab;
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, length, &data, &ab, &offset) != napi_ok)
-    throw std::runtime_error("sdfn torch: expected a typed array");
-  return static_cast<T*>(data);
-}
 
 at::Tensor upload(napi_env env, napi_value values, at::ScalarType type, std::vector<int64_t> shape) {
   size_t length = 0;
@@ -309,31 +306,15 @@ at::Tensor upload(napi_env env, napi_value values, at::ScalarType type, std::vec
 }
 
 Program& program_at(napi_env env, napi_value v) {
-  int32_t id = -1;
-  napi_get_value_int32(env, v, &id);
+  int32_t id = int_arg(env, v);
   if (id < 0 || static_cast<size_t>(id) >= programs.size() || !programs[id]) throw std::runtime_error("sdfn torch: no such program");
   return *programs[id];
 }
 
-#define NAPI_ARGS(n)         \
-  size_t argc = n;           \
-  napi_value argv[n];        \
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr)
-
-#define NAPI_TRY try {
-#define NAPI_CATCH                                          \
-  }                                                         \
-  catch (const c10::Error& e) {                             \
-    return fail(env, e.what_without_backtrace());           \
-  }                                                         \
-  catch (const std::exception& e) {                         \
-    return fail(env, e.what());                             \
-  }
-
 // programCreate(code: Int32Array, floats: Float64Array, uploads: TypedArray[]) → id
 napi_value ProgramCreate(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(3);
-  NAPI_TRY
+  SDFN_ARGS(3);
+  SDFN_TRY
   size_t n = 0, n_floats = 0;
   const int32_t* code = typed<int32_t>(env, argv[0], &n);
   const double* floats = typed<double>(env, argv[1], &n_floats);
@@ -341,41 +322,38 @@ napi_value ProgramCreate(napi_env env, napi_callback_info info) {
   napi_value v;
   napi_create_int32(env, static_cast<int32_t>(programs.size() - 1), &v);
   return v;
-  NAPI_CATCH
+  SDFN_CATCH
 }
 
 // programReplay(id, handles: Int32Array (inputs, then state), scalars: Float64Array, seed, out: Float32Array) → finite
 napi_value ProgramReplay(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(5);
-  NAPI_TRY
+  SDFN_ARGS(5);
+  SDFN_TRY
   Program& P = program_at(env, argv[0]);
   size_t n_handles = 0, n_scalars = 0, out_len = 0;
   const int32_t* handles = typed<int32_t>(env, argv[1], &n_handles);
   const double* scalars = typed<double>(env, argv[2], &n_scalars);
-  uint32_t seed = 0;
-  napi_get_value_uint32(env, argv[3], &seed);
+  uint32_t seed = uint_arg(env, argv[3]);
   float* out = typed<float>(env, argv[4], &out_len);
   napi_value v;
   napi_get_boolean(env, replay(P, handles, n_handles, scalars, n_scalars, seed, out, out_len), &v);
   return v;
-  NAPI_CATCH
+  SDFN_CATCH
 }
 
 napi_value ProgramFree(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(1);
-  NAPI_TRY
+  SDFN_ARGS(1);
+  SDFN_TRY
   program_at(env, argv[0]);
-  int32_t id = 0;
-  napi_get_value_int32(env, argv[0], &id);
-  programs[id].reset();
+  programs[int_arg(env, argv[0])].reset();
   return nullptr;
-  NAPI_CATCH
+  SDFN_CATCH
 }
 
 // programStats(id) → [kernels, replays, ns in replays, ns inside kernels]: host overhead = the difference
 napi_value ProgramStats(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(1);
-  NAPI_TRY
+  SDFN_ARGS(1);
+  SDFN_TRY
   Program& P = program_at(env, argv[0]);
   double values[4] = {static_cast<double>(P.code.size()), static_cast<double>(P.replays), static_cast<double>(P.total_ns),
                       static_cast<double>(P.kernel_ns)};
@@ -386,7 +364,7 @@ napi_value ProgramStats(napi_env env, napi_callback_info info) {
     napi_set_element(env, result, k, v);
   }
   return result;
-  NAPI_CATCH
+  SDFN_CATCH
 }
 
 // programCount() → programs alive (a test checks that runs free theirs)
@@ -398,15 +376,39 @@ napi_value ProgramCount(napi_env env, napi_callback_info info) {
   return v;
 }
 
+// programProfile(on) → [[kernel name, calls, ns], …] summed since the last call (kernels that ran);
+// starts (on) or stops (off) the per-kernel timing of replays.
+napi_value ProgramProfile(napi_env env, napi_callback_info info) {
+  SDFN_ARGS(1);
+  SDFN_TRY
+  bool on = false;
+  napi_get_value_bool(env, argv[0], &on);
+  napi_value result;
+  napi_create_array(env, &result);
+  uint32_t n = 0;
+  for (size_t op = 0; op < profile_by_op.size(); ++op) {
+    if (!profile_by_op[op].first) continue;
+    napi_value row, name;
+    napi_create_array_with_length(env, 3, &row);
+    napi_create_string_utf8(env, op_table()[op].name, NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, row, 0, name);
+    napi_set_element(env, row, 1, make_number(env, static_cast<double>(profile_by_op[op].first)));
+    napi_set_element(env, row, 2, make_number(env, static_cast<double>(profile_by_op[op].second)));
+    napi_set_element(env, result, n++, row);
+  }
+  profile_by_op.assign(op_table().size(), {0, 0});
+  profiling = on;
+  return result;
+  SDFN_CATCH
+}
+
 // seedStep(seed): reseeds the step generator (an eager step does this before its forward pass).
 napi_value SeedStep(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(1);
-  NAPI_TRY
-  uint32_t seed = 0;
-  napi_get_value_uint32(env, argv[0], &seed);
-  seed_step(seed);
+  SDFN_ARGS(1);
+  SDFN_TRY
+  seed_step(uint_arg(env, argv[0]));
   return nullptr;
-  NAPI_CATCH
+  SDFN_CATCH
 }
 
 }  // namespace
@@ -420,6 +422,7 @@ void define_program_functions(napi_env env, napi_value exports) {
       {"programFree", nullptr, ProgramFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"programStats", nullptr, ProgramStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"programCount", nullptr, ProgramCount, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"programProfile", nullptr, ProgramProfile, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"seedStep", nullptr, SeedStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setCudaGraph", nullptr, SetCudaGraph, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
