@@ -2,6 +2,8 @@
 // gradients over the ranks, the batches are this rank's shard, the teacher cache is shared,
 // evaluation is sharded, rank 0 alone writes checkpoints, and a stop (q, Ctrl-C, SIGTERM on
 // any rank) is agreed so every rank stops after the same step with one checkpoint.
+import * as tf from "@tensorflow/tfjs";
+import type { TorchBackend } from "../backend/torch/backend.js";
 import type { ParamStore } from "../nn/scope.js";
 import type { TrainEvent } from "../train/events.js";
 import type { TrainLoop } from "../train/trainer.js";
@@ -62,12 +64,20 @@ class AgreedStop {
   }
 }
 
+/**
+ * Replays with collectives run without CUDA graphs (training.cuda_graph): Gloo stages CUDA
+ * tensors through the host, which a capture refuses, and NCCL capture is unverified here.
+ */
+function keepCollectivesOutOfGraphs(): void {
+  if (tf.getBackend() === "torch") (tf.backend() as TorchBackend).native.addon.setCudaGraph?.(false);
+}
+
 /** `loop` over `parts.group`'s ranks. */
 export function distributeLoop(loop: TrainLoop, parts: DistParts): TrainLoop {
   const { group } = parts;
   const teacher = shareTeacher(loop.teacher, group, parts.pathWidth);
   const stop = new AgreedStop(group, loop.signal);
-  loop.step.compiled?.dispose();
+  if (loop.step.compiled) keepCollectivesOutOfGraphs();
   let before = group.stats();
   let lastStep = performance.now();
   const emit = (event: TrainEvent) => {
@@ -97,8 +107,9 @@ export function distributeLoop(loop: TrainLoop, parts: DistParts): TrainLoop {
   };
   return {
     ...loop,
-    // Eager steps: a replayed program would have to carry the collectives (training.compile; not wired yet).
-    step: { ...loop.step, compiled: undefined, sync: gradientSync(group, parts.bucketBytes) },
+    // The sync runs inside the eager step, so a compiled step records its DistAllreduce kernels and
+    // replays them natively against the live group: still one N-API call per step.
+    step: { ...loop.step, sync: gradientSync(group, parts.bucketBytes) },
     teacher,
     batches: parts.batches,
     async evaluate() {

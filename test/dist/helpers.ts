@@ -63,3 +63,7 @@ evaluation: { recall_at: [1, 10], batch_size: 16 }
   );
   return file;
 }
+
+/** Steps a run replayed natively: the compile counts of its epoch events (metrics.jsonl lines). */
+export const replayedSteps = (log: Record<string, unknown>[]) =>
+  log.filter((e) => e.type === "epoch").reduce((n, e) => n + ((e.compiled as { replayed?: number } | undefined)?.replayed ?? 0), 0);

@@ -1,6 +1,6 @@
 // `sdfn build --nproc 2` end to end on the quickstart (Gloo over 127.0.0.1): one run directory
 // written by rank 0, a log per rank, a stop (SIGINT) that every rank obeys with one checkpoint,
-// --resume with the same N finishing the run and a clear error with another N; and a killed
+// --resume with the same N finishing the run (replayed steps, the allreduce inside the program) and a clear error with another N; and a killed
 // rank that ends the job (exit 1, the rank named, its last lines) with the last checkpoint intact.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readCheckpoint } from "../../src/run/checkpoint.js";
 import { RunDir } from "../../src/run/run-dir.js";
 import { missing, ROOT } from "../support/requires.js";
-import { sdfn } from "./helpers.js";
+import { replayedSteps, sdfn } from "./helpers.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "sdfn-dist-launch-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -74,6 +74,10 @@ describe.skipIf(missing("addon", "distributed"))("sdfn build --nproc 2", () => {
     expect(b.code, b.stderr).toBe(0);
     const done = summaryOf(run);
     expect(done).toMatchObject({ status: "completed", epochs: 2, steps: 16 });
+    // the resumed epoch replayed its steps too (a fresh process records its programs anew)
+    const log = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const resumedEpoch = log.filter((e) => e.type === "epoch").at(-1)!;
+    expect(replayedSteps([resumedEpoch])).toBeGreaterThan(0);
     expect(existsSync(join(run, "report.html"))).toBe(true);
   }, 420_000); // child processes: ~20 s of startup each on a loaded 2-core machine
 

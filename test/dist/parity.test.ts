@@ -2,13 +2,14 @@
 // 127.0.0.1) against 1 process × batch 8, same seed, a network without batch norm and a loss
 // that is a mean over samples: the weights agree to 1e-5 after 10 steps, and the sharded
 // evaluation of the 2-process run gives exactly the metrics one process computes from its checkpoint.
+// Both runs replay their steps (training.compile auto), the 2-process program with its allreduce.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCheckpoint } from "../../src/run/checkpoint.js";
 import { missing } from "../support/requires.js";
-import { sdfn, writeRecipe } from "./helpers.js";
+import { replayedSteps, sdfn, writeRecipe } from "./helpers.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "sdfn-dist-parity-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -43,6 +44,8 @@ describe.skipIf(missing("addon", "distributed"))("2 processes × b = 1 process �
     const totals = events(one).filter((e) => e.type === "step").map((e) => e.total as number);
     expect(totals[totals.length - 1]!).toBeLessThan(totals[0]!);
     expect(worst).toBeLessThan(1e-5);
+    // Both ran replayed steps (training.compile auto): the 2-process program carries the allreduce.
+    for (const run of [two, one]) expect(replayedSteps(events(run))).toBeGreaterThan(0);
 
     // The 2-process run's own (sharded, gathered) evaluation = one process evaluating its checkpoint.
     const sharded = events(two).find((e) => e.type === "evaluation")!.metrics as Record<string, number>;
