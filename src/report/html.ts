@@ -4,6 +4,7 @@
 import { formatCount, formatDuration, formatPercent } from "../view/format.js";
 import { comparisonLine } from "../view/baselines.js";
 import type { TrainEvent } from "../train/events.js";
+import { epochNumber, summaryShifted } from "../run/epochs.js";
 import type { RunRecord } from "./read.js";
 import { bestEvaluation, evaluations, lastInfo, lossSeries, recallGroups, routingCharts, uniqueSteps } from "./series.js";
 import { GALLERY_STYLE, gallerySection } from "./gallery.js";
@@ -142,7 +143,8 @@ export function renderReport(run: RunRecord): string {
   const recipe = run.recipeYaml
     ? `<h2>Resolved recipe</h2><pre>${escapeHtml(run.recipeYaml)}</pre>`
     : `<h2>Resolved recipe</h2><p class="note">recipe.resolved.yaml is missing.</p>`;
-  const summary = run.summary ? `<h2>Summary</h2><pre>${escapeHtml(JSON.stringify(run.summary, null, 2))}</pre>` : "";
+  // As summary.json spells it (epochs from 1).
+  const summary = run.summary ? `<h2>Summary</h2><pre>${escapeHtml(JSON.stringify(summaryShifted(run.summary, epochNumber), null, 2))}</pre>` : "";
   return [
     `<!doctype html>`,
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,

@@ -6,6 +6,7 @@ import { RunDir } from "../run/run-dir.js";
 import { UsageError } from "../util/errors.js";
 import type { GalleryFile } from "../run/gallery.js";
 import type { TrainEvent } from "../train/events.js";
+import { epochIndex, eventsFromFile, summaryShifted } from "../run/epochs.js";
 
 export interface RunRecord {
   dir: string;
@@ -29,7 +30,7 @@ export function readRun(dir: string): RunRecord {
       `${dir}: no metrics.jsonl here; give a run directory written by \`sdfn build\` (it holds metrics.jsonl, recipe.resolved.yaml, summary.json)`,
     );
   }
-  const events: TrainEvent[] = [];
+  const written: TrainEvent[] = [];
   const badLines: number[] = [];
   readFileSync(metrics, "utf8")
     .split("\n")
@@ -37,7 +38,7 @@ export function readRun(dir: string): RunRecord {
       if (!line.trim()) return;
       try {
         const e = JSON.parse(line) as TrainEvent;
-        if (typeof e?.type === "string") events.push(e);
+        if (typeof e?.type === "string") written.push(e);
         else badLines.push(i + 1);
       } catch {
         badLines.push(i + 1);
@@ -53,6 +54,9 @@ export function readRun(dir: string): RunRecord {
       summary = undefined;
     }
   }
+  // Files number epochs from 1 (older ones from 0); in memory they are 0-based (src/run/epochs.ts).
+  const { events, oneBased } = eventsFromFile(written);
+  if (summary && oneBased) summary = summaryShifted(summary, epochIndex);
   return {
     dir,
     events,

@@ -12,14 +12,19 @@ import type { Optimizer } from "../train/kinds.js";
 import type { EpochTotals, TrainPosition } from "../train/trainer.js";
 import { checkpointFiles, RunDir, type CheckpointTag } from "./run-dir.js";
 import { CheckpointError, findUnit, writeUnit } from "./checkpoint-unit.js";
+import { epochIndex, epochNumber } from "./epochs.js";
 
 export type { CheckpointTag } from "./run-dir.js";
 export { loadStoreTensors, storeTensors } from "../nn/store-io.js";
 export { CheckpointError } from "./checkpoint-unit.js";
 
-/** Where training stands: enough to continue exactly. */
+/**
+ * Where training stands: enough to continue exactly. In memory `epoch` (where a resume
+ * starts) and `best.epoch` are 0-based; meta.json format 2 numbers them from 1 (format 1,
+ * written before, is read as it was).
+ */
 export interface CheckpointMeta extends TrainPosition {
-  format: 1;
+  format: 1 | 2;
   recipeName: string;
   recipeHash: string;
   /** The recipe seed; every RNG stream derives from it, the epoch and the step. */
@@ -59,7 +64,7 @@ export async function saveCheckpoint(runDir: string, tag: CheckpointTag, parts: 
       for (const [name, t] of Object.entries(opt.tensors)) state[`optimizer.${name}`] = t;
       withPath(p.state, "write", () => writeSafetensors(p.state, state, { optimizer_steps: String(opt.step) }));
     }
-    withPath(p.meta, "write", () => writeFileSync(p.meta, `${JSON.stringify(parts.meta, null, 2)}\n`));
+    withPath(p.meta, "write", () => writeFileSync(p.meta, `${JSON.stringify(metaToFile(parts.meta), null, 2)}\n`));
   });
   return checkpointFiles(dir).weights;
 }
@@ -97,11 +102,26 @@ function verifiedUnit(runDir: string, tag: CheckpointTag) {
 }
 
 function parseMeta(file: string): CheckpointMeta {
+  let meta: CheckpointMeta;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as CheckpointMeta;
+    meta = JSON.parse(readFileSync(file, "utf8")) as CheckpointMeta;
   } catch (err) {
     throw new CheckpointError(`${file}: not a checkpoint's metadata (${(err as Error).message})`);
   }
+  if (meta.format === 1) return meta; // epochs 0-based, as in memory
+  if (meta.format !== META_FORMAT) {
+    throw new CheckpointError(`${file}: checkpoint format ${String(meta.format)} is not one this sdfn reads (1, 2); it was written by another version`);
+  }
+  return metaShifted(meta, epochIndex);
+}
+
+/** meta.json's format: 2 = epoch numbers from 1. */
+const META_FORMAT = 2;
+
+const metaToFile = (meta: CheckpointMeta): CheckpointMeta => ({ ...metaShifted(meta, epochNumber), format: META_FORMAT });
+
+function metaShifted(meta: CheckpointMeta, f: (epoch: number) => number): CheckpointMeta {
+  return { ...meta, epoch: f(meta.epoch), best: meta.best ? { ...meta.best, epoch: f(meta.best.epoch) } : meta.best };
 }
 
 /** The optimizer part of a state file, as Optimizer.load expects it. */

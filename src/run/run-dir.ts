@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { EventSink, TrainEvent } from "../train/events.js";
+import { eventToFile } from "./epochs.js";
 
 /** Every file of a run directory, relative to it. */
 export const RUN_FILES = {
@@ -80,11 +81,12 @@ export class RunDir {
     writeFileSync(this.recipe, recipeYaml);
   }
 
-  /** An event sink: each event is appended to metrics.jsonl, "end" also writes summary.json, then `next` sees it. */
+  /** An event sink: each event is appended to metrics.jsonl, "end" also writes summary.json (epochs 1-based), then `next` sees it. */
   sink(next: EventSink): EventSink {
     return (event: TrainEvent) => {
-      if (event.type === "end") writeFileSync(this.summary, `${JSON.stringify(event.summary, null, 2)}\n`);
-      appendFileSync(this.metrics, `${JSON.stringify(event)}\n`);
+      const written = eventToFile(event);
+      if (written.type === "end") writeFileSync(this.summary, `${JSON.stringify(written.summary, null, 2)}\n`);
+      appendFileSync(this.metrics, `${JSON.stringify(written)}\n`);
       next(event);
     };
   }

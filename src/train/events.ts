@@ -1,6 +1,7 @@
 // The events a run emits. The trainer produces them; the Ink dashboard, the
 // plain/JSON-lines logger, metrics.jsonl and the report consume them. Library
-// code never prints: it emits these.
+// code never prints: it emits these. Epochs are 0-based indices here; files and
+// messages number them from 1 (the conversion: src/run/epochs.ts).
 
 export interface RunInfo {
   recipeName: string;
@@ -16,6 +17,8 @@ export interface RunInfo {
   /** Loss component names, e.g. ["batch_classification", "consistency", "path_distillation"]. */
   losses: string[];
   startEpoch: number; // > 0 when resumed
+  /** Files only (metrics.jsonl, JSON output): 1 = this run's epoch numbers start at 1 (src/run/epochs.ts). */
+  epochsFrom?: 1;
   /** Processes training together (data-parallel; absent or 1 for one process); batchSize is per process. */
   world?: number;
 }

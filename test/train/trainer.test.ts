@@ -109,7 +109,7 @@ describe("trainer", () => {
     expect(stopped.summary.status).toBe("interrupted");
     const types = stopped.events.map((e) => e.type);
     expect(types.indexOf("evaluation")).toBeLessThan(types.indexOf("stopped"));
-    expect(JSON.parse(readFileSync(join(stopped.outDir, "checkpoints", "last", "meta.json"), "utf8"))).toMatchObject({ epoch: 1, epochStep: 0, step: 3 });
+    expect(JSON.parse(readFileSync(join(stopped.outDir, "checkpoints", "last", "meta.json"), "utf8"))).toMatchObject({ format: 2, epoch: 2, epochStep: 0, step: 3 }); // meta.json numbers epochs from 1: resume at the start of epoch 2
     const resumed = await run([], { resume: stopped.outDir });
     expect(resumed.summary.metrics).toEqual(first.summary.metrics);
     expect(resumed.summary.best).toEqual(first.summary.best);
@@ -176,7 +176,7 @@ describe("trainer", () => {
     expect((stop as { message: string }).message).toContain(`The last good checkpoint is ${join(outDir, "checkpoints", "last")} (from before the failing step)`);
     expect((stop as { message: string }).message).toMatch(/Start a new run with a lower learning rate \(--set training.optimizer.lr=5\.0e-4\)/);
     const meta = JSON.parse(readFileSync(join(outDir, "checkpoints", "last", "meta.json"), "utf8"));
-    expect(meta).toMatchObject({ epoch: 1, epochStep: 0, step: 3 }); // the end of epoch 1, the last good one
+    expect(meta).toMatchObject({ format: 2, epoch: 2, epochStep: 0, step: 3 }); // the end of epoch 1, the last good one (resume at epoch 2)
     expect(stepEvents(events).map((s) => s.step)).toEqual([0, 1, 2, 3]);
   });
 });

@@ -22,6 +22,7 @@ export const command = defineCommand({
     if (positionals.length !== 1) throw new UsageError(`eval: expected one RUN_DIR, got ${positionals.length} (see sdfn eval --help)`);
     const { evaluate } = await import("../../eval/evaluate.js");
     const { summaryRecall } = await import("../../eval/protocols.js");
+    const { positionText, weightsEpoch } = await import("../../run/epochs.js");
     const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net, meta } = run;
     const tag = values.checkpoint ?? "best";
@@ -29,10 +30,10 @@ export const command = defineCommand({
       const ks = loaded.recipe.evaluation.recall_at;
       const metrics = await evaluate(net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: meta.epoch, recall: summaryRecall(metrics, ks), metrics })}\n`);
+        process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: weightsEpoch(meta), recall: summaryRecall(metrics, ks), metrics })}\n`);
         return 0;
       }
-      process.stdout.write(`${loaded.recipe.name}: ${tag} checkpoint (after epoch ${meta.epoch}, step ${meta.step})\n`);
+      process.stdout.write(`${loaded.recipe.name}: ${tag} checkpoint (${positionText(meta)}; global step ${meta.step})\n`);
       const header = ["set", ...ks.map((k) => `R@${k}`), "mean"];
       const rows = [...dataset.evalSets.map((s) => s.name), ...(dataset.evalSets.length > 1 ? ["avg"] : [])].map((name) => [
         name,

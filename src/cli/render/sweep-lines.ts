@@ -2,6 +2,7 @@
 // in place (epoch, step, loss, samples/s, last recall) and left as its final state; in
 // pipes and logs each run prints a line when it starts and one when it ends; --log json
 // prints every sweep event as a JSON line.
+import { epochNumber, eventToFile, summaryShifted } from "../../run/epochs.js";
 import type { SweepEvent } from "../../sweep/run.js";
 
 export interface SweepLines {
@@ -33,6 +34,13 @@ function liveText(live: Live): string {
   if (live.recall) parts.push(live.recall);
   if (live.stopped) parts.push(live.stopped);
   return parts.join("  ");
+}
+
+/** A sweep event as JSON output writes it: epoch numbers from 1, as in the run directories' files. */
+function sweepEventToJson(e: SweepEvent): SweepEvent {
+  if (e.type === "run-event") return { ...e, event: eventToFile(e.event) };
+  if (e.type === "run-end" && e.summary) return { ...e, summary: summaryShifted(e.summary, epochNumber) };
+  return e;
 }
 
 /** The end of a run: its status, its recall (the set averages) and its time. */
@@ -70,7 +78,7 @@ export function createSweepLines(write: (text: string) => void, mode: "tty" | "p
   };
   return {
     sink(e) {
-      if (mode === "json") return write(`${JSON.stringify(e)}\n`);
+      if (mode === "json") return write(`${JSON.stringify(sweepEventToJson(e))}\n`);
       if (e.type === "run-start") {
         liveHead = head(e);
         live = null;

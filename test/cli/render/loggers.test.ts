@@ -1,5 +1,6 @@
 // The plain-lines and JSON-lines loggers, fed a synthetic run.
 import { describe, expect, it } from "vitest";
+import { eventsFromFile, eventToFile } from "../../../src/run/epochs.js";
 import { createJsonSink } from "../../../src/cli/render/json.js";
 import { formatEnd } from "../../../src/cli/render/lines.js";
 import type { Output } from "../../../src/cli/render/output.js";
@@ -75,12 +76,15 @@ describe("plain logger", () => {
 });
 
 describe("JSON-lines logger", () => {
-  it("writes each event as one JSON line that parses back to the event", () => {
+  it("writes each event as one JSON line as metrics.jsonl holds it (epochs from 1), parsing back to the event", () => {
     const { out, lines } = collect();
     const sink = createJsonSink(out);
     const run = syntheticRun(runInfo({ epochs: 1, stepsPerEpoch: 3 }));
     run.forEach(sink);
-    expect(lines().map((l) => JSON.parse(l) as TrainEvent)).toEqual(run);
+    const parsed = lines().map((l) => JSON.parse(l) as TrainEvent);
+    expect(parsed).toEqual(run.map(eventToFile));
+    expect(parsed.filter((e) => e.type === "epoch").map((e) => e.epoch)).toEqual([1]);
+    expect(eventsFromFile(parsed).events).toEqual(run.map((e) => (e.type === "start" ? { ...e, info: { ...e.info, epochsFrom: 1 } } : e)));
   });
 
   it("writes a non-finite loss as null (valid JSON)", () => {

@@ -1,6 +1,7 @@
 // createRenderer: mode choice, q / Ctrl-C / SIGINT aborting the signal, a
 // second Ctrl-C exiting with 130, and the resume command printed at the end.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { eventToFile } from "../../../src/run/epochs.js";
 import { createRenderer, type Renderer } from "../../../src/cli/render/index.js";
 import type { TrainEvent } from "../../../src/train/events.js";
 import { runInfo, syntheticRun, T0 } from "./fixtures/events.js";
@@ -150,7 +151,7 @@ describe("SIGINT in plain mode", () => {
     process.emit("SIGINT");
     await r.close();
     expect(r.signal.aborted).toBe(true);
-    expect(stdout.text.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual(events);
+    expect(stdout.text.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual(events.map(eventToFile)); // epochs from 1, as in metrics.jsonl
     expect(stderr.text).toContain("stopping after the current step");
   });
 });
