@@ -1,12 +1,13 @@
 // Choosing the tfjs backend: `auto` prefers the native libtorch backend (CUDA, then CPU), then
 // tfjs-node (`tensorflow`, only when the user installed it), then the pure-JS cpu. wasm is chosen
-// only by name: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, so it cannot train a conv encoder.
+// only by name; it trains with the gradient kernels tfjs-backend-wasm 4.22 lacks registered from src/backend/wasm/.
 // Optional backends are imported dynamically; none of them is a dependency.
 import * as tf from "@tensorflow/tfjs";
 
 import { loadAddon } from "./torch/native.js";
 import { registerTorchBackend } from "./torch/register.js";
 import { registerCompositeKernels } from "./composite.js";
+import { registerWasmGradients } from "./wasm/register.js";
 
 export { adamStep, type AdamStepOptions } from "./adam-step.js";
 export { batchNormTrain } from "./batch-norm.js";
@@ -125,6 +126,7 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<{ name: str
     case "wasm": {
       await import(optional.wasm);
       if (!(await tf.setBackend("wasm"))) throw new Error("backend wasm: tfjs could not initialise the WebAssembly backend");
+      registerWasmGradients(); // the gradient kernels tfjs-backend-wasm lacks, so that it trains
       return { name, device: "cpu" };
     }
     case "webgpu": {

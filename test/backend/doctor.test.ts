@@ -27,9 +27,9 @@ describe("sdfn doctor", () => {
     expect(report.auto).toBe("cpu");
   });
 
-  it("marks wasm as evaluation only", () => {
+  it("says wasm trains too (sdfn registers the gradient kernels it lacks)", () => {
     const out = run(["bin/sdfn.js", "doctor"], { SDFN_TORCH_ADDON: "/nonexistent/sdfn_torch.node" });
-    expect(out).toMatch(/^ {2}wasm +available +cpu \(WebAssembly\) — evaluation only \(sdfn eval, query\): it cannot train convolutional encoders$/m);
+    expect(out).toMatch(/^ {2}wasm +available +cpu \(WebAssembly\) — trains and evaluates \(sdfn adds the gradient kernels tfjs-backend-wasm lacks\)$/m);
   });
 
   it("asking for torch without the addon throws an error that says how to build it", () => {

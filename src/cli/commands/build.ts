@@ -60,13 +60,6 @@ export const command = defineCommand({
     if (!(backendNames as readonly string[]).includes(backendName)) {
       throw new UsageError(`--backend ${backendName}: expected one of ${backendNames.join(", ")}`);
     }
-    // Precomputed features need no convolution: only they can train on wasm.
-    if (backendName === "wasm" && !values["dry-run"] && loaded.recipe.training.epochs > 0 && loaded.recipe.encoders.image.type !== "features") {
-      throw new UsageError(
-        "backend wasm cannot train (tfjs-backend-wasm has no convolution filter gradient): build with --backend cpu or torch; " +
-          "wasm can evaluate a trained run (sdfn eval RUN_DIR --backend wasm)",
-      );
-    }
     // --nproc N: this process only launches the N workers (src/dist/launch.ts); each of them runs this command.
     const dist = await import("../dist-build.js");
     const nproc = dist.parseNproc(values.nproc);

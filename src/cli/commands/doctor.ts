@@ -1,8 +1,8 @@
 // `sdfn doctor` — which tfjs backends this machine can run, what each runs on, and why not.
 import { UsageError, defineCommand } from "../command.js";
 
-/** tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter: it runs networks, it cannot train a convolutional encoder. */
-export const WASM_NOTE = " — evaluation only (sdfn eval, query): it cannot train convolutional encoders";
+/** tfjs-backend-wasm 4.22 lacks two gradient kernels; sdfn registers its own (src/backend/wasm/), so wasm trains too. */
+export const WASM_NOTE = " — trains and evaluates (sdfn adds the gradient kernels tfjs-backend-wasm lacks)";
 
 export const command = defineCommand({
   name: "doctor",
@@ -11,9 +11,9 @@ export const command = defineCommand({
   description: `Checks every backend sdfn can train on and prints one line each: available
 (and on what device) or not, and why not with how to fix it. The last line
 says which backend \`backend: auto\` picks: torch (CUDA, else CPU), then
-tensorflow (tfjs-node, when installed), then cpu. wasm (evaluation and
-conv-free networks only: it has no convolution filter gradient) and webgpu
-are used only when named.
+tensorflow (tfjs-node, when installed), then cpu. wasm (it trains too: sdfn
+registers the gradient kernels tfjs-backend-wasm lacks) and webgpu are used
+only when named.
 
 The torch backend needs its native addon: \`npm run build:native\` (libtorch
 from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).`,
