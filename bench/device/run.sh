@@ -4,7 +4,7 @@
 # (CUDA), runs the torch parity suites on CUDA, the quickstart on CUDA in tmux with the live
 # dashboard (screen captures come back), the full SDFN step at paper size (ResNet-50, 224 px,
 # batch 32, d 1024) against the PyTorch reference on the same card in fp32 and bf16, and the
-# data-pipeline bench. Every result lands under $OUT (at most 8 files come back):
+# data-pipeline bench, and distributed training (Gloo over CUDA tensors, NCCL with world 1). Every result lands under $OUT (at most 8 files come back):
 #   run.log  parity.json  dashboard.txt  quickstart.json  step.json  graph.json  data-pipeline.json  summary.md
 # Each stage has its own time limit and the whole run a deadline (SDFN_DEVICE_BUDGET_S, 470 s),
 # so the call ends inside 8 minutes whatever hangs. A failed stage is recorded and the run goes on.
@@ -161,10 +161,18 @@ step_row() {
 # training.cuda_graph: the tiny recipe (test/train/fixtures, dropout off) eager, replayed plainly and
 # replayed as CUDA graphs; losses must agree to 1e-5 at every step, step times → graph.json.
 cuda_graph() {
-  local sets=(--set backend=torch --set fusion.modules.0.dropout=0 --set fusion.modules.1.dropout=0 --set data.train_pairs=44 --set training.eval_every=4)
-  if [[ $SIZE == tiny ]]; then sets+=(--set training.epochs=2); else sets+=(--set training.epochs=4); fi
+  local sets=(--set backend=torch --set fusion.modules.0.dropout=0 --set fusion.modules.1.dropout=0 --set training.eval_every=4)
+  # the GPU: 44 pairs (5 full batches and a short one) × 4 epochs; tiny (the CPU dry run, where no
+  # graph exists and replay-auto is plain replay): 3 steps an epoch, 2 epochs, no separate replay-off run
+  local modes=(eager-off replay-off replay-auto)
+  if [[ $SIZE == tiny ]]; then
+    sets+=(--set data.train_pairs=24 --set training.epochs=2)
+    modes=(eager-off replay-auto)
+  else
+    sets+=(--set data.train_pairs=44 --set training.epochs=4)
+  fi
   local mode dirs=()
-  for mode in eager-off replay-off replay-auto; do
+  for mode in "${modes[@]}"; do
     env -u CI node $GPU/sdfn.cjs build test/train/fixtures/tiny.yaml --out "$WORK/graph-$mode" "${sets[@]}" \
       --set training.compile=${mode%-*} --set training.cuda_graph=${mode#*-} >"$WORK/graph-$mode.log" 2>&1
     local rc=$?
@@ -173,7 +181,20 @@ cuda_graph() {
     dirs+=("$WORK/graph-$mode")
   done
   grep -h "CUDA graph" "$WORK"/graph-*.log
+  [[ $SIZE == tiny ]] && dirs=("${dirs[0]}" "${dirs[1]}" "${dirs[1]}")
   node bench/device/graph-check.mjs "$OUT/graph.json" "${dirs[@]}" "$WORK/graph-replay-auto.log"
+}
+
+# Distributed: Gloo over the device's tensors, 2 processes on the one GPU (the code path; not a
+# valid NCCL setup) against 1 process × the global batch, both replayed; NCCL with one process
+# (world 1): built and initialised, or why not. bench/device/dist-check.mjs → dist in summary.md.
+dist() {
+  local recipe=test/dist/fixtures/parity.yaml sets=(--set training.distributed.backend=gloo --log plain)
+  [[ $SIZE == tiny ]] && sets+=(--set data.train_pairs=40)
+  env -u CI node $GPU/sdfn.cjs build $recipe --nproc 2 --out "$WORK/dist-two" "${sets[@]}" >"$WORK/dist-two.log" 2>&1 || { cat "$WORK/dist-two.log"; return 1; }
+  env -u CI node $GPU/sdfn.cjs build $recipe --out "$WORK/dist-one" "${sets[@]}" --set training.batch_size=8 >"$WORK/dist-one.log" 2>&1 || { cat "$WORK/dist-one.log"; return 1; }
+  tail -2 "$WORK/dist-two.log"
+  node bench/device/dist-check.mjs "$WORK/dist.json" "$WORK/dist-two" "$WORK/dist-one" "$SDFN_TORCH_DEVICE"
 }
 
 data_pipeline() {
@@ -183,7 +204,7 @@ data_pipeline() {
 }
 
 export ROOT OUT LOG WORK GPU SIZE SOCK="sdfn-device-$$"
-export -f log find_tmux quickstart step_row with_gpu_memory cuda_graph data_pipeline
+export -f log find_tmux quickstart step_row with_gpu_memory cuda_graph data_pipeline dist
 # The tmux server daemonizes: end it whatever happens to the stage that started it.
 trap 'tmux_kill' EXIT
 tmux_kill() { find_tmux && "${TMUX_BIN[@]}" -L "$SOCK" kill-server >/dev/null 2>&1; rm -rf "$WORK"; }
@@ -204,7 +225,8 @@ stage step-sdfn-fp32 55 step_row sdfn fp32
 stage step-pytorch-fp32 30 step_row pytorch fp32
 stage step-sdfn-bf16 45 step_row sdfn bf16
 stage step-pytorch-bf16 25 step_row pytorch bf16
-stage cuda-graph 40 cuda_graph
+stage cuda-graph 60 cuda_graph
 stage data-pipeline 25 data_pipeline
+stage dist 60 dist
 node bench/device/summarize.mjs "$WORK" "$OUT" 2>&1 | tee -a "$LOG"
 log "sdfn device run: done in $(($(date +%s) - START)) s"
