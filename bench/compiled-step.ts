@@ -1,7 +1,8 @@
 // The torch backend's compiled step for bench/run.ts: the `torch+replay` row runs the recipe's
 // training step through trainStep with a step compiler (recorded twice, then replayed natively),
 // and both torch rows report kernels per step; the replay row also its host µs per kernel (time
-// in the replay outside the kernels' ATen calls).
+// in the replay outside the kernels' ATen calls): the median over the bench's replays, so one
+// replay slowed by a busy machine does not move it.
 import * as tf from "@tensorflow/tfjs";
 
 import type { TorchBackend } from "../src/backend/torch/backend.js";
@@ -14,7 +15,7 @@ import { trainStep, type NamedLoss, type StepSetup } from "../src/train/step.js"
 
 export interface CompiledBench {
   step: () => Promise<void>;
-  /** Kernels a replay runs and its host overhead per kernel (µs). */
+  /** Kernels a replay runs and its host overhead per kernel (µs: the median over the replays run so far). */
   stats(): { kernels: number; hostMicrosPerKernel: number };
   dispose(): void;
 }
@@ -47,20 +48,37 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
   const batch: TrainBatch = { ...p.batch, ids: Array.from({ length: p.batch.tokens.shape[0] }, (_, i) => i) };
   let seed = 0;
   const fc: ForwardContext = { training: true, seed: () => seed++ };
-  const step = async () => {
+  const run = async () => {
     await trainStep(setup, batch, p.teacher, fc, p.lr);
   };
-  await step();
-  await step(); // two captures → the program
+  await run();
+  await run(); // two captures → the program
+  const program = compiled.programs()[0];
+  if (!program) throw new Error("the step was not compiled");
+  // host µs per kernel of each replay, from the program's running totals before and after it
+  const totals = () => {
+    const { replays, hostMicrosPerKernel } = program.stats();
+    return { replays, hostMicros: replays ? hostMicrosPerKernel * replays * program.kernels : 0 };
+  };
+  const perReplay: number[] = [];
+  const step = async () => {
+    const before = totals();
+    await run();
+    const after = totals();
+    if (after.replays === before.replays + 1) perReplay.push((after.hostMicros - before.hostMicros) / program.kernels);
+  };
   return {
     step,
-    stats: () => {
-      const program = compiled.programs()[0];
-      if (!program) throw new Error("the step was not compiled");
-      return { kernels: program.kernels, hostMicrosPerKernel: program.stats().hostMicrosPerKernel };
-    },
+    stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay) }),
     dispose: () => compiled.dispose(),
   };
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Native kernels one run of `step` calls on the torch backend (recorded once). */
