@@ -8,8 +8,10 @@ import { createLoader } from "./loader.js";
 import { imageParams, loaderParams, textParams } from "./params.js";
 import type { Baselines, BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
 import { buildVocabulary } from "./vocabulary.js";
+import { badImagesMessage, decodeAll, imageIds, type Progress } from "./check-images.js";
 
 export type * from "./types.js";
+export type { Progress } from "./check-images.js";
 export { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromJSON, tokenize, countUnknown } from "./vocabulary.js";
 export { FeatureCache, imageCacheKey, fileHash, type CachedFeatures, type EncoderIdentity } from "./feature-cache.js";
 export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
@@ -44,6 +46,7 @@ const LOADING = z.object({
   prefetch: loaderParams.prefetch,
   decode_concurrency: loaderParams.decode_concurrency,
   feature_cache: loaderParams.feature_cache,
+  check_images: loaderParams.check_images,
 });
 
 /** The loading params of a dataset's parsed params: every built-in has them; a plugin's that lacks one gets the shared default. */
@@ -55,6 +58,15 @@ export class DataError extends UserError {}
 export interface DataOptions {
   /** Relative data paths resolve against it; default: process.cwd(). */
   cwd?: string;
+}
+
+export interface OpenOptions extends DataOptions {
+  /** The vocabulary to use (a resumed run's); default: built from the training captions. */
+  vocabulary?: Vocabulary;
+  /** Before training: with data.check_images: full, decode every image once and refuse bad ones (all named). */
+  checkImages?: boolean;
+  /** Progress of that check. */
+  onProgress?: (p: Progress) => void;
 }
 
 /** Builds the recipe's dataset declaration without checking images (statistics use this). */
@@ -91,12 +103,17 @@ export function missingImagesMessage(dataset: string, source: DatasetSource): st
 export async function openDataset(
   recipe: RecipeData,
   registry: Registry,
-  opts: DataOptions & { vocabulary?: Vocabulary } = {},
+  opts: OpenOptions = {},
 ): Promise<OpenDataset> {
   const { source, params } = await loadDatasetSource(recipe, registry, opts);
   const missing = missingImagesMessage(recipe.data.dataset, source);
   if (missing) throw new DataError(missing);
   const loading = loadingParams(params);
+  if (opts.checkImages && loading.check_images === "full") {
+    const ids = imageIds(source);
+    const bad = badImagesMessage(recipe.data.dataset, await decodeAll(ids, source, loading.decode_concurrency, opts.onProgress), ids.length);
+    if (bad) throw new DataError(bad);
+  }
   const vocabulary = opts.vocabulary ?? buildVocabulary(source.train.map((p) => p.text), loading.min_count);
   const loader = createLoader(source.images, vocabulary, loading);
   return {

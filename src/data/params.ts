@@ -42,6 +42,10 @@ export const loaderParams = {
     .string()
     .default("")
     .describe("Directory caching frozen-backbone features per image (relative to the working directory); empty = no cache."),
+  check_images: z
+    .enum(["first_use", "full"])
+    .default("first_use")
+    .describe("first_use: a corrupt, truncated or empty image stops training when it is first decoded, naming it; full: before training, decode every image of the dataset once (with progress) and report every bad one by file name."),
 };
 
 /** Caption joining for datasets with two captions per pair (FashionIQ). */

@@ -2,7 +2,7 @@
 // its network (with a checkpoint's weights when given), its losses, and on first
 // use its optimizer and schedule. `sdfn build`, `eval`, `query`, the bench and the
 // reference exporter all open one, so the recipe is built in one place.
-import type { OpenDataset, Vocabulary } from "../data/index.js";
+import type { OpenDataset, Progress, Vocabulary } from "../data/index.js";
 import { compileNetwork, type CompileOptions, type Network } from "../graph/compile.js";
 import { loadStoreTensors } from "../nn/store-io.js";
 import { RecipeError, type LoadedRecipe } from "../recipe/index.js";
@@ -24,6 +24,8 @@ export interface SessionOptions {
   cwd?: string;
   /** Ranks of a data-parallel run (src/dist); default 1. */
   world?: number;
+  /** Training: run data.check_images (full: every image decoded once before anything is written), reporting progress. */
+  checkImages?: { onProgress?: (p: Progress) => void };
 }
 
 export interface Session {
@@ -54,7 +56,8 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
   if (opts.dataset !== false) {
     const { openDataset } = await import("../data/index.js");
     const vocabulary = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
-    dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd });
+    const check = opts.checkImages ? { checkImages: true, onProgress: opts.checkImages.onProgress } : {};
+    dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd, ...check });
     checkRecallWithinGalleries(loaded, dataset);
   }
   const vocabulary = dataset?.vocabulary ?? opts.vocabulary;

@@ -89,7 +89,8 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
 
   // Data and network (nothing else is written before both succeed).
   const vocabulary = resumed ? await loadVocabulary(dir.vocabulary) : undefined;
-  const session = await openSession(loaded, { vocabulary, checkpoint: resumed ?? undefined, world: job?.world }).catch((err: unknown) => {
+  const onProgress = (p: { task: string; done: number; total: number }) => opts.onEvent({ type: "progress", time: Date.now(), ...p });
+  const session = await openSession(loaded, { vocabulary, checkpoint: resumed ?? undefined, world: job?.world, checkImages: { onProgress } }).catch((err: unknown) => {
     claim?.release();
     throw err;
   });

@@ -76,6 +76,8 @@ export type TrainEvent =
     }
   | { type: "checkpoint"; time: number; epoch: number; step: number; path: string; reason: "epoch" | "best" | "interrupt" | "every" }
   | { type: "warning"; time: number; message: string }
+  /** A preparation before the start (data.check_images: full decoding every image): `done` of `total`. Not in metrics.jsonl. */
+  | { type: "progress"; time: number; task: string; done: number; total: number }
   | { type: "stopped"; time: number; reason: "interrupt" | "non-finite-loss"; message: string; resumeCommand?: string }
   | { type: "end"; time: number; summary: Record<string, unknown> };
 

@@ -9,7 +9,7 @@ import type { TrainEvent } from "../../train/events.js";
 import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "../../view/format.js";
 import { routingRows } from "../../view/routing.js";
 import { etaSeconds, routingMeans, type DashboardState, type Message } from "./state.js";
-import { formatRanks } from "./lines.js";
+import { formatProgress, formatRanks } from "./lines.js";
 
 type Evaluation = Extract<TrainEvent, { type: "evaluation" }>;
 
@@ -23,7 +23,10 @@ const Title = ({ children }: { children: string }) => (
 
 export function Header({ state, width }: { state: DashboardState; width: number }) {
   const info = state.info;
-  if (!info) return <Spinner label="sdfn: starting (loading data, compiling the network)…" />;
+  if (!info) {
+    const p = state.progress;
+    return <Spinner label={p ? `sdfn: ${formatProgress(p)}…` : "sdfn: starting (loading data, compiling the network)…"} />;
+  }
   const head = `${info.recipeName} · ${info.backend} (${info.device}) · ${formatCount(info.parameters)} params · `;
   return (
     <Text>

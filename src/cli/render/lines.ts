@@ -62,6 +62,12 @@ export function formatEvaluation(e: Of<"evaluation">, full = true): string {
   return `evaluation after epoch ${e.epoch + 1}: ${metrics} · primary ${primary}${compared ? ` · ${compared}` : ""}`;
 }
 
+/** "checking images 120/1000 (12%)". */
+export function formatProgress(e: Of<"progress">): string {
+  const percent = e.total > 0 ? Math.floor((100 * e.done) / e.total) : 100;
+  return `${e.task} ${e.done}/${e.total} (${percent}%)`;
+}
+
 export function formatCheckpoint(e: Of<"checkpoint">): string {
   const what = { epoch: "end of epoch", best: "best, epoch", interrupt: "interrupted in epoch", every: `step ${e.step}, epoch` }[e.reason];
   return `checkpoint (${what} ${e.epoch + 1}): ${e.path}`;

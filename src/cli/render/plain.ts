@@ -2,7 +2,7 @@
 // steps (about ten per epoch, and at least once a minute), one per epoch,
 // evaluation, checkpoint, warning and stop; never an escape code.
 import type { EventSink } from "../../train/events.js";
-import { formatCheckpoint, formatEnd, formatEpoch, formatEvaluation, formatStart, formatStep, formatStopped } from "./lines.js";
+import { formatCheckpoint, formatEnd, formatEpoch, formatEvaluation, formatProgress, formatStart, formatStep, formatStopped } from "./lines.js";
 import type { Output } from "./output.js";
 import { applyEvent, emptyState, etaSeconds, markStopping } from "./state.js";
 
@@ -24,6 +24,7 @@ export function createPlainLogger(out: Output, opts: PlainOptions = {}): PlainLo
   const maxQuietMs = opts.maxQuietMs ?? 60_000;
   let every = opts.every ?? 1;
   let lastStepLine = Number.NEGATIVE_INFINITY;
+  let lastTenth = -1;
   const line = (text: string) => out.write(`${text}\n`);
   const sink: EventSink = (e) => {
     applyEvent(state, e);
@@ -46,6 +47,13 @@ export function createPlainLogger(out: Output, opts: PlainOptions = {}): PlainLo
         return line(formatCheckpoint(e));
       case "warning":
         return line(`warning: ${e.message}`);
+      case "progress": {
+        // the first, every tenth and the last
+        const tenth = Math.floor((10 * e.done) / Math.max(1, e.total));
+        if (e.done !== 0 && e.done !== e.total && tenth === lastTenth) return;
+        lastTenth = tenth;
+        return line(formatProgress(e));
+      }
       case "stopped":
         return formatStopped(e).forEach(line);
       case "end":

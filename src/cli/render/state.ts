@@ -2,7 +2,7 @@
 // trainer calls the sink synchronously every step); anything heavier (routing
 // means, ETA) is computed when a frame is drawn, at most ~10 times a second.
 import type { RunInfo, TrainEvent } from "../../train/events.js";
-import { formatCheckpoint, formatEpoch, formatEvaluation, formatStart, formatStopped } from "./lines.js";
+import { formatCheckpoint, formatEpoch, formatEvaluation, formatProgress, formatStart, formatStopped } from "./lines.js";
 
 type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
 
@@ -50,6 +50,8 @@ export interface DashboardState {
   /** Time of the previous event and whether it was a step (for step timing). */
   previous?: { time: number; type: TrainEvent["type"] };
   lastEpochEventTime?: number;
+  /** A preparation before the start (checking images), while it runs. */
+  progress?: Of<"progress">;
 }
 
 export const emptyState = (): DashboardState => ({
@@ -116,6 +118,10 @@ export function applyEvent(s: DashboardState, e: TrainEvent): void {
       break;
     case "warning":
       say(s, e.time, `warning: ${e.message}`, "warning");
+      break;
+    case "progress":
+      s.progress = e.done < e.total ? e : undefined;
+      if (e.done === e.total) finish(s, formatProgress(e));
       break;
     case "stopped":
       s.stopped = e;
