@@ -54,6 +54,7 @@ const parity = read(join(out, "parity.json"));
 const quick = read(join(out, "quickstart.json"));
 const data = read(join(out, "data-pipeline.json"));
 const graph = read(join(out, "graph.json"));
+const dist = read(join(work, "dist.json")); // in summary.md only: the 8 returned files are taken
 const recall = quick?.summary ? JSON.stringify(quick.summary.recall ?? quick.summary.metrics ?? quick.summary).slice(0, 400) : "-";
 const md = [
   "# sdfn device run",
@@ -85,6 +86,12 @@ const md = [
     ? `data pipeline: ${data.decode.concurrent_images_per_s} img/s decoded on ${data.machine.cpus} cores (${data.decode.concurrent_images_per_s_per_core} per core, libuv pool ${data.machine.uv_threadpool}), JS thread ${data.decode.js_thread_ms_per_image} ms/img; ` +
       data.train_loop.map((l) => `prefetch ${l.prefetch}: waits ${l.wait_ms_per_later_step} ms/step${l.keeps_up ? " (keeps up)" : ""}`).join(", ")
     : "data pipeline: no result",
+  "",
+  dist
+    ? `distributed (${dist.gloo.device ?? "-"}): gloo 2 processes × 4 vs 1 × 8, replayed ${dist.gloo.replayed?.two ?? "-"}/${dist.gloo.replayed?.one ?? "-"} steps, ` +
+      `max weight difference ${fmt(dist.gloo.max_weight_difference, 8)}, allreduce ${fmt(dist.gloo.allreduce_ms_per_step)} ms/step for ${dist.gloo.allreduce_bytes_per_step ?? "-"} bytes${dist.gloo.ok ? "" : ` — FAILED${dist.gloo.error ? `: ${dist.gloo.error}` : ""}`}; ` +
+      `nccl (world 1): ${dist.nccl.built ? (dist.nccl.ok ? `initialised, allreduce/allgather/barrier ran (${dist.nccl.collectives} collectives)` : `FAILED: ${dist.nccl.error ?? "wrong values"}`) : `not built (${dist.nccl.why})`}`
+    : "distributed: no result",
   "",
 ].join("\n");
 writeFileSync(join(out, "summary.md"), md);

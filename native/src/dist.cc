@@ -1,8 +1,9 @@
 // Data-parallel training over PyTorch's c10d: a TCPStore rendezvous, a ProcessGroupGloo (or
 // ProcessGroupNCCL in CUDA builds that have NCCL), bucketed gradient averaging as a kernel, and
 // the host-side collectives the trainer needs outside a step (barrier, allreduce, allgather).
-// Built without Gloo's headers (Debian: libgloo-dev) this file provides no kernels and a
-// distInfo() that says why.
+// Gloo is compiled in when its headers are there (Debian: libgloo-dev), NCCL when native/build.mjs
+// finds a CUDA libtorch and nccl.h (SDFN_WITH_NCCL); with neither this file provides no kernels
+// and a distInfo() that says why.
 #include "dist.h"
 #include "napi.h"
 
@@ -11,16 +12,22 @@
 #include <string>
 
 #if __has_include(<gloo/context.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+#define SDFN_WITH_GLOO 1
+#endif
+#if defined(SDFN_WITH_GLOO) || defined(SDFN_WITH_NCCL)  // NCCL: set by native/build.mjs (with USE_C10D_NCCL)
 #define SDFN_DIST 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#endif
+#ifdef SDFN_WITH_GLOO
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef SDFN_WITH_NCCL  // set by native/build.mjs for CUDA libtorch with nccl.h (with USE_C10D_NCCL)
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#ifdef SDFN_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace sdfn {
@@ -36,10 +43,12 @@ void set(napi_env env, napi_value obj, const char* key, napi_value v) { napi_set
 
 // Which collective backends this build has ("" = none), and why not when empty.
 #ifdef SDFN_DIST
-#ifdef SDFN_WITH_NCCL
+#if defined(SDFN_WITH_GLOO) && defined(SDFN_WITH_NCCL)
 const char* kBackends = "gloo,nccl";
-#else
+#elif defined(SDFN_WITH_GLOO)
 const char* kBackends = "gloo";
+#else
+const char* kBackends = "nccl";
 #endif
 const char* kAbsent = "";
 #else
@@ -58,9 +67,17 @@ napi_value Info(napi_env env, napi_callback_info) {
 
 #ifdef SDFN_DIST
 
+// PyTorch 2 made ProcessGroupGloo/NCCL backends (c10d::Backend, which c10d::ProcessGroup wraps);
+// libtorch 1.13's derive from c10d::ProcessGroup. The collectives used here are the same calls on both.
+#if TORCH_VERSION_MAJOR >= 2
+using Collectives = c10d::Backend;
+#else
+using Collectives = c10d::ProcessGroup;
+#endif
+
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Collectives> pg;
   int rank = 0;
   int world = 1;
   std::chrono::milliseconds timeout{300000};
@@ -139,6 +156,7 @@ float* float_array(napi_env env, napi_value v, size_t* length) {
   return static_cast<float*>(data);
 }
 
+#ifdef SDFN_WITH_GLOO
 bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 // The Gloo transport device: GLOO_SOCKET_IFNAME (as PyTorch reads it), loopback for a
@@ -148,14 +166,17 @@ std::shared_ptr<gloo::transport::Device> gloo_device(const std::string& master) 
   if (loopback(master)) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
-c10::intrusive_ptr<c10d::ProcessGroup> make_group(const std::string& backend, const std::string& master) {
+c10::intrusive_ptr<Collectives> make_group(const std::string& backend, [[maybe_unused]] const std::string& master) {
+#ifdef SDFN_WITH_GLOO
   if (backend == "gloo") {
     auto opts = c10d::ProcessGroupGloo::Options::create(group.timeout);
     opts->devices.push_back(gloo_device(master));
     opts->threads = 2;
     return c10::make_intrusive<c10d::ProcessGroupGloo>(group.store, group.rank, group.world, opts);
   }
+#endif
 #ifdef SDFN_WITH_NCCL
   if (backend == "nccl") {
     auto opts = c10d::ProcessGroupNCCL::Options::create();

@@ -26,7 +26,7 @@ describe.skipIf(missing("addon", "pythonTorch", "tmux"))("bench/device/run.sh (d
     const stages = [...log.matchAll(/^== (\S+): exit (\d+)/gm)].map((m) => [m[1], Number(m[2])]);
     // build is left out: the addon this test needs is built already (a rebuild of changed sources takes minutes).
     expect(log).toContain("== build: skipped (SDFN_DEVICE_SKIP)");
-    expect(stages.map(([name]) => name)).toEqual(["parity", "quickstart", "step-sdfn-fp32", "step-pytorch-fp32", "step-sdfn-bf16", "step-pytorch-bf16", "cuda-graph", "data-pipeline"]);
+    expect(stages.map(([name]) => name)).toEqual(["parity", "quickstart", "step-sdfn-fp32", "step-pytorch-fp32", "step-sdfn-bf16", "step-pytorch-bf16", "cuda-graph", "data-pipeline", "dist"]);
     // The reference under torch.autocast on the CPU: libtorch 1.13's CPU autocast leaves an op of the
     // reference in fp32 ("expected scalar type BFloat16 but found Float"); on CUDA (PyTorch 2.11) it
     // is the row the device run exists for. Here it must run and say so; every other stage must pass.
@@ -52,7 +52,10 @@ describe.skipIf(missing("addon", "pythonTorch", "tmux"))("bench/device/run.sh (d
     for (const d of Object.values(graph.max_loss_difference)) expect(d).toBeLessThanOrEqual(1e-5);
     expect(graph.step_ms.graph).toBeGreaterThan(0);
     expect(json("data-pipeline.json").decode.concurrent_images_per_s).toBeGreaterThan(0);
-    expect(readFileSync(join(work, "out", "summary.md"), "utf8")).toContain("| sdfn/torch bf16 | cpu |");
+    const summary = readFileSync(join(work, "out", "summary.md"), "utf8");
+    expect(summary).toContain("| sdfn/torch bf16 | cpu |");
+    // distributed: Gloo 2 × 4 replayed = 1 × 8 replayed on the CPU; this CPU build has no NCCL and says so
+    expect(summary).toMatch(/distributed \(cpu\): gloo 2 processes × 4 vs 1 × 8, replayed [1-9]\d*\/[1-9]\d* steps, max weight difference 0\.0000\d+, .*nccl \(world 1\): not built/);
     // What comes back from $OUT: at most 8 plain files named in letters, digits, '.', '_', '-'.
     const files = readdirSync(join(work, "out"));
     expect(files.length).toBeLessThanOrEqual(8);

@@ -2,7 +2,7 @@
 // and a small recipe without batch norm whose loss is a mean over samples, so 2 processes × b
 // and 1 process × 2b compute the same gradient.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../support/requires.js";
 
@@ -35,32 +35,15 @@ export function sdfn(args: string[], opts: { env?: Record<string, string>; timeo
   });
 }
 
-/** A quickstart-sized recipe: small_cnn without batch norm, the consistency loss only, torch backend. */
+/** test/dist/fixtures/parity.yaml (small_cnn without batch norm, the consistency loss only, torch) with these values, in `dir`. */
 export function writeRecipe(dir: string, o: { batch: number; epochs?: number; pairs?: number; lr?: number }): string {
   const file = join(dir, `recipe-b${o.batch}.yaml`);
-  writeFileSync(
-    file,
-    `version: 1
-name: dist-parity
-seed: 3
-backend: torch
-data: { dataset: shapes, train_pairs: ${o.pairs ?? 80}, test_references: 8, test_edits: 8, test_queries: 48, image_size: 24 }
-encoders:
-  image: { type: small_cnn, dim: 32, channels: [8, 16, 32], batch_norm: false }
-  text: { type: lstm, hidden: 32, embedding_dim: 16 }
-fusion:
-  layers: 2
-  modules: [{ type: JRM, heads: 2, ffn_mult: 2, dropout: 0 }, { type: CAM, heads: 2, ffn_mult: 2, dropout: 0 }, { type: GTM }, { type: RCM }]
-  router: { type: shared }
-losses: [{ type: consistency, weight: 1.0 }]
-training:
-  epochs: ${o.epochs ?? 1}
-  batch_size: ${o.batch}
-  optimizer: { type: adam, lr: ${o.lr ?? 0.001} }
-  schedule: { type: step }
-evaluation: { recall_at: [1, 10], batch_size: 16 }
-`,
-  );
+  const text = readFileSync(join(import.meta.dirname, "fixtures", "parity.yaml"), "utf8")
+    .replace(/train_pairs: \d+/, `train_pairs: ${o.pairs ?? 80}`)
+    .replace(/epochs: \d+/, `epochs: ${o.epochs ?? 1}`)
+    .replace(/batch_size: 4/, `batch_size: ${o.batch}`)
+    .replace(/lr: [\d.]+/, `lr: ${o.lr ?? 0.001}`);
+  writeFileSync(file, text);
   return file;
 }
 
