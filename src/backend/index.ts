@@ -1,6 +1,7 @@
 // Choosing the tfjs backend: `auto` prefers the native libtorch backend (CUDA, then CPU), then
-// tfjs-node (`tensorflow`, only when the user installed it), then the pure-JS cpu. wasm is chosen
-// only by name; it trains with the gradient kernels tfjs-backend-wasm 4.22 lacks registered from src/backend/wasm/.
+// tfjs-node (`tensorflow`, only when the user installed it), then wasm (a dependency, so every
+// Node-only install has it; it trains with the gradient kernels tfjs-backend-wasm 4.22 lacks,
+// registered from src/backend/wasm/, about 3× the pure-JS cpu's samples/s), then cpu.
 // Optional backends are imported dynamically; none of them is a dependency.
 import * as tf from "@tensorflow/tfjs";
 
@@ -18,8 +19,8 @@ export { precisions, setPrecision, type Precision } from "./precision.js";
 export const backendNames = ["auto", "cpu", "torch", "wasm", "tensorflow", "webgpu"] as const;
 export type BackendName = (typeof backendNames)[number];
 
-/** Order tried by `auto` (backends that can train every built-in network). wasm and webgpu are chosen only by name. */
-const autoOrder = ["torch", "tensorflow", "cpu"] as const;
+/** Order tried by `auto` (backends that can train every built-in network). webgpu is chosen only by name. */
+const autoOrder = ["torch", "tensorflow", "wasm", "cpu"] as const;
 
 export interface BackendAvailability {
   name: string;
@@ -96,7 +97,7 @@ export async function backendStatus(): Promise<BackendAvailability[]> {
   ];
 }
 
-/** The backend `auto` starts given these statuses: the first available of torch, tensorflow, cpu. */
+/** The backend `auto` starts given these statuses: the first available of torch, tensorflow, wasm, cpu. */
 export function autoChoice(status: readonly BackendAvailability[]): string {
   return autoOrder.find((name) => status.find((s) => s.name === name)?.available) ?? "cpu";
 }
@@ -147,7 +148,7 @@ function withComposites<T>(active: T): T {
 
 /**
  * Makes `name` the active tfjs backend and says what it runs on. `auto` takes the first that
- * works of torch (CUDA, else CPU), tensorflow, cpu. Throws, saying how to fix it, when the
+ * works of torch (CUDA, else CPU), tensorflow, wasm, cpu. Throws, saying how to fix it, when the
  * named backend is unavailable.
  */
 export async function useBackend(name: string): Promise<{ name: string; device: string }> {

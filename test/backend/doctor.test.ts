@@ -19,12 +19,12 @@ describe("sdfn doctor", () => {
     expect(out).toMatch(/^auto → torch$/m);
   });
 
-  it("without the addon says how to build it, and auto falls back to cpu, never to wasm (it cannot train convolutions)", () => {
+  it("without the addon says how to build it, and auto falls back to wasm (it trains, faster than cpu)", () => {
     const out = run(["bin/sdfn.js", "doctor", "--json"], { SDFN_TORCH_ADDON: "/nonexistent/sdfn_torch.node" });
     const report = JSON.parse(out) as { backends: { name: string; available: boolean; why?: string }[]; auto: string };
     expect(report.backends.find((b) => b.name === "torch")).toMatchObject({ available: false, why: expect.stringMatching(/npm run build:native/) });
     expect(report.backends.find((b) => b.name === "wasm")).toMatchObject({ available: true });
-    expect(report.auto).toBe("cpu");
+    expect(report.auto).toBe("wasm");
   });
 
   it("says wasm trains too (sdfn registers the gradient kernels it lacks)", () => {

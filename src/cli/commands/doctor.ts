@@ -11,9 +11,9 @@ export const command = defineCommand({
   description: `Checks every backend sdfn can train on and prints one line each: available
 (and on what device) or not, and why not with how to fix it. The last line
 says which backend \`backend: auto\` picks: torch (CUDA, else CPU), then
-tensorflow (tfjs-node, when installed), then cpu. wasm (it trains too: sdfn
-registers the gradient kernels tfjs-backend-wasm lacks) and webgpu are used
-only when named.
+tensorflow (tfjs-node, when installed), then wasm (it trains: sdfn registers
+the gradient kernels tfjs-backend-wasm lacks; ~3× the pure-JS cpu), then cpu.
+webgpu is used only when named.
 
 The torch backend needs its native addon: \`npm run build:native\` (libtorch
 from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).`,

@@ -33,7 +33,7 @@ describe.skipIf(missing("tmux"))("the dashboard in tmux", () => {
       120_000,
       "live dashboard after the second step",
     );
-    expect(live).toMatch(/quickstart · (?:cpu|torch) \(cpu\) · [\d.]+k params/); // backend: auto
+    expect(live).toMatch(/quickstart · (?:cpu|torch|wasm) \(cpu\) · [\d.]+k params/); // backend: auto
     expect(live).toMatch(/into L2 +JRM .* 0\.\d\d +CAM/); // routing bars
     session.keys("q");
     expect(await session.exitCode(90_000)).toBe(0);
