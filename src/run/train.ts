@@ -22,6 +22,7 @@ import { featureSource } from "./features.js";
 import { writeSessionGallery } from "./gallery.js";
 import { RunDir } from "./run-dir.js";
 import { claimRunDir } from "./run-lock.js";
+import { checkFreeSpace, checkpointBytes, type StatFs } from "./disk-space.js";
 import { tensorboardSink } from "./tensorboard.js";
 import { openSession, type Session } from "./session.js";
 
@@ -37,6 +38,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command that resumes this run (shown on interrupt); default `sdfn build RECIPE --resume RUN_DIR`. */
   resumeCommand?: string;
+  /** The file-system query of the free-space check (default fs.statfsSync; tests inject a full disk). */
+  statfs?: StatFs;
 }
 
 export interface RunSummary {
@@ -96,6 +99,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
   });
   let loop: TrainLoop | undefined;
   try {
+    if (claim) checkFreeSpace(dir.path, checkpointBytes(session.network.store.variables), opts.statfs);
     const state = initialState(resumed?.meta);
     const priorSeconds = resumed?.meta.seconds ?? 0;
     const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
