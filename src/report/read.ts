@@ -27,7 +27,7 @@ export function readRun(dir: string): RunRecord {
   const metrics = run.metrics;
   if (!existsSync(metrics)) {
     throw new RunDirError(
-      `${dir}: no metrics.jsonl here; give a run directory written by \`sdfn build\` (it holds metrics.jsonl, recipe.resolved.yaml, summary.json)`,
+      `${run.path}: no metrics.jsonl here; give a run directory written by \`sdfn build\` (it holds metrics.jsonl, recipe.resolved.yaml, summary.json)`,
     );
   }
   const written: TrainEvent[] = [];

@@ -1,6 +1,7 @@
 // Reopening a finished (or interrupted) run for `sdfn eval` and `sdfn query`:
 // its resolved recipe, its vocabulary, and a session whose network holds a checkpoint's weights.
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { loadVocabulary } from "../data/vocabulary.js";
 import type { OpenDataset } from "../data/index.js";
 import type { Network } from "../graph/compile.js";
@@ -33,7 +34,7 @@ export async function openRun(
   const run = new RunDir(dir);
   const recipeFile = recipe ?? run.recipe;
   if (!existsSync(recipeFile)) {
-    throw new Error(recipe ? `${recipe}: no such recipe file` : `${dir}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
+    throw new Error(recipe ? `${resolve(recipe)}: no such recipe file` : `${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
   }
   const ckpt = readCheckpoint(run.path, tag, false);
   const loaded = await loadRecipe(recipeFile);

@@ -38,7 +38,7 @@ export const command = defineCommand({
     if (!file) throw new UsageError("build: missing RECIPE (see sdfn build --help)");
     if (!existsSync(file)) throw new UsageError(`${file}: no such recipe file`);
     if (previous && !previous.hasCheckpoint("last")) {
-      throw new UsageError(`--resume ${resume}: no checkpoints/last/ there; give a run directory written by \`sdfn build\``);
+      throw new UsageError(`--resume ${previous.path}: no checkpoints/last/ there; give a run directory written by \`sdfn build\``);
     }
     const log = values.log ?? "auto";
     if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
@@ -50,7 +50,7 @@ export const command = defineCommand({
       const saved = readCheckpointMeta(previous.path, "last"); // verified: a corrupt last falls back to last.prev
       if (saved.recipeHash !== loaded.hash) {
         throw new UsageError(
-          `--resume ${resume}: the run was trained with a different recipe (or different --set/--plugin options); ` +
+          `--resume ${previous.path}: the run was trained with a different recipe (or different --set/--plugin options); ` +
             `give the same ones, or omit RECIPE to use ${previous.recipe}`,
         );
       }
@@ -108,7 +108,7 @@ export const command = defineCommand({
       if (rank !== null && rank > 0) return summary.status === "non-finite-loss" ? 1 : 0; // rank 0 writes the report
       const { writeReport } = await import("../../report/index.js");
       const report = await writeReport(summary.run_dir);
-      if (renderer.mode !== "json") process.stdout.write(`report: ${relative(process.cwd(), report) || report}\n`);
+      if (renderer.mode !== "json") process.stdout.write(`report: ${report}\n`); // absolute, like every path sdfn prints
       // q or a first Ctrl-C stops cleanly with a checkpoint: 0 (a second Ctrl-C exits 130 in the renderer); SIGTERM: 143.
       if (renderer.terminated) return 143;
       return summary.status === "completed" || summary.status === "interrupted" ? 0 : 1;

@@ -2,6 +2,7 @@
 // their means, mean ± std over seeds, the best per column marked — as text, Markdown,
 // JSON, and an HTML page with the variants' loss and recall curves overlaid.
 import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { defineCommand, UsageError } from "../command.js";
 
 export const command = defineCommand({
@@ -36,7 +37,7 @@ from each run's last evaluation; the best mean per column is marked.`,
     if (values.html) {
       const { renderCompare } = await import("../../compare/html.js");
       writeFileSync(values.html, renderCompare(variants, table, `sdfn compare · ${positionals.join(" ")}`));
-      if (!values.json) process.stderr.write(`html: ${values.html}\n`);
+      if (!values.json) process.stderr.write(`html: ${resolve(values.html)}\n`);
     }
     return 0;
   },

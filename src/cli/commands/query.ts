@@ -1,6 +1,7 @@
 // `sdfn query RUN_DIR --image PATH --text "…"`: ranks the run's evaluation
 // gallery for one composed query and prints the top K image ids with scores.
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_OPTION, defineCommand, UsageError } from "../command.js";
 import { openRunForCommand, RUN_OPTIONS } from "./open-run.js";
@@ -77,7 +78,7 @@ export const command = defineCommand({
       }
       if (values.html) {
         await writeQueryPage(values.html, dataset, ranked, path, net.layers, existsSync(values.image) ? values.image : undefined);
-        if (!values.json) process.stdout.write(`html: ${values.html}\n`);
+        if (!values.json) process.stdout.write(`html: ${resolve(values.html)}\n`);
       }
       return 0;
     } finally {

@@ -19,7 +19,7 @@ this command refreshes it (also for a run still in progress).`,
     }
     const { writeReport } = await import("../../report/index.js");
     const file = await writeReport(positionals[0]!); // not a run directory: a RunDirError, exit 2
-    process.stdout.write(`${file}\n`);
+    process.stdout.write(`${file}\n`); // absolute (RunDir resolves it)
     return 0;
   },
 });

@@ -43,7 +43,7 @@ async function planOf(values: Values, positionals: string[]) {
     const saved = readPlan(dir);
     const differs = saved ? planDifference(plan, saved) : "";
     if (differs) {
-      throw new UsageError(`--out ${dir} holds another sweep (${differs}); give the same RECIPE, --grid, --seeds and --set, or another --out`);
+      throw new UsageError(`--out ${resolve(dir)} holds another sweep (${differs}); give the same RECIPE, --grid, --seeds and --set, or another --out`);
     }
     return { plan, dir };
   } catch (err) {
@@ -86,7 +86,7 @@ Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
     const { runState, writePlan } = await import("../../sweep/plan.js");
     if (values["dry-run"]) {
       for (const r of plan.runs) process.stdout.write(`${r.id}  ${runState(join(dir, r.id))}  ${r.label} seed=${r.seed}\n`);
-      process.stdout.write(`${plan.runs.length} runs in ${dir}; --dry-run: nothing trained or written\n`);
+      process.stdout.write(`${plan.runs.length} runs in ${resolve(dir)}; --dry-run: nothing trained or written\n`);
       return 0;
     }
     const { useBackend, backendNames } = await import("../../backend/index.js");
