@@ -7,24 +7,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { sdfn } from "../support/cli.js";
 import { loadRecipe } from "../../src/recipe/index.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Runs `sdfn ARGS` in-process; returns the exit code and what it printed. */
-async function sdfn(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -5,11 +5,11 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/builtins.js";
 import { decodeAll, imageIds, type Progress } from "../../src/data/check-images.js";
 import { DataError, loadDatasetSource, openDataset } from "../../src/data/index.js";
-import { main } from "../../src/cli/main.js";
+import { sdfn } from "../support/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let work: string;
@@ -78,12 +78,8 @@ describe("data.check_images: full", () => {
         ``,
       ].join("\n"),
     );
-    let out = "";
-    let err = "";
-    const o = vi.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
-    const e = vi.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
     const run = join(work, "run");
-    const code = await main(["build", recipe, "--out", run, "--log", "plain", "--backend", "cpu"]).finally(() => (o.mockRestore(), e.mockRestore()));
+    const { code, out, err } = await sdfn("build", recipe, "--out", run, "--log", "plain", "--backend", "cpu");
     expect(code).toBe(2);
     expect(out).toContain(`checking images 0/${images.length} (0%)\n`);
     expect(out).toContain(`checking images ${images.length}/${images.length} (100%)\n`);

@@ -1,12 +1,12 @@
 // Bad recipes that cannot live in test/recipe/bad as files (too large, not UTF-8, a plugin that
 // does not compile or is loaded as CommonJS), generated here: each is located, exit code 2 from
 // `sdfn validate`, and nothing is written.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatProblem, loadRecipe, RecipeError } from "../../src/recipe/index.js";
+import { sdfnProcess } from "../support/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const work = mkdtempSync(join(tmpdir(), "sdfn-bad-bytes-"));
@@ -85,9 +85,9 @@ describe("bad plugins", () => {
     // In this process vite compiles it (oxc's message); under bin/sdfn.js tsx does (esbuild's).
     const err = (await loadRecipe(join(dir, "recipe.yaml")).catch((e: unknown) => e)) as RecipeError;
     expect(err.problems.map(formatProblem)).toEqual([`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected token`]);
-    const r = spawnSync(process.execPath, [join(ROOT, "bin/sdfn.js"), "validate", join(dir, "recipe.yaml")], { encoding: "utf8" });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n`);
+    const r = sdfnProcess(["validate", join(dir, "recipe.yaml")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n`);
   });
 
   it("--no-plugins runs no plugin file: its names are reported as not checked, exit 0", async () => {
@@ -95,10 +95,10 @@ describe("bad plugins", () => {
     const marker = join(dir, "ran");
     writeFileSync(join(dir, "evil.ts"), `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "x");\nexport function register(): void {}\n`);
     writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./evil.ts]\nfusion:\n  modules: [{ type: JRM }, { type: acme/Evil, x: 1 }]\n`);
-    const r = spawnSync(process.execPath, [join(ROOT, "bin/sdfn.js"), "validate", "--no-plugins", join(dir, "recipe.yaml")], { encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toBe(`ok ${join(dir, "recipe.yaml")} (plugins not run; not checked: acme/Evil and their parameters)\n`);
-    expect(r.status).toBe(0);
+    const r = sdfnProcess(["validate", "--no-plugins", join(dir, "recipe.yaml")]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe(`ok ${join(dir, "recipe.yaml")} (plugins not run; not checked: acme/Evil and their parameters)\n`);
+    expect(r.code).toBe(0);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -106,10 +106,10 @@ describe("bad plugins", () => {
     const dir = project("cjs", { name: "my-plugins" });
     writeFileSync(join(dir, "gate.ts"), 'import { defineModule } from "sdfn";\nexport function register(registry: unknown): void {\n  void defineModule;\n}\n');
     writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./gate.ts]\n`);
-    const r = spawnSync(process.execPath, [join(ROOT, "bin/sdfn.js"), "validate", join(dir, "recipe.yaml")], { encoding: "utf8" });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`${join(dir, "recipe.yaml")}:2:11: error: plugin ${join(dir, "gate.ts")} failed to load`);
-    expect(r.stderr).toContain(`${join(dir, "package.json")} has no "type": "module", so Node loads gate.ts as CommonJS; add "type": "module" to package.json, or rename the plugin to .mts`);
+    const r = sdfnProcess(["validate", join(dir, "recipe.yaml")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${join(dir, "recipe.yaml")}:2:11: error: plugin ${join(dir, "gate.ts")} failed to load`);
+    expect(r.err).toContain(`${join(dir, "package.json")} has no "type": "module", so Node loads gate.ts as CommonJS; add "type": "module" to package.json, or rename the plugin to .mts`);
     expect(readdirSync(dir).sort()).toEqual(["gate.ts", "node_modules", "package.json", "recipe.yaml"]);
   });
 });

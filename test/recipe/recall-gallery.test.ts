@@ -6,8 +6,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sdfn as cli } from "../support/cli.js";
 import { createRegistry } from "../../src/builtins.js";
 import { loadDatasetSource } from "../../src/data/index.js";
 
@@ -19,15 +19,6 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "sdfn-recall-gallery-"));
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
-
-/** Runs the CLI in this process; its exit code and what it wrote to stderr. */
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = "";
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
-  const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-  const code = await main(args).finally(() => (spy.mockRestore(), out.mockRestore()));
-  return { code, err };
-}
 
 /** 1-based line and column of the `nth` occurrence of `token` on the first line containing `lineHas`. */
 async function placeOf(file: string, lineHas: string, token: string): Promise<string> {

@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { sdfn } from "../support/cli.js";
 import { missing, PYTHON } from "../support/requires.js";
 
 tf.env().set("IS_TEST", true);
@@ -16,17 +16,6 @@ const TINY = join(import.meta.dirname, "..", "train", "fixtures", "tiny.yaml");
 const work = mkdtempSync(join(tmpdir(), "sdfn-sweep-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function sdfn(...argv: string[]) {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 const sweepDir = join(work, "sweep");
 const args = [TINY, "--grid", "fusion.router.type=[static,msr]", "--seeds", "2", "--set", "training.epochs=1", "--out", sweepDir, "--log", "plain"];
