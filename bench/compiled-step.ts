@@ -16,7 +16,7 @@ import { trainStep, type NamedLoss, type StepSetup } from "../src/train/step.js"
 export interface CompiledBench {
   step: () => Promise<void>;
   /** Kernels a replay runs and its host overhead per kernel (µs: the median over the replays run so far). */
-  stats(): { kernels: number; hostMicrosPerKernel: number };
+  stats(): { kernels: number; hostMicrosPerKernel: number; updates: number; inPlaceUpdates: number };
   dispose(): void;
 }
 
@@ -69,7 +69,7 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
   };
   return {
     step,
-    stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay) }),
+    stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay), updates: program.updates, inPlaceUpdates: program.stats().inPlaceUpdates }),
     dispose: () => compiled.dispose(),
   };
 }

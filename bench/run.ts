@@ -262,6 +262,16 @@ function forward(o: BenchOptions): string[] {
   ];
 }
 
+/** The bench's batch as tensors (inputs as syntheticBatch writes them). */
+export function benchBatch(inputs: Record<string, PlainTensor>) {
+  return {
+    reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
+    target: toTensor(inputs["input.target"]!) as tf.Tensor4D,
+    tokens: toTensor(inputs["input.tokens"]!) as tf.Tensor2D,
+    mask: toTensor(inputs["input.mask"]!) as tf.Tensor2D,
+  };
+}
+
 // ── one backend, in its own process ──────────────────────────────────────────
 async function worker(name: string, dir: string, o: BenchOptions): Promise<number> {
   tf.env().set("PROD", true);
@@ -272,13 +282,7 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   const words = Array.from({ length: o.vocab }, (_, i) => `w${i}`);
   const session = await openSession(loaded, { vocabulary: { size: o.vocab, words }, dataset: false });
   const { network, losses, optimizer } = session;
-  const inputs = readSafetensors(join(dir, "inputs.safetensors")).tensors as Record<string, PlainTensor>;
-  const batch = {
-    reference: toTensor(inputs["input.reference"]!) as tf.Tensor4D,
-    target: toTensor(inputs["input.target"]!) as tf.Tensor4D,
-    tokens: toTensor(inputs["input.tokens"]!) as tf.Tensor2D,
-    mask: toTensor(inputs["input.mask"]!) as tf.Tensor2D,
-  };
+  const batch = benchBatch(readSafetensors(join(dir, "inputs.safetensors")).tensors as Record<string, PlainTensor>);
   // A cached teacher, as from epoch 2 on: the distillation cost is paid every step.
   const teacher = tf.tidy(() => network.encodeQuery(batch, evalContext).paths.map((p) => tf.keep(p)));
   const teacherMask = tf.ones([o.batch]) as tf.Tensor1D;

@@ -19,6 +19,7 @@
 #include <string>
 
 namespace sdfn {
+bool update_in_place = false;
 namespace {
 
 struct Kernel {
@@ -26,6 +27,7 @@ struct Kernel {
   std::vector<int32_t> in, ints, out, drop;  // slots (-1: absent input), attributes, outputs, slots freed after it
   std::vector<double> floats;
   std::vector<std::pair<int32_t, int32_t>> bound;  // float attribute index ← step scalar index
+  bool in_place = false;  // an update whose variable and moments only it reads from here on (update_in_place)
 };
 
 struct State {
@@ -36,6 +38,9 @@ struct Program {
   int32_t slots = 0, result = -1, result_at = 0, guard = 0, scalars = 0;
   std::vector<int32_t> inputs, prelude;
   std::vector<State> states;
+  // States made by kernel k after the loss readback (the update), bound back right after k runs:
+  // the old value's storage is then freed where the eager step disposed it, not held to the end.
+  std::vector<std::vector<int32_t>> bind_after;
   std::vector<std::pair<int32_t, at::Tensor>> constants;
   std::vector<Kernel> code;
   std::vector<at::Tensor> slot;  // replay storage, emptied after every replay
@@ -44,7 +49,7 @@ struct Program {
   std::unique_ptr<StepGraph> graph;
   std::vector<int32_t> external;
   // For the bench: replays, and nanoseconds spent in all of them and inside the kernels' ATen calls.
-  int64_t replays = 0, total_ns = 0, kernel_ns = 0;
+  int64_t replays = 0, total_ns = 0, kernel_ns = 0, in_place = 0;  // (+ updates run in place)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -56,6 +61,32 @@ bool profiling = false;
 std::vector<std::pair<int64_t, int64_t>> profile_by_op;  // op index → (calls, ns)
 
 std::vector<std::unique_ptr<Program>> programs;
+
+// An SdfnAdamStep after the loss readback whose first three inputs are state read here and
+// never again, and whose outputs are those states' new values: it may update them in place.
+bool updates_in_place(const Program& P, size_t k) {
+  const Kernel& kn = P.code[k];
+  if (std::strcmp(op_table()[kn.op].name, "SdfnAdamStep") != 0 || static_cast<int32_t>(k) < P.result_at) return false;
+  if (kn.in.size() < 3 || kn.out.size() != 3) return false;
+  for (size_t a = 0; a < 3; ++a) {
+    bool state = false;
+    for (const State& st : P.states) state = state || (st.in == kn.in[a] && st.out == kn.out[a] && st.made_at == static_cast<int32_t>(k));
+    if (!state) return false;
+    for (size_t j = k + 1; j < P.code.size(); ++j)
+      for (int32_t x : P.code[j].in)
+        if (x == kn.in[a]) return false;
+  }
+  return true;
+}
+
+// At run time: no other tensor views the storage and nothing but the handle table, the slot and
+// the call holds the tensor (a kernel that returned its input, say, would make a fourth holder).
+bool owned(const at::Tensor& t) { return t.defined() && t.storage().use_count() == 1 && t.use_count() <= 3; }
+
+struct InPlace {
+  explicit InPlace(bool on) { update_in_place = on; }
+  ~InPlace() { update_in_place = false; }
+};
 at::Generator step_generator;
 // The step's seed and how many masks it has drawn: each mask is drawn from its own seed, so its
 // values never depend on the sizes of earlier masks (a text-length bucket pads some of them).
@@ -178,12 +209,18 @@ std::unique_ptr<Program> decode(napi_env env, const int32_t* code, size_t n, con
   if (r.p != r.end) throw std::runtime_error("sdfn torch: program has trailing data");
   if (P.result_at < 0 || static_cast<size_t>(P.result_at) > P.code.size()) throw std::runtime_error("sdfn torch: program result position out of range");
   P.slot.resize(P.slots);
+  for (size_t k = 0; k < P.code.size(); ++k) P.code[k].in_place = updates_in_place(P, k);
+  P.bind_after.resize(P.code.size());
+  for (size_t j = 0; j < P.states.size(); ++j) {
+    const State& st = P.states[j];
+    if (st.out >= 0 && st.made_at >= P.result_at && static_cast<size_t>(st.made_at) < P.code.size()) P.bind_after[st.made_at].push_back(static_cast<int32_t>(j));
+  }
   return prog;
 }
 
 // One kernel as addon.cc's Run: CPU scalars moved for non-elementwise kernels on CUDA, results
 // narrowed to tfjs dtypes and on the device.
-void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool cuda, int64_t& kernel_ns) {
+void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool cuda, int64_t& kernel_ns, int64_t& in_place_runs) {
   const OpEntry& entry = op_table()[kn.op];
   call.in.clear();
   for (int32_t x : kn.in) {
@@ -197,6 +234,9 @@ void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool c
   call.f = kn.floats.data();
   call.out.clear();
   Clock::time_point started = Clock::now();
+  bool may = kn.in_place && owned(call.in[0]) && owned(call.in[1]) && owned(call.in[2]);
+  in_place_runs += may;
+  InPlace in_place(may);
   entry.fn(call);
   int64_t ns = ns_since(started);
   kernel_ns += ns;
@@ -266,7 +306,7 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
     if (cuda && cuda_graph_enabled() && graphable(P)) {
       if (!P.graph) P.graph = std::make_unique<StepGraph>();
       auto ran = P.graph->run(s, P.external, [&] {
-        for (int32_t j = 0; j < P.result_at; ++j) run_kernel(P.code[j], s, call, cuda, P.kernel_ns);
+        for (int32_t j = 0; j < P.result_at; ++j) run_kernel(P.code[j], s, call, cuda, P.kernel_ns, P.in_place);
       });
       if (ran == StepGraph::Ran::NotRun) bind();  // a failed capture: this step runs plainly from the start
       else k = P.result_at;
@@ -274,14 +314,15 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
     }
     for (; k < P.code.size(); ++k) {
       if (k == static_cast<size_t>(P.result_at) && !(ok = read_result(P, out, out_len))) break;
-      run_kernel(P.code[k], s, call, cuda, P.kernel_ns);
+      run_kernel(P.code[k], s, call, cuda, P.kernel_ns, P.in_place);
+      for (int32_t j : P.bind_after[k]) table_at(state_handles[j]) = s[P.states[j].out];
     }
     if (k == P.code.size() && P.result_at == static_cast<int32_t>(k)) ok = read_result(P, out, out_len);
     // A skipped update still keeps what the forward pass stored (batch-norm running statistics), as an eager step does.
     for (size_t j = 0; j < P.states.size(); ++j) {
       const State& st = P.states[j];
       // (state made inside a graph lives in its memory, which the next replay overwrites: a copy is bound)
-      if (st.out >= 0 && (ok || st.made_at < P.result_at)) table_at(state_handles[j]) = graphed && st.made_at < P.result_at ? s[st.out].clone() : s[st.out];
+      if (st.out >= 0 && st.made_at < P.result_at) table_at(state_handles[j]) = graphed && st.made_at < P.result_at ? s[st.out].clone() : s[st.out];
     }
   } catch (...) {
     for (auto& t : s) t.reset();
@@ -350,16 +391,16 @@ napi_value ProgramFree(napi_env env, napi_callback_info info) {
   SDFN_CATCH
 }
 
-// programStats(id) → [kernels, replays, ns in replays, ns inside kernels]: host overhead = the difference
+// programStats(id) → [kernels, replays, ns in replays, ns inside kernels, updates run in place]: host overhead = ns in replays − ns inside kernels
 napi_value ProgramStats(napi_env env, napi_callback_info info) {
   SDFN_ARGS(1);
   SDFN_TRY
   Program& P = program_at(env, argv[0]);
-  double values[4] = {static_cast<double>(P.code.size()), static_cast<double>(P.replays), static_cast<double>(P.total_ns),
-                      static_cast<double>(P.kernel_ns)};
+  double values[5] = {static_cast<double>(P.code.size()), static_cast<double>(P.replays), static_cast<double>(P.total_ns),
+                      static_cast<double>(P.kernel_ns), static_cast<double>(P.in_place)};
   napi_value result, v;
-  napi_create_array_with_length(env, 4, &result);
-  for (uint32_t k = 0; k < 4; ++k) {
+  napi_create_array_with_length(env, 5, &result);
+  for (uint32_t k = 0; k < 5; ++k) {
     napi_create_double(env, values[k], &v);
     napi_set_element(env, result, k, v);
   }

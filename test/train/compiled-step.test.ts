@@ -231,9 +231,14 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       const backend = tf.backend() as TorchBackend;
       const handles = backend.memory().nativeHandles;
       const tensors = tf.memory().numTensors;
-      const before = compiled.programs()[0]!.stats().replays;
+      const program = compiled.programs()[0]!;
+      const before = program.stats();
       for (let k = 0; k < 100; k++) await step(b);
-      expect(compiled.programs()[0]!.stats().replays - before).toBe(100);
+      const after = program.stats();
+      expect(after.replays - before.replays).toBe(100);
+      // every Adam update wrote into the variable's and moments' storage (no new tensors per step)
+      expect(program.updates).toBeGreaterThan(0);
+      expect(after.inPlaceUpdates - before.inPlaceUpdates).toBe(100 * program.updates);
       expect(backend.memory().nativeHandles).toBe(handles);
       expect(tf.memory().numTensors).toBe(tensors);
       tf.dispose([b.reference, b.target, b.tokens, b.mask]);

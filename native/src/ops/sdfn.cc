@@ -1,6 +1,7 @@
 // sdfn's own fused kernels (src/backend/torch/kernels/sdfn.ts): training-mode batch norm
 // (src/backend/batch-norm.ts) and one Adam step (src/backend/adam-step.ts).
 #include "../ops.h"
+#include "../program.h"
 
 namespace sdfn {
 namespace {
@@ -41,6 +42,17 @@ void adam_step(Call& c) {
   bool decoupled = c.i[K::i_decoupled];
   const at::Tensor& grad = c.in[K::in_grad];
   at::Tensor g = !decoupled && wd > 0 ? at::add(grad, var, wd) : grad;
+  if (update_in_place) {  // a replay owns variable, m and v: the same arithmetic, into their storage
+    at::Tensor m = c.in[K::in_m], v = c.in[K::in_v], w = var;
+    m.lerp_(g, 1 - b1);
+    v.mul_(b2).addcmul_(g, g, 1 - b2);
+    at::Tensor denom = (v / bias2).sqrt_().add_(eps);
+    if (decoupled && wd > 0) w.mul_(1 - lr * wd);
+    c.out.push_back(w.addcdiv_(m, denom, -lr / bias1));
+    c.out.push_back(m);
+    c.out.push_back(v);
+    return;
+  }
   at::Tensor m = at::lerp(c.in[K::in_m], g, 1 - b1);
   at::Tensor v = at::addcmul(c.in[K::in_v] * b2, g, g, 1 - b2);
   at::Tensor denom = (v / bias2).sqrt_().add_(eps);

@@ -23,8 +23,10 @@ export interface TorchAddon {
   programReplay(id: number, handles: Int32Array, scalars: Float64Array, seed: number, out: Float32Array): boolean;
   programFree(id: number): void;
   programCount(): number;
-  programStats(id: number): [kernels: number, replays: number, totalNs: number, kernelNs: number];
+  programStats(id: number): [kernels: number, replays: number, totalNs: number, kernelNs: number, inPlace?: number];
   seedStep(seed: number): void;
+  /** Starts (true) or stops per-kernel timing of replays; returns [kernel, calls, ns] summed since the last call. */
+  programProfile?(on: boolean): [kernel: string, calls: number, ns: number][];
   /** training.cuda_graph (native/src/cuda-graph.cc) → whether replays will be CUDA graphs; absent from older builds. */
   setCudaGraph?(on: boolean): boolean;
 }
