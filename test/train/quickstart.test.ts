@@ -36,7 +36,7 @@ describe("recipes/quickstart.yaml, reduced", () => {
 
   // The quickstart's point: the model composes image and text, so it beats what either finds
   // alone. The full 32 × 32 gallery (the baselines are weak only when each text fits many
-  // targets and each reference has many one-edit neighbours), 3000 pairs (3/5 of the recipe's),
+  // targets and each reference has many one-edit neighbours), 3000 pairs (3/8 of the recipe's),
   // 128 queries. On torch (~15 s of training on 2 cores; 2000 pairs measured R@10 34 against ~30,
   // too close); the pure-JS backend would take over a minute, so it keeps the test above.
   it.skipIf(missing("addon"))("composes: test R@10 above both single-modality baselines (torch backend)", async () => {
