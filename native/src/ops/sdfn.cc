@@ -32,6 +32,14 @@ void batch_norm_train_grad(Call& c) {
   c.out.push_back(std::get<2>(r));
 }
 
+// The gradient (+ L2 decay × variable) in the variable's layout: matmul and conv filter gradients
+// arrive as transposed views, and each later pass over one would be strided (Adam ran 3× PyTorch's).
+at::Tensor gradient_in_layout(const at::Tensor& grad, const at::Tensor& var, double decay) {
+  if (decay == 0 && grad.strides() == var.strides()) return grad;
+  at::Tensor g = at::empty_like(var);
+  return decay == 0 ? g.copy_(grad) : at::add_out(g, grad, var, decay);
+}
+
 // One Adam step for one parameter in ~6 passes (tfjs ops take ~15): in: variable, m, v, grad;
 // Outputs: variable, m, v.
 void adam_step(Call& c) {
@@ -41,7 +49,7 @@ void adam_step(Call& c) {
   double bias1 = c.f[K::f_bias1], bias2 = c.f[K::f_bias2], wd = c.f[K::f_weightDecay];
   bool decoupled = c.i[K::i_decoupled];
   const at::Tensor& grad = c.in[K::in_grad];
-  at::Tensor g = !decoupled && wd > 0 ? at::add(grad, var, wd) : grad;
+  at::Tensor g = gradient_in_layout(grad, var, !decoupled && wd > 0 ? wd : 0);
   if (update_in_place) {  // a replay owns variable, m and v: the same arithmetic, into their storage
     at::Tensor m = c.in[K::in_m], v = c.in[K::in_v], w = var;
     m.lerp_(g, 1 - b1);
