@@ -14,6 +14,7 @@ import { loadRecipe } from "../src/recipe/index.js";
 import type { ForwardContext } from "../src/nn/context.js";
 import { openSession } from "../src/run/session.js";
 import { formatTable as alignedTable } from "../src/view/table.js";
+import { compiledForward } from "../src/eval/compiled-forward.js";
 import { compiledBench, kernelsPerStep } from "./compiled-step.js";
 import { evalContext, runBatch, syntheticBatch, toTensor, type PlainTensor } from "./reference/exchange.js";
 
@@ -304,10 +305,14 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
     await value.data();
     value.dispose();
   };
+  // torch+replay: the evaluation forward is compiled too (src/eval/compiled-forward.ts; recorded twice, then replayed)
+  const evalNet = (mode === "replay" && compiledForward(network, "replay", (message) => {
+    throw new Error(`evaluation: ${message}`);
+  })) || network;
   const evaluate = async () => {
     const best = tf.tidy(() => {
-      const q = network.encodeQuery(batch, evalContext).query;
-      const t = network.encodeTarget(batch.target, evalContext);
+      const q = evalNet.encodeQuery(batch, evalContext).query;
+      const t = evalNet.encodeTarget(batch.target, evalContext);
       const unit = (x: tf.Tensor2D) => tf.div(x, tf.norm(x, 2, 1, true));
       return tf.matMul(unit(q), unit(t), false, true).max();
     });
@@ -315,6 +320,7 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
     best.dispose();
   };
   // evaluation first: a backend that cannot train (missing gradient kernels) still gets its q/s
+  if (evalNet !== network) await evaluate(); // the second recording (timed's warm-up builds the programs)
   const evalS = await timed(evaluate, o.steps);
   let stepS = NaN;
   let peakBytes = NaN;

@@ -295,6 +295,7 @@ napi_value Module(napi_env env, napi_value exports) {
 // Shared with program.cc (program.h).
 at::Tensor& table_at(int32_t h) { return const_cast<at::Tensor&>(lookup(h)); }
 at::Device working_device() { return device; }
+int32_t emit_record(at::Tensor t, size_t k) { return emit(std::move(t), k); }
 at::Tensor tfjs_dtype(at::Tensor t) {
   switch (t.scalar_type()) {
     case at::kFloat: case at::kInt: case at::kBool: return t;

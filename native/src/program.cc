@@ -3,7 +3,8 @@
 // (parameters and optimizer moments: read from their handles, results bound back to them),
 // constants (uploads made inside the step, tensors that outlive it) and intermediates. The
 // replay runs every kernel as addon.cc's Run would, reads the packed losses back after the
-// backward pass, and skips the update when any of them is not finite. Dropout masks come from
+// backward pass, and skips the update when any of them is not finite. An inference forward has no
+// readback: its outputs (declared slots) leave the replay as new handles instead. Dropout masks come from
 // one generator that every step reseeds, so eager steps and replays draw the same masks.
 #include "program.h"
 
@@ -35,8 +36,9 @@ struct State {
 };
 
 struct Program {
-  int32_t slots = 0, result = -1, result_at = 0, guard = 0, scalars = 0;
+  int32_t slots = 0, result = -1, result_at = 0, guard = 0, scalars = 0;  // result -1: no readback, no finite check
   std::vector<int32_t> inputs, prelude;
+  std::vector<int32_t> outputs;  // slots a replay hands back as new handles (an inference forward's embeddings)
   std::vector<State> states;
   // States made by kernel k after the loss readback (the update), bound back right after k runs:
   // the old value's storage is then freed where the eager step disposed it, not held to the end.
@@ -159,7 +161,7 @@ std::unique_ptr<Program> decode(napi_env env, const int32_t* code, size_t n, con
   P.slots = r.next();
   r.slots = P.slots;
   int32_t kernels = r.next(), inputs = r.next(), states = r.next(), held = r.next(), uploaded = r.next(), prelude = r.next();
-  P.result = r.slot();
+  P.result = r.slot(true);
   P.result_at = r.next();
   P.guard = r.next();
   P.inputs = r.slots_of(inputs);
@@ -206,6 +208,7 @@ std::unique_ptr<Program> decode(napi_env env, const int32_t* code, size_t n, con
     kn.drop = r.slots_of(r.next());
     P.code.push_back(std::move(kn));
   }
+  P.outputs = r.slots_of(r.next());
   if (r.p != r.end) throw std::runtime_error("sdfn torch: program has trailing data");
   if (P.result_at < 0 || static_cast<size_t>(P.result_at) > P.code.size()) throw std::runtime_error("sdfn torch: program result position out of range");
   P.slot.resize(P.slots);
@@ -268,7 +271,8 @@ bool read_result(const Program& P, float* out, size_t out_len) {
 // Whether the kernels before the loss readback may be one CUDA graph: none takes a step scalar
 // (lr, bias corrections are host floats a graph would freeze). Fills P.external once.
 bool graphable(Program& P) {
-  if (P.result_at <= 0) return false;
+  // (outputs would live in the graph's memory, which the next replay overwrites: such programs run plainly)
+  if (P.result_at <= 0 || !P.outputs.empty()) return false;
   for (int32_t k = 0; k < P.result_at; ++k)
     if (!P.code[k].bound.empty()) return false;
   if (P.external.empty()) {
@@ -277,6 +281,13 @@ bool graphable(Program& P) {
       if (st.in >= 0) P.external.push_back(st.in);
   }
   return true;
+}
+
+// The program's outputs as new handles, in output records 0, 1, ... (addon.cc emit_record); all or none.
+void emit_outputs(const Program& P) {
+  for (int32_t o : P.outputs)
+    if (!P.slot[o].defined()) throw std::runtime_error("sdfn torch: a program output was freed before the end of the replay");
+  for (size_t j = 0; j < P.outputs.size(); ++j) emit_record(P.slot[P.outputs[j]], j);
 }
 
 bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* scalars, size_t n_scalars, uint32_t seed,
@@ -313,17 +324,18 @@ bool replay(Program& P, const int32_t* handles, size_t n_handles, const double* 
       graphed = ran == StepGraph::Ran::Graphed;
     }
     for (; k < P.code.size(); ++k) {
-      if (k == static_cast<size_t>(P.result_at) && !(ok = read_result(P, out, out_len))) break;
+      if (k == static_cast<size_t>(P.result_at) && P.result >= 0 && !(ok = read_result(P, out, out_len))) break;
       run_kernel(P.code[k], s, call, cuda, P.kernel_ns, P.in_place);
       for (int32_t j : P.bind_after[k]) table_at(state_handles[j]) = s[P.states[j].out];
     }
-    if (k == P.code.size() && P.result_at == static_cast<int32_t>(k)) ok = read_result(P, out, out_len);
+    if (k == P.code.size() && P.result >= 0 && P.result_at == static_cast<int32_t>(k)) ok = read_result(P, out, out_len);
     // A skipped update still keeps what the forward pass stored (batch-norm running statistics), as an eager step does.
     for (size_t j = 0; j < P.states.size(); ++j) {
       const State& st = P.states[j];
       // (state made inside a graph lives in its memory, which the next replay overwrites: a copy is bound)
       if (st.out >= 0 && st.made_at < P.result_at) table_at(state_handles[j]) = graphed && st.made_at < P.result_at ? s[st.out].clone() : s[st.out];
     }
+    if (ok) emit_outputs(P);
   } catch (...) {
     for (auto& t : s) t.reset();
     throw;
@@ -367,6 +379,7 @@ napi_value ProgramCreate(napi_env env, napi_callback_info info) {
 }
 
 // programReplay(id, handles: Int32Array (inputs, then state), scalars: Float64Array, seed, out: Float32Array) → finite
+// (true for a program without a readback); a program's outputs come back in the output records (TorchNative.output).
 napi_value ProgramReplay(napi_env env, napi_callback_info info) {
   SDFN_ARGS(5);
   SDFN_TRY

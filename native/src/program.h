@@ -15,6 +15,8 @@ at::Tensor& table_at(int32_t handle);
 at::Device working_device();
 // addon.cc: a kernel result narrowed to a tfjs dtype (int64 → int32, double → float32, ...).
 at::Tensor tfjs_dtype(at::Tensor t);
+// addon.cc: stores t under a new handle and writes output record k (as a kernel's k-th result).
+int32_t emit_record(at::Tensor t, size_t k);
 
 // program.cc: the kernels that draw from the step generator (SdfnDropoutMask), a family of op_table().
 std::vector<OpEntry> program_ops();

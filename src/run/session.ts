@@ -45,6 +45,8 @@ export interface Session {
   readonly stepsPerEpoch: number;
   /** Another network of the same recipe and vocabulary (the frozen distillation teacher); disposed with the session. */
   twin(): Network;
+  /** Frees `part` (a compiled evaluation forward, say) with the session, before its network; returns it. */
+  own<T extends { dispose(): void } | undefined>(part: T): T;
   /** Frees every tensor the session made. */
   dispose(): void;
 }
@@ -156,6 +158,10 @@ function sessionOf(p: Parts): Session {
       const net = p.compile();
       p.disposers.push(() => net.dispose());
       return net;
+    },
+    own(part) {
+      if (part) p.disposers.push(() => part.dispose());
+      return part;
     },
     dispose: p.dispose,
   };

@@ -9,6 +9,7 @@ import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
 import { checkResumeWorld, DistJob } from "../dist/job.js";
 import { referenceRecalls, type ReferenceRecalls } from "../eval/baselines.js";
+import { compiledForward } from "../eval/compiled-forward.js";
 import { evaluateDetailed } from "../eval/evaluate.js";
 import type { KindBreakdown } from "../eval/kinds.js";
 import { summaryRecall } from "../eval/protocols.js";
@@ -160,6 +161,7 @@ async function assemble(
   // metrics.jsonl, then events.out.tfevents.*, then the caller; ranks other than 0 only log
   const emit = job && !job.leader ? opts.onEvent : dir.sink(tensorboardSink(dir.path, opts.onEvent));
   const compiled = stepCompiler(t.compile, (message) => emit({ type: "warning", time: Date.now(), message }), { textBucket: t.text_bucket, cudaGraph: t.cuda_graph });
+  const forward = session.own(compiledForward(net, t.compile, (message) => emit({ type: "warning", time: Date.now(), message }), t.text_bucket));
   return {
     seed: recipe.seed,
     epochs: t.epochs,
@@ -178,7 +180,7 @@ async function assemble(
     baselines: () => (references ??= referenceRecalls(dataset, recipe.evaluation.recall_at)),
     async evaluate() {
       const opts = { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size };
-      const { metrics, kinds } = await evaluateDetailed(net, features?.evalLoader ?? dataset.loader, dataset.evalSets, opts);
+      const { metrics, kinds } = await evaluateDetailed(forward ?? net, features?.evalLoader ?? dataset.loader, dataset.evalSets, opts);
       last.kinds = Object.keys(kinds).length > 0 ? kinds : undefined;
       return metrics;
     },

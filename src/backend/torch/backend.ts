@@ -165,6 +165,11 @@ export class TorchBackend extends tf.KernelBackend {
     return this.exec(kernel, inputs, ints, floats)[0];
   }
 
+  /** The first n output records of the last native call (a replay's outputs) as TensorInfos owned by this backend. */
+  adoptOutputs(n: number): TensorInfo[] {
+    return Array.from({ length: n }, (_, k) => this.adopt(this.native.output(k)));
+  }
+
   private adopt(out: { handle: number; dtype: NativeDtype; shape: number[] }): TensorInfo {
     const dataId = {};
     this.data.set(dataId, { handle: out.handle, dtype: out.dtype, size: tf.util.sizeFromShape(out.shape), refCount: 1 });

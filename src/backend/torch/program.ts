@@ -1,7 +1,8 @@
 // A compiled training step on the torch backend: two recorded captures of the same step are
 // compared (same kernels, same attributes, same constants; float attributes that differ must
 // carry a declared step scalar), encoded once into a native program, and replayed by one
-// N-API call per step (native/src/program.cc).
+// N-API call per step (native/src/program.cc). An inference forward's program has outputs (tensors
+// handed back on the device) and no readback.
 import * as tf from "@tensorflow/tfjs";
 
 import type { TorchBackend } from "./backend.js";
@@ -65,6 +66,7 @@ export function captureDifference(a: Capture, b: Capture): string | null {
   const frees = (c: Capture) => c.frees.flatMap((f) => [f.slot, f.at]);
   if (!same(frees(a), frees(b))) return "the step frees other tensors in the next step";
   if (a.result.slot !== b.result.slot || a.result.at !== b.result.at || a.result.size !== b.result.size) return "the packed losses are read at another point in the next step";
+  if (!same(a.outputs, b.outputs)) return "the step hands back other tensors in the next step";
   if (!same(a.inputs, b.inputs)) return "the step reads other declared inputs in the next step";
   const states = (c: Capture) => c.states.map((s) => `${s.variable.name}:${s.in}:${s.out}`).join(",");
   if (states(a) !== states(b)) return "the step reads or assigns other variables in the next step";
@@ -118,6 +120,7 @@ function encode(p: ProgramPlan, backend: TorchBackend, guard: number): { code: I
     code.push(kn.outputs.length, ...kn.outputs, drop.length, ...drop);
     floats.push(...kn.floats);
   });
+  code.push(c.outputs.length, ...c.outputs);
   return { code: Int32Array.from(code), floats: Float64Array.from(floats), uploads: c.uploads.map((u) => u.values) };
 }
 
@@ -152,8 +155,11 @@ export class StepProgram {
     return true;
   }
 
-  /** Runs the step: inputs in the declared order; returns the packed losses and whether the update ran. */
-  replay(inputs: readonly tf.Tensor[], scalars: Readonly<Record<string, number>>, seed: number): { values: Float32Array; finite: boolean } {
+  /**
+   * Runs the step: inputs in the declared order; returns the packed losses, whether the update ran
+   * (true without a readback) and the declared outputs as new tensors (the caller's to dispose).
+   */
+  replay(inputs: readonly tf.Tensor[], scalars: Readonly<Record<string, number>>, seed: number): { values: Float32Array; finite: boolean; outputs: tf.Tensor[] } {
     const b = this.backend;
     this.usedInputs.forEach((k, j) => (this.handles[j] = b.handle(inputs[k]!)));
     const n = this.usedInputs.length;
@@ -169,7 +175,8 @@ export class StepProgram {
     });
     const values = new Float32Array(this.p.capture.result.size);
     const finite = b.native.addon.programReplay(this.id, this.handles, this.scalars, seed >>> 0, values);
-    return { values, finite };
+    const outputs = finite ? b.adoptOutputs(this.p.capture.outputs.length).map((info) => tf.engine().makeTensorFromTensorInfo(info, b)) : [];
+    return { values, finite, outputs };
   }
 
   /** Replays so far, their host overhead (µs per kernel outside the kernels' ATen calls) and the Adam updates run in place. */

@@ -1,7 +1,8 @@
 // Records one eager step at the torch backend's exec seam: every kernel call, upload, free and
 // readback, over numbered slots (one per tensor value, so reused native handles never alias).
 // `finish` classifies what the step read from outside: declared inputs, variables (state) and
-// constants; src/backend/torch/program.ts compares two such captures and compiles them.
+// constants, and what it hands back (an inference forward's outputs, which stay on the device);
+// src/backend/torch/program.ts compares two such captures and compiles them.
 import * as tf from "@tensorflow/tfjs";
 
 import type { NativeDtype } from "./native.js";
@@ -47,8 +48,10 @@ export interface Capture {
   uploads: RecordedUpload[];
   /** Slots freed after `at` kernels had run. */
   frees: { slot: number; at: number }[];
-  /** The packed result read back after `at` kernels, and its size. */
+  /** The packed result read back after `at` kernels, and its size (slot -1: no readback). */
   result: { slot: number; at: number; size: number };
+  /** Slots of the declared outputs: tensors made in the step that a replay hands back (inference). */
+  outputs: number[];
   /** Slot of each declared input (-1 when the step does not read it). */
   inputs: number[];
   states: StateSlot[];
@@ -147,9 +150,14 @@ export class Recorder {
     this.refuse(`a readback of a tensor of ${size} values inside the step (only the packed losses may be read)`);
   }
 
-  /** Classifies the outside tensors: `declared` are the step's inputs, variables its state, the rest constants. */
-  finish(declared: readonly tf.Tensor[]): Capture {
-    if (!this.result) this.refuse("the step never read its packed losses back");
+  /**
+   * Classifies the outside tensors: `declared` are the step's inputs, variables its state, the rest
+   * constants. A training step reads its packed losses back; a forward with `outputs` reads nothing
+   * and hands those tensors (made in it) back instead.
+   */
+  finish(declared: readonly tf.Tensor[], outputs: readonly tf.Tensor[] = []): Capture {
+    if (!this.result && outputs.length === 0) this.refuse("the step never read its packed losses back");
+    const outputSlots = this.outputSlots(outputs);
     const declaredAt = new Map(declared.map((t, k) => [t.dataId, k]));
     const inputs = declared.map(() => -1);
     const states = this.stateSlots();
@@ -162,11 +170,20 @@ export class Recorder {
       else if (o.freed) this.refuse(`an undeclared input of shape ${describe(o.shape)}, made before the step and freed inside it`);
       else held.push({ slot: o.slot, dataId: o.dataId, handle: o.handle });
     }
-    const kept = new Set(states.map((s) => s.out));
+    const kept = new Set([...states.map((s) => s.out), ...outputSlots]);
     const leftover = [...this.live.values()].filter((s) => !kept.has(s));
     if (leftover.length) this.refuse(`${leftover.length} tensor(s) made in the step outlive it (the first of shape ${describe(this.shapes.get(leftover[0]!)!)})`, true);
     const result = this.result ?? { slot: -1, at: 0, size: 0 };
-    return { slots: this.slots, kernels: this.kernels, uploads: this.uploads, frees: this.frees, result, inputs, states, held, scalars: this.scalars };
+    return { slots: this.slots, kernels: this.kernels, uploads: this.uploads, frees: this.frees, result, outputs: outputSlots, inputs, states, held, scalars: this.scalars };
+  }
+
+  private outputSlots(outputs: readonly tf.Tensor[]): number[] {
+    const backend = tf.engine().backend as unknown as { handle(t: tf.TensorInfo): number };
+    return outputs.map((t) => {
+      const slot = this.live.get(backend.handle(t));
+      if (slot === undefined) this.refuse(`an output of shape ${describe(t.shape)} is not made in the forward (an input or a variable handed back)`);
+      return slot ?? -1;
+    });
   }
 
   private stateSlots(): StateSlot[] {

@@ -21,6 +21,7 @@ export const command = defineCommand({
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError(`eval: expected one RUN_DIR, got ${positionals.length} (see sdfn eval --help)`);
     const { evaluate } = await import("../../eval/evaluate.js");
+    const { compiledForward } = await import("../../eval/compiled-forward.js");
     const { summaryRecall } = await import("../../eval/protocols.js");
     const { positionText, weightsEpoch } = await import("../../run/epochs.js");
     const run = await openRunForCommand(positionals[0]!, values);
@@ -28,7 +29,10 @@ export const command = defineCommand({
     const tag = values.checkpoint ?? "best";
     try {
       const ks = loaded.recipe.evaluation.recall_at;
-      const metrics = await evaluate(net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });
+      // training.compile: on torch the forward is recorded and replayed natively (freed with the run's session)
+      const t = loaded.recipe.training;
+      const forward = run.session.own(compiledForward(net, t.compile, (message) => process.stderr.write(`warning: ${message}\n`), t.text_bucket));
+      const metrics = await evaluate(forward ?? net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: weightsEpoch(meta), recall: summaryRecall(metrics, ks), metrics })}\n`);
         return 0;

@@ -36,6 +36,7 @@ export const command = defineCommand({
     if (values.list) return listQueries(positionals[0]!, values, k);
     if (!values.image || values.text === undefined) throw new UsageError("query: --image and --text are required (see sdfn query --help)");
     const { embedGallery } = await import("../../eval/embed.js");
+    const { compiledForward } = await import("../../eval/compiled-forward.js");
     const { inference } = await import("../../nn/context.js");
     const { topK } = await import("../../eval/retrieval.js");
     const run = await openRunForCommand(positionals[0]!, values);
@@ -57,7 +58,9 @@ export const command = defineCommand({
       tf.dispose([reference, tokens, mask]);
       const path = await Promise.all(paths.map(async (p) => (await p.array())[0]!));
       tf.dispose(paths);
-      const embeddings = await embedGallery(net, dataset.loader, gallery, loaded.recipe.evaluation.batch_size);
+      // training.compile: on torch the gallery's batches are replayed natively (freed with the run's session)
+      const forward = run.session.own(compiledForward(net, loaded.recipe.training.compile, (message) => process.stderr.write(`warning: ${message}\n`)));
+      const embeddings = await embedGallery(forward ?? net, dataset.loader, gallery, loaded.recipe.evaluation.batch_size);
       const self = gallery.indexOf(values.image);
       const [top] = await topK(query, embeddings, [{ exclude: self >= 0 ? [self] : [] }], k);
       tf.dispose([query, embeddings]);
