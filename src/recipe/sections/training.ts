@@ -17,7 +17,7 @@ export const trainingSection = (k: KindSchemas) =>
       compile: z
         .enum(["auto", "eager", "replay"])
         .default("auto")
-        .describe("How steps run: replay = record each step shape once and replay it natively in one call (torch backend); eager = tfjs runs every kernel; auto = replay on torch, eager elsewhere."),
+        .describe("How steps and the evaluation forward run: replay = record each step (batch) shape once and replay it natively in one call (torch backend); eager = tfjs runs every kernel; auto = replay on torch, eager elsewhere."),
       text_bucket: z
         .number()
         .int()
