@@ -11,7 +11,9 @@ import type { Network } from "../src/graph/compile.js";
 import type { ForwardContext } from "../src/nn/context.js";
 import { CompiledSteps } from "../src/train/compiled-step.js";
 import type { Optimizer } from "../src/train/kinds.js";
+import { flattenPaths, PathCache } from "../src/train/path-cache.js";
 import { trainStep, type NamedLoss, type StepSetup } from "../src/train/step.js";
+import { cacheTeacher } from "../src/train/teacher.js";
 
 export interface CompiledBench {
   step: () => Promise<void>;
@@ -26,7 +28,8 @@ interface Parts {
   optimizer: Optimizer;
   variables: ReadonlyMap<string, tf.Variable>;
   batch: Omit<TrainBatch, "ids">;
-  teacher: { paths: tf.Tensor3D[]; mask: tf.Tensor1D };
+  /** The batch's teacher paths, as the distillation cache holds them from epoch 2 on. */
+  teacher: tf.Tensor3D[];
   lr: number;
 }
 
@@ -42,14 +45,15 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
     optimizer: p.optimizer,
     variables: [...p.variables.values()],
     dottedName: new Map([...p.variables].map(([name, v]) => [v.name, name])),
-    recordPaths: false,
     compiled,
   };
   const batch: TrainBatch = { ...p.batch, ids: Array.from({ length: p.batch.tokens.shape[0] }, (_, i) => i) };
+  const cache = cachedTeacher(p.teacher, batch.ids);
+  const teacher = cacheTeacher(cache, batch.ids);
   let seed = 0;
   const fc: ForwardContext = { training: true, seed: () => seed++ };
   const run = async () => {
-    await trainStep(setup, batch, p.teacher, fc, p.lr);
+    await trainStep(setup, batch, teacher, fc, p.lr);
   };
   await run();
   await run(); // two captures → the program
@@ -70,8 +74,22 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
   return {
     step,
     stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay), updates: program.updates, inPlaceUpdates: program.stats().inPlaceUpdates }),
-    dispose: () => compiled.dispose(),
+    dispose: () => {
+      compiled.dispose();
+      teacher.dispose();
+      cache.dispose();
+    },
   };
+}
+
+/** A distillation cache over the batch's samples holding `paths` from the previous epoch: each step reads its teacher there and writes its paths. */
+function cachedTeacher(paths: tf.Tensor3D[], ids: number[]): PathCache {
+  const cache = new PathCache({ layers: paths.length, modules: paths[0]!.shape[1] }, ids.length);
+  const flat = flattenPaths(paths);
+  cache.insert(ids, flat.dataSync() as Float32Array);
+  flat.dispose();
+  cache.advance();
+  return cache;
 }
 
 function median(values: readonly number[]): number {

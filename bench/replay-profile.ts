@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(join(dir, "bench.yaml"), benchRecipe(o));
     const loaded = await loadRecipe(join(dir, "bench.yaml"));
     const inputs = syntheticBatch({ batch: o.batch, imageSize: o.imageSize, channels: 3, textLength: o.textLength, vocabSize: o.vocab, seed: 1 });
-    await profileReplay(loaded, inputs, o.vocab, o.batch, o.steps);
+    await profileReplay(loaded, inputs, o.vocab, o.steps);
     if (reference) referenceProfile(dir, loaded.recipe, inputs, o.vocab);
     return 0;
   } finally {
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inputs: ReturnType<typeof syntheticBatch>, vocab: number, size: number, steps: number) {
+async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inputs: ReturnType<typeof syntheticBatch>, vocab: number, steps: number) {
   tf.env().set("PROD", true);
   await useBackend("torch");
   const addon = (tf.backend() as TorchBackend).native.addon;
@@ -49,7 +49,7 @@ async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inp
   const variables = optimizer.variables ?? new Map([...network.store.variables].filter(([, v]) => v.trainable));
   const lr = Number(loaded.registry.resolve("optimizer", loaded.recipe.training.optimizer, "training.optimizer").params.lr);
   console.log(`torch threads ${addon.info().threads}; RSS before the captures ${rssMiB()} MiB`);
-  const compiled = await compiledBench({ network, losses, optimizer, variables, batch, teacher: { paths: teacher, mask: tf.ones([size]) as tf.Tensor1D }, lr });
+  const compiled = await compiledBench({ network, losses, optimizer, variables, batch, teacher, lr });
   console.log(`RSS after two recorded eager steps ${rssMiB()} MiB`);
   await compiled.step();
   console.log(`RSS after one replay ${rssMiB()} MiB`);
@@ -64,7 +64,7 @@ async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inp
     console.log(`  ${name.padEnd(26)} ${String(calls / steps).padStart(6)} calls ${(ns / 1e6 / steps).toFixed(1).padStart(9)} ms ${((100 * ns) / kernelNs).toFixed(1).padStart(5)} %`);
   }
   const stats = compiled.stats();
-  console.log(`${stats.kernels} kernels a step; Adam updates run in place: ${stats.inPlaceUpdates} of ${stats.updates * (steps + 1)}`);
+  console.log(`${stats.kernels} kernels a step; updates (Adam, distillation cache) run in place: ${stats.inPlaceUpdates} of ${stats.updates * (steps + 1)}`);
   compiled.dispose();
 }
 

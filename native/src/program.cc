@@ -28,7 +28,7 @@ struct Kernel {
   std::vector<int32_t> in, ints, out, drop;  // slots (-1: absent input), attributes, outputs, slots freed after it
   std::vector<double> floats;
   std::vector<std::pair<int32_t, int32_t>> bound;  // float attribute index ← step scalar index
-  bool in_place = false;  // an update whose variable and moments only it reads from here on (update_in_place)
+  int32_t in_place = 0;  // an update of its first in_place inputs, state only it reads from here on (update_in_place)
 };
 
 struct State {
@@ -64,21 +64,30 @@ std::vector<std::pair<int64_t, int64_t>> profile_by_op;  // op index → (calls,
 
 std::vector<std::unique_ptr<Program>> programs;
 
-// An SdfnAdamStep after the loss readback whose first three inputs are state read here and
-// never again, and whose outputs are those states' new values: it may update them in place.
-bool updates_in_place(const Program& P, size_t k) {
+// Update kernels that may write into their first n inputs: Adam (variable, m, v) and a table's
+// rows (the distillation cache).
+int32_t updated_inputs(const char* name) {
+  if (std::strcmp(name, "SdfnAdamStep") == 0) return 3;
+  if (std::strcmp(name, "SdfnRowsUpdate") == 0) return 1;
+  return 0;
+}
+
+// An update kernel after the loss readback whose first n inputs are state read here and never
+// again, and whose first n outputs are those states' new values: it may update them in place (n, or 0).
+int32_t updates_in_place(const Program& P, size_t k) {
   const Kernel& kn = P.code[k];
-  if (std::strcmp(op_table()[kn.op].name, "SdfnAdamStep") != 0 || static_cast<int32_t>(k) < P.result_at) return false;
-  if (kn.in.size() < 3 || kn.out.size() != 3) return false;
-  for (size_t a = 0; a < 3; ++a) {
+  int32_t n = updated_inputs(op_table()[kn.op].name);
+  if (n == 0 || static_cast<int32_t>(k) < P.result_at) return 0;
+  if (kn.in.size() < static_cast<size_t>(n) || kn.out.size() != static_cast<size_t>(n)) return 0;
+  for (int32_t a = 0; a < n; ++a) {
     bool state = false;
     for (const State& st : P.states) state = state || (st.in == kn.in[a] && st.out == kn.out[a] && st.made_at == static_cast<int32_t>(k));
-    if (!state) return false;
+    if (!state) return 0;
     for (size_t j = k + 1; j < P.code.size(); ++j)
       for (int32_t x : P.code[j].in)
-        if (x == kn.in[a]) return false;
+        if (x == kn.in[a]) return 0;
   }
-  return true;
+  return n;
 }
 
 // At run time: no other tensor views the storage and nothing but the handle table, the slot and
@@ -237,7 +246,8 @@ void run_kernel(const Kernel& kn, std::vector<at::Tensor>& s, Call& call, bool c
   call.f = kn.floats.data();
   call.out.clear();
   Clock::time_point started = Clock::now();
-  bool may = kn.in_place && owned(call.in[0]) && owned(call.in[1]) && owned(call.in[2]);
+  bool may = kn.in_place > 0;
+  for (int32_t a = 0; a < kn.in_place; ++a) may = may && owned(call.in[a]);
   in_place_runs += may;
   InPlace in_place(may);
   entry.fn(call);

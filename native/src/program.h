@@ -20,8 +20,8 @@ int32_t emit_record(at::Tensor t, size_t k);
 
 // program.cc: the kernels that draw from the step generator (SdfnDropoutMask), a family of op_table().
 std::vector<OpEntry> program_ops();
-// program.cc: true while a replay runs an update kernel (SdfnAdamStep) whose variable and moments
-// no other tensor holds or views: the kernel may then write its results into their storage.
+// program.cc: true while a replay runs an update kernel (SdfnAdamStep, SdfnRowsUpdate) whose updated
+// inputs no other tensor holds or views: the kernel may then write its results into their storage.
 extern bool update_in_place;
 // program.cc: programCreate, programReplay, programFree, programCount and seedStep on exports.
 void define_program_functions(napi_env env, napi_value exports);

@@ -12,6 +12,7 @@ import { registerWasmGradients } from "./wasm/register.js";
 
 export { adamStep, type AdamStepOptions } from "./adam-step.js";
 export { batchNormTrain } from "./batch-norm.js";
+export { rowsUpdate } from "./rows-update.js";
 export { fallbackCounts, resetFallbackCounts } from "./torch/fallback.js";
 export { nativeKernelNames } from "./torch/register.js";
 export { precisions, setPrecision, type Precision } from "./precision.js";

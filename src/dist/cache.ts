@@ -1,6 +1,6 @@
 // The self-path-distillation teacher across ranks. Each epoch deals the samples to the ranks
 // anew, so no rank owns a sample for good: a rank records its own samples' paths during the
-// epoch (no communication in the step), and the records are gathered into every rank's cache
+// epoch (on its device, no communication in the step), and the records are read back and gathered into every rank's cache
 // before the epoch hands them over as teachers, and before a checkpoint (rank 0 then saves the
 // whole cache, which a resume needs). One allgather per epoch of ~4 × (1 + path width) bytes
 // per training sample; the teacher lookup stays local.
@@ -12,28 +12,23 @@ export interface SharedTeacher extends Teacher {
   share(): void;
 }
 
-/** Packs (ids, paths) records as [id, path…, id, path…] (ids are exact in float32 below 2^24). */
-function pack(records: { ids: readonly number[]; paths: Float32Array }[], width: number): Float32Array {
-  const count = records.reduce((n, r) => n + r.ids.length, 0);
-  const out = new Float32Array(count * (1 + width));
-  let at = 0;
-  for (const { ids, paths } of records) {
-    ids.forEach((id, i) => {
-      if (id >= 2 ** 24) throw new Error(`distributed path cache: sample id ${id} is too large to share`);
-      out[at] = id;
-      out.set(paths.subarray(i * width, (i + 1) * width), at + 1);
-      at += 1 + width;
-    });
-  }
+/** Packs records as [id, path…, id, path…] (ids are exact in float32 below 2^24). */
+function pack(ids: readonly number[], paths: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(ids.length * (1 + width));
+  ids.forEach((id, i) => {
+    if (id >= 2 ** 24) throw new Error(`distributed path cache: sample id ${id} is too large to share`);
+    out[i * (1 + width)] = id;
+    out.set(paths.subarray(i * width, (i + 1) * width), i * (1 + width) + 1);
+  });
   return out;
 }
 
-/** `inner` whose recorded paths (`width` values per sample, path-cache.ts pathWidth) are shared at `advance`, `save` and `share`. */
+/** `inner` whose records (`width` values per sample, path-cache.ts pathWidth) are shared at `advance`, `save` and `share`. */
 export function shareTeacher(inner: Teacher, group: DistGroup, width: number): SharedTeacher {
-  let mine: { ids: readonly number[]; paths: Float32Array }[] = [];
+  let mine: number[] = []; // ids this rank's steps recorded since the last share
   const share = () => {
     if (inner.kind !== "cache") return;
-    const parts = group.allgather(pack(mine, width));
+    const parts = group.allgather(pack(mine, inner.recorded(mine), width));
     mine = [];
     parts.forEach((part, rank) => {
       if (rank === group.rank || part.length === 0) return;
@@ -41,18 +36,20 @@ export function shareTeacher(inner: Teacher, group: DistGroup, width: number): S
       const ids = Array.from({ length: n }, (_, i) => part[i * (1 + width)]!);
       const paths = new Float32Array(n * width);
       for (let i = 0; i < n; i++) paths.set(part.subarray(i * (1 + width) + 1, (i + 1) * (1 + width)), i * width);
-      inner.record(ids, paths);
+      inner.insert(ids, paths);
     });
   };
   return {
     get kind() {
       return inner.kind;
     },
-    forBatch: (batch) => inner.forBatch(batch),
-    record(ids, paths) {
-      inner.record(ids, paths);
-      mine.push({ ids: [...ids], paths });
+    forBatch(batch) {
+      const teacher = inner.forBatch(batch);
+      if (teacher?.write) mine.push(...batch.ids);
+      return teacher;
     },
+    recorded: (ids) => inner.recorded(ids),
+    insert: (ids, paths) => inner.insert(ids, paths),
     advance(student) {
       share();
       inner.advance(student);
@@ -62,6 +59,7 @@ export function shareTeacher(inner: Teacher, group: DistGroup, width: number): S
       return inner.save();
     },
     load: (state, where, epoch) => inner.load(state, where, epoch),
+    dispose: () => inner.dispose(),
     share,
   };
 }

@@ -128,6 +128,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     return summary;
   } finally {
     loop?.step.compiled?.dispose();
+    loop?.teacher.dispose();
     session.dispose();
     claim?.release();
     setPrecision("fp32"); // the backend's precision is process-wide: later work in this process is fp32 again
@@ -156,7 +157,7 @@ async function assemble(
   const schedule = session.schedule;
   // Frozen backbone + data.feature_cache: feature maps instead of pixels.
   const features = await featureSource(session.loaded, dataset, net);
-  const teacher = createTeacher(losses, net, () => session.twin());
+  const teacher = createTeacher(losses, net, dataset.train.length, () => session.twin());
   let references: ReferenceRecalls | undefined; // computed at the first evaluation, then reused
   // metrics.jsonl, then events.out.tfevents.*, then the caller; ranks other than 0 only log
   const emit = job && !job.leader ? opts.onEvent : dir.sink(tensorboardSink(dir.path, opts.onEvent));
@@ -169,7 +170,7 @@ async function assemble(
     evalEvery: t.eval_every,
     checkpointEvery: t.checkpoint_every,
     network: net,
-    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, recordPaths: teacher.kind === "cache", compiled },
+    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, compiled },
     schedule,
     teacher,
     batches: (_epoch, shuffle, skip) =>

@@ -45,12 +45,11 @@ export function bucketed(batch: TrainBatch, bucket: number): { batch: TrainBatch
   return { batch: { ...batch, tokens, mask }, made: [tokens, mask] };
 }
 
-/** The step's declared inputs, in program order: the batch, then the teacher's paths and mask. */
-const declaredInputs = (batch: TrainBatch, teacher: StepTeacher): tf.Tensor[] => [
-  batch.reference, batch.target, batch.tokens, batch.mask, ...(teacher ? [...teacher.paths, teacher.mask] : []),
-];
+/** The step's declared inputs, in program order: the batch, then what the teacher reads (the batch's sample ids). */
+const declaredInputs = (batch: TrainBatch, teacher: StepTeacher): tf.Tensor[] => [batch.reference, batch.target, batch.tokens, batch.mask, ...(teacher?.inputs ?? [])];
 
-const signature = (inputs: readonly tf.Tensor[], lr: number) => `${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")} lr${lr > 0 ? "+" : "0"}`;
+const signature = (inputs: readonly tf.Tensor[], teacher: StepTeacher, lr: number) =>
+  `${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")} teacher:${teacher?.signature ?? "none"} lr${lr > 0 ? "+" : "0"}`;
 
 /** training.text_bucket: texts are padded to a multiple of this many words (1 = a program per text length); training.cuda_graph. */
 export interface CompileOptions {
@@ -83,7 +82,7 @@ export class CompiledSteps implements StepCompiler {
 
   private async compiledStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
     const inputs = declaredInputs(batch, teacher);
-    const key = signature(inputs, lr);
+    const key = signature(inputs, teacher, lr);
     const entry = this.entries.get(key);
     if (!s.optimizer.stepScalars || !s.optimizer.countStep) {
       this.refuse("the optimizer declares no step scalars (Optimizer.stepScalars)");

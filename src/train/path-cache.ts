@@ -2,7 +2,12 @@
 // prediction (its routing distributions, flattened), recorded in epoch e and
 // read as the teacher in epoch e+1. Shapes: L layers of M modules; a sample's
 // record holds (L−1)·M·M hidden-layer probabilities, then the M output weights.
+// Both generations live on the device as (N, P+1) tables indexed by sample id (the
+// last column is 1 where the sample has a record): the step gathers its batch's
+// teacher and writes its batch's paths inside it, so a compiled step replays both.
 import * as tf from "@tensorflow/tfjs";
+
+import { rowsUpdate } from "../backend/rows-update.js";
 
 export interface PathShape {
   layers: number; // L
@@ -27,71 +32,151 @@ export function flattenPaths(paths: readonly tf.Tensor3D[]): tf.Tensor2D {
   return tf.tidy(() => tf.concat(paths.map((p) => p.reshape([p.shape[0], -1])), 1) as tf.Tensor2D);
 }
 
-/** Two generations of per-sample records: `previous` (read) and `current` (being written). */
-export class PathCache {
-  previous = new Map<number, Float32Array>();
-  current = new Map<number, Float32Array>();
+type Generation = "previous" | "current";
+type CheckpointTensors = Record<string, { shape: number[]; data: Float32Array | Int32Array }>;
 
-  constructor(readonly shape: PathShape) {}
+/** Two generations of per-sample records on the device: `previous` (read) and `current` (being written). */
+export class PathCache {
+  private readonly tables: Record<Generation, tf.Variable>;
+  /** Whether `previous` holds any record (known without a readback: records are only written by steps). */
+  private previousHasRecords = false;
+  private currentHasRecords = false;
+
+  /** `samples`: training pairs (ids run 0 … samples − 1). */
+  constructor(
+    readonly shape: PathShape,
+    readonly samples: number,
+  ) {
+    this.tables = { previous: this.emptyVariable(), current: this.emptyVariable() };
+  }
 
   get width(): number {
     return pathWidth(this.shape);
   }
 
-  /** Stores row i of `values` (B·P, row-major) as sample ids[i]'s record for this epoch. */
-  record(ids: readonly number[], values: Float32Array): void {
-    const w = this.width;
-    ids.forEach((id, i) => this.current.set(id, values.slice(i * w, (i + 1) * w)));
+  /** Whether a step would find a teacher (some sample has a record from the previous epoch). */
+  get hasTeacher(): boolean {
+    return this.previousHasRecords;
   }
 
-  /** Teacher paths for a batch, or null when no sample has a record from the previous epoch. */
-  teacher(ids: readonly number[]): { paths: tf.Tensor3D[]; mask: tf.Tensor1D } | null {
-    if (!ids.some((id) => this.previous.has(id))) return null;
+  /** Teacher paths and mask of a batch, gathered on the device: uniform paths and mask 0 where a sample has no record. */
+  teacher(ids: tf.Tensor1D): { paths: tf.Tensor3D[]; mask: tf.Tensor1D } {
     const w = this.width;
-    const flat = new Float32Array(ids.length * w).fill(1 / this.shape.modules); // uniform where missing (masked out)
-    const mask = new Float32Array(ids.length);
-    ids.forEach((id, i) => {
-      const rec = this.previous.get(id);
-      if (rec) {
-        flat.set(rec, i * w);
-        mask[i] = 1;
-      }
+    const [flat, mask] = tf.tidy(() => {
+      const rows = tf.gather(this.tables.previous, ids);
+      return [rows.slice([0, 0], [-1, w]) as tf.Tensor2D, rows.slice([0, w], [-1, 1]).reshape([-1]) as tf.Tensor1D];
     });
-    const t = tf.tensor2d(flat, [ids.length, w]);
-    const paths = unflattenPaths(t, this.shape);
-    t.dispose();
-    return { paths, mask: tf.tensor1d(mask) };
+    const paths = unflattenPaths(flat, this.shape);
+    flat.dispose();
+    return { paths, mask };
   }
 
-  /** At the end of an epoch: what was recorded becomes the teacher. */
+  /** Writes a batch's flattened paths (B, P) as this epoch's records of `ids`, on the device. */
+  record(ids: tf.Tensor1D, flat: tf.Tensor2D): void {
+    const table = this.tables.current;
+    const next = tf.tidy(() => rowsUpdate(table as tf.Tensor2D, ids, tf.concat([flat, tf.onesLike(flat.slice([0, 0], [-1, 1]))], 1) as tf.Tensor2D));
+    table.assign(next);
+    next.dispose();
+    this.currentHasRecords = true;
+  }
+
+  /** This epoch's records of `ids` (B·P values, read back; zeros past the paths where none was made). */
+  recorded(ids: readonly number[]): Float32Array {
+    if (ids.length === 0) return new Float32Array(0);
+    const w = this.width;
+    return tf.tidy(() => tf.gather(this.tables.current, tf.tensor1d(this.checked(ids), "int32")).slice([0, 0], [-1, w]).dataSync() as Float32Array);
+  }
+
+  /** Records made elsewhere (another rank's samples, B·P values) into this epoch's table. */
+  insert(ids: readonly number[], values: Float32Array): void {
+    if (ids.length === 0) return;
+    const w = this.width;
+    const next = tf.tidy(() => {
+      const flat = tf.tensor2d(values, [ids.length, w]);
+      return rowsUpdate(this.tables.current as tf.Tensor2D, tf.tensor1d(this.checked(ids), "int32"), tf.concat([flat, tf.ones([ids.length, 1])], 1) as tf.Tensor2D);
+    });
+    this.tables.current.assign(next);
+    next.dispose();
+    this.currentHasRecords = true;
+  }
+
+  /** At the end of an epoch: what was recorded becomes the teacher; the next epoch records anew. */
   advance(): void {
-    this.previous = this.current;
-    this.current = new Map();
+    this.tables.previous.assign(this.tables.current); // shares the data; the next write to `current` makes a new one
+    const empty = this.emptyTable();
+    this.tables.current.assign(empty);
+    empty.dispose();
+    this.previousHasRecords = this.currentHasRecords;
+    this.currentHasRecords = false;
   }
 
-  /** Tensors for a checkpoint: ids and values of both generations. */
-  toTensors(): Record<string, { shape: number[]; data: Float32Array | Int32Array }> {
-    const out: Record<string, { shape: number[]; data: Float32Array | Int32Array }> = {};
-    for (const [gen, map] of [["previous", this.previous], ["current", this.current]] as const) {
-      const ids = [...map.keys()];
-      const values = new Float32Array(ids.length * this.width);
-      ids.forEach((id, i) => values.set(map.get(id)!, i * this.width));
+  /** Tensors for a checkpoint: ids and values of both generations (read back). */
+  toTensors(): CheckpointTensors {
+    const out: CheckpointTensors = {};
+    const w = this.width;
+    for (const gen of ["previous", "current"] as const) {
+      const table = this.tables[gen].dataSync() as Float32Array;
+      const ids: number[] = [];
+      for (let id = 0; id < this.samples; id++) if (table[id * (w + 1) + w] === 1) ids.push(id);
+      const values = new Float32Array(ids.length * w);
+      ids.forEach((id, i) => values.set(table.subarray(id * (w + 1), id * (w + 1) + w), i * w));
       out[`spd.${gen}.ids`] = { shape: [ids.length], data: Int32Array.from(ids) };
-      out[`spd.${gen}.values`] = { shape: [ids.length, this.width], data: values };
+      out[`spd.${gen}.values`] = { shape: [ids.length, w], data: values };
     }
     return out;
   }
 
   /** Restores both generations from checkpoint tensors. */
   load(tensors: Record<string, { data: Float32Array | Int32Array | Uint8Array }>): void {
+    const w = this.width;
     for (const gen of ["previous", "current"] as const) {
       const ids = tensors[`spd.${gen}.ids`];
       const values = tensors[`spd.${gen}.values`];
-      const map = new Map<number, Float32Array>();
-      if (ids && values) {
-        Array.from(ids.data).forEach((id, i) => map.set(id, Float32Array.from(values.data.subarray(i * this.width, (i + 1) * this.width))));
+      const table = this.emptyValues();
+      const count = ids && values ? ids.data.length : 0;
+      for (let i = 0; i < count; i++) {
+        const id = this.checked([ids!.data[i]!])[0]!;
+        table.set(values!.data.subarray(i * w, (i + 1) * w), id * (w + 1));
+        table[id * (w + 1) + w] = 1;
       }
-      this[gen] = map;
+      const t = tf.tensor2d(table, [this.samples, w + 1]);
+      this.tables[gen].assign(t);
+      t.dispose();
+      if (gen === "previous") this.previousHasRecords = count > 0;
+      else this.currentHasRecords = count > 0;
     }
+  }
+
+  dispose(): void {
+    tf.dispose([this.tables.previous, this.tables.current]);
+  }
+
+  /** `ids`, refused when one is not a training sample's id. */
+  checked(ids: readonly number[]): number[] {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.samples) {
+        throw new Error(`path-distillation cache: sample id ${id} is outside the ${this.samples} training pairs (pair ids must index the training set)`);
+      }
+    }
+    return [...ids];
+  }
+
+  /** Table values without records: uniform paths (1/M; masked out, but finite in the loss), flag 0. */
+  private emptyValues(): Float32Array {
+    const w = this.width;
+    const values = new Float32Array(this.samples * (w + 1)).fill(1 / this.shape.modules);
+    for (let id = 0; id < this.samples; id++) values[id * (w + 1) + w] = 0;
+    return values;
+  }
+
+  private emptyTable(): tf.Tensor2D {
+    return tf.tensor2d(this.emptyValues(), [this.samples, this.width + 1]);
+  }
+
+  private emptyVariable(): tf.Variable {
+    const empty = this.emptyTable();
+    const v = tf.variable(empty, false);
+    empty.dispose();
+    return v;
   }
 }

@@ -1,7 +1,7 @@
 // One training step: forward, the weighted losses, gradients, and ONE readback
-// of a packed vector (loss components, total, routing means, and the batch's
-// flattened paths for the distillation cache). The update is applied only when
-// every loss is finite. Nothing else leaves the device. With `compiled` set (training.compile
+// of a packed vector (loss components, total, routing means). The update (and the
+// distillation cache's write of the batch's paths) is applied only when every loss
+// is finite. Nothing else leaves the device. With `compiled` set (training.compile
 // on the torch backend) the step is recorded and then replayed natively (./compiled-step.ts).
 import * as tf from "@tensorflow/tfjs";
 import type { Recorder } from "../backend/torch/recorder.js";
@@ -10,6 +10,7 @@ import type { TrainBatch } from "../data/types.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { Loss, LossInput, Optimizer } from "./kinds.js";
 import { flattenPaths } from "./path-cache.js";
+import type { BatchTeacher } from "./teacher.js";
 
 /** What the step needs from a compiled network (src/graph/compile.ts Network). */
 export interface TrainableNetwork {
@@ -32,8 +33,6 @@ export interface StepSetup {
   /** Trainable variables, and their dotted names by tfjs variable name. */
   variables: tf.Variable[];
   dottedName: ReadonlyMap<string, string>;
-  /** Read the batch's flattened paths back (for the distillation cache). */
-  recordPaths: boolean;
   /**
    * Data-parallel runs (src/dist/sync.ts): averages the gradients and the packed vector's first
    * `headLength` values (losses, total, routing) over the ranks; new tensors, the inputs are kept.
@@ -43,8 +42,21 @@ export interface StepSetup {
   compiled?: StepCompiler;
 }
 
-/** The path-distillation teacher of a batch (constants), or null. */
-export type StepTeacher = { paths: tf.Tensor3D[]; mask: tf.Tensor1D } | null;
+/**
+ * The path-distillation teacher of one step, run inside the step (so a compiled step records
+ * it): `read` gives the batch's teacher (gathered from the device cache, or a frozen network's
+ * forward), `write` records the batch's own paths once the update is applied. Null: no distillation.
+ */
+export type StepTeacher = {
+  /** Declared inputs its kernels read beyond the batch (the batch's sample ids). */
+  readonly inputs: readonly tf.Tensor[];
+  /** Tells step programs apart: a step that reads a teacher runs other kernels than one that does not. */
+  readonly signature: string;
+  /** The batch's teacher paths and mask (new tensors; the step disposes them), or null (none yet). */
+  read(batch: TrainBatch): BatchTeacher | null;
+  /** Records the batch's flattened paths (B, P) (kept by the caller). */
+  write?(flat: tf.Tensor2D): void;
+} | null;
 
 /** Runs steps through recorded programs; `eager` runs (and may record) the step as tfjs would. */
 export interface StepCompiler {
@@ -75,8 +87,6 @@ export interface StepResult {
   total: number;
   /** Mean routing per layer row (events.ts `routing`). */
   routing: number[][];
-  /** (B·P) flattened paths, row-major, when recorded. */
-  paths: Float32Array | null;
   /** Names of losses that were NaN/Inf (the update was skipped). */
   nonFinite: string[];
   /** Trainable parameters that got no gradient. */
@@ -106,25 +116,26 @@ export function readPacked(s: StepSetup, values: Float32Array, shape: PackedShap
   const routing: number[][] = [];
   let at = n + 1;
   for (let l = 0; l < shape.layers; l++, at += shape.modules) routing.push(Array.from(values.subarray(at, at + shape.modules)));
-  const paths = s.recordPaths ? values.slice(at) : null;
   const nonFinite = [...Object.entries(losses).filter(([, v]) => !Number.isFinite(v)).map(([k]) => k)];
   if (!Number.isFinite(total) && nonFinite.length === 0) nonFinite.push("total");
-  return { losses, total, routing, paths, nonFinite };
+  return { losses, total, routing, nonFinite };
 }
 
 /** The step as tfjs runs it; `recorder` (the torch backend recording it) is told which readback is the packed vector. */
 async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number, recorder: Recorder | null): Promise<EagerStep> {
   let packed: tf.Tensor1D | null = null;
+  let flat: tf.Tensor2D | null = null; // the batch's paths, for the cache's write after the update
   let shape = { layers: 0, modules: 0 };
+  const given = teacher?.read(batch) ?? null;
   const f = () => {
     const out = s.net.encodeQuery({ reference: batch.reference, tokens: batch.tokens, mask: batch.mask }, fc);
     const target = s.net.encodeTarget(batch.target, fc);
-    const input: LossInput = { ...out, target, teacher: teacher?.paths ?? null, teacherMask: teacher?.mask ?? null };
+    const input: LossInput = { ...out, target, teacher: given?.paths ?? null, teacherMask: given?.mask ?? null };
     const parts = s.losses.map(({ loss }) => tf.mul(loss.compute(input), loss.weight) as tf.Scalar);
     const total = tf.addN(parts) as tf.Scalar;
     shape = { layers: out.paths.length, modules: out.paths[0]?.shape[1] ?? 0 };
     const pieces: tf.Tensor1D[] = [tf.stack([...parts, total]) as tf.Tensor1D, ...routingMeans(out.paths)];
-    if (s.recordPaths) pieces.push(flattenPaths(out.paths).reshape([-1]) as tf.Tensor1D);
+    if (teacher?.write) flat = tf.keep(flattenPaths(out.paths));
     packed = tf.keep(tf.concat(pieces) as tf.Tensor1D);
     return total;
   };
@@ -140,10 +151,13 @@ async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, 
     const byName: Record<string, tf.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) byName[s.dottedName.get(tfName) ?? tfName] = g;
     const noGradient = s.variables.filter((v) => !(v.name in grads)).map((v) => s.dottedName.get(v.name) ?? v.name);
-    if (read.nonFinite.length === 0) s.optimizer.apply(byName, lr);
+    if (read.nonFinite.length === 0) {
+      s.optimizer.apply(byName, lr);
+      if (flat) teacher!.write!(flat);
+    }
     return { result: { ...read, noGradient }, shape };
   } finally {
-    tf.dispose([value, kept!, ...Object.values(grads)]);
+    tf.dispose([value, kept!, ...Object.values(grads), ...(flat ? [flat] : []), ...(given ? [...given.paths, given.mask] : [])]);
     if (synced) tf.dispose([packed!, ...Object.values(local)]);
   }
 }

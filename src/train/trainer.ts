@@ -143,7 +143,7 @@ export async function runEpoch(loop: TrainLoop, state: TrainState): Promise<"don
       result = await trainStep(loop.step, batch, teacher, fc, lr);
     } finally {
       disposeBatch(batch);
-      if (teacher) tf.dispose([...teacher.paths, teacher.mask]);
+      teacher?.dispose();
     }
     if (result.nonFinite.length > 0) {
       loop.emit({ type: "stopped", time: Date.now(), reason: "non-finite-loss", message: nonFiniteMessage(loop, state, result, lr) });
@@ -151,7 +151,6 @@ export async function runEpoch(loop: TrainLoop, state: TrainState): Promise<"don
     }
     const now = performance.now();
     record(loop, state, result, { epochStep, samples: batch.ids.length, seconds: (now - last) / 1000, lr });
-    if (result.paths) loop.teacher.record(batch.ids, result.paths);
     last = now;
     // Let the event loop turn once per step: stdin (the dashboard's q / Ctrl-C), SIGINT
     // and timers wait for it, and an in-memory dataset's awaits never yield on their own.

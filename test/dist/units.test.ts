@@ -1,6 +1,13 @@
 // The pure parts of data-parallel training (no addon needed): gradient buckets, the deal of
-// evaluation batches, the torchrun environment, the per-rank slice of the shard, the dashboard line.
+// evaluation batches, the torchrun environment, the per-rank slice of the shard, the dashboard line,
+// the distillation cache's exchange of records between ranks.
+import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { shareTeacher } from "../../src/dist/cache.js";
+import type { DistGroup } from "../../src/dist/group.js";
+import type { Network } from "../../src/graph/compile.js";
+import type { NamedLoss } from "../../src/train/step.js";
+import { createTeacher } from "../../src/train/teacher.js";
 import { formatRanks } from "../../src/cli/render/lines.js";
 import { distEnv, DistEnvError } from "../../src/dist/env.js";
 import { batchesOf } from "../../src/dist/eval.js";
@@ -41,5 +48,27 @@ describe("data-parallel helpers", () => {
     const step = { type: "step" as const, time: 0, epoch: 0, step: 0, epochStep: 0, stepsPerEpoch: 1, losses: {}, total: 0, lr: 0, samplesPerSec: 1, routing: [] as number[][] };
     expect(formatRanks(step)).toBe("");
     expect(formatRanks({ ...step, world: 2, slowestStepMs: 123.4, slowestRank: 1 })).toBe("2 ranks · slowest 123 ms (rank 1)");
+  });
+
+  it("shares the distillation cache's records: this rank's own (read back) go out, the other rank's come in at the hand-over", async () => {
+    await tf.setBackend("cpu");
+    // 2 layers × 2 modules: 6 values a record; this is rank 0 of 2 over 4 training pairs
+    const net = { layers: [[0, 1], [0, 1]] } as unknown as Network;
+    const losses = [{ name: "path_distillation", loss: { teacher: "cache" } }] as unknown as NamedLoss[];
+    const sent: Float32Array[] = [];
+    const other = Float32Array.from([2, 1, 1, 1, 1, 1, 1, 3, 2, 2, 2, 2, 2, 2]); // rank 1 recorded samples 2 and 3
+    const group = { rank: 0, world: 2, allgather: (mine: Float32Array) => (sent.push(mine), [mine, other]) } as unknown as DistGroup;
+    const teacher = shareTeacher(createTeacher(losses, net, 4, () => net), group, 6);
+    const step = teacher.forBatch({ ids: [1, 0] })!;
+    step.write!(tf.tensor2d([[0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [0.25, 0.75, 0.25, 0.75, 0.25, 0.75]]));
+    step.dispose();
+    teacher.advance(net);
+    expect(Array.from(sent[0]!)).toEqual([1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0, 0.25, 0.75, 0.25, 0.75, 0.25, 0.75]);
+    const saved = (await teacher.save()) as Record<string, { data: ArrayLike<number> }>;
+    expect(Array.from(saved["spd.previous.ids"]!.data)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(saved["spd.previous.values"]!.data).slice(12)).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    expect(sent).toHaveLength(2); // the save shares again: nothing new of this rank's
+    expect(sent[1]!.length).toBe(0);
+    teacher.dispose();
   });
 });

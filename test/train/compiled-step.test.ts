@@ -19,7 +19,9 @@ import { openSession, type Session } from "../../src/run/session.js";
 import { train } from "../../src/run/train.js";
 import { CompiledSteps } from "../../src/train/compiled-step.js";
 import type { TrainEvent } from "../../src/train/events.js";
-import { trainStep, type StepSetup, type TrainableNetwork } from "../../src/train/step.js";
+import { PathCache } from "../../src/train/path-cache.js";
+import { trainStep, type StepSetup, type StepTeacher, type TrainableNetwork } from "../../src/train/step.js";
+import { cacheTeacher } from "../../src/train/teacher.js";
 import { stepsPerEpoch } from "../../src/train/trainer.js";
 import { missing } from "../support/requires.js";
 
@@ -33,8 +35,8 @@ const scratch = mkdtempSync(join(tmpdir(), "sdfn-compiled-"));
 type StepEvent = Extract<TrainEvent, { type: "step" }>;
 type EpochEvent = Extract<TrainEvent, { type: "epoch" }>;
 
-async function run(compile: "eager" | "replay", name: string, opts: { resume?: string; abortAfterStep?: number; textBucket?: number } = {}) {
-  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, `training.compile=${compile}`, `training.text_bucket=${opts.textBucket ?? 1}`] });
+async function run(compile: "eager" | "replay", name: string, opts: { resume?: string; abortAfterStep?: number; textBucket?: number; sets?: string[] } = {}) {
+  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, `training.compile=${compile}`, `training.text_bucket=${opts.textBucket ?? 1}`, ...(opts.sets ?? [])] });
   const events: TrainEvent[] = [];
   const controller = new AbortController();
   const outDir = opts.resume ?? join(scratch, name);
@@ -141,6 +143,21 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
     expect(maxDifference(tensorsOf(eager.outDir, "weights"), tensorsOf(bucketed.outDir, "weights"))).toBeLessThanOrEqual(0.01 * 24);
   });
 
+  it("a frozen-weights teacher runs inside the replayed step (its forward is part of the program) and agrees with eager (losses to 1e-6)", async () => {
+    const sets = ["losses.2.teacher=frozen", "training.epochs=3"];
+    const frozenEager = await run("eager", "frozen-eager", { sets, textBucket: 8 });
+    const frozenReplay = await run("replay", "frozen-replay", { sets, textBucket: 8 });
+    expect(frozenReplay.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message)).toEqual([]);
+    // epoch 2 learns the teacher's program (its first capture sees teacher and student share their weights), epoch 3 replays it
+    expect(frozenReplay.epochs[2]!.compiled!.replayed).toBeGreaterThanOrEqual(5);
+    expect(frozenReplay.steps.filter((s) => s.epoch > 0).every((s) => s.losses.path_distillation! > 0)).toBe(true);
+    frozenEager.steps.forEach((e, k) => {
+      for (const [name, v] of Object.entries(e.losses)) expect(Math.abs(frozenReplay.steps[k]!.losses[name]! - v), `step ${k} ${name}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+    });
+    // texts padded to 8 words (the replay) against unpadded (eager): weights as in the text-bucket test above
+    expect(maxDifference(tensorsOf(frozenEager.outDir, "weights"), tensorsOf(frozenReplay.outDir, "weights"), /\.attn\.k\.bias$/)).toBeLessThanOrEqual(1e-5);
+  }, 600_000);
+
   it("--resume in the middle of an epoch under replay ends with the weights of the uninterrupted replay run", async () => {
     const first = await run("replay", "resumed", { abortAfterStep: 8 }); // epoch 2, step 3 of 6
     expect(first.summary.status).toBe("interrupted");
@@ -179,10 +196,10 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
         };
       });
     let stepCount = 0;
-    const step = async (b: Awaited<ReturnType<typeof batch>>, s = setup) => {
+    const step = async (b: Awaited<ReturnType<typeof batch>>, s = setup, teacher: StepTeacher = null) => {
       const rng = stepCount++;
       const fc: ForwardContext = { training: true, seed: () => rng };
-      return trainStep(s, b, null, fc, 1e-3);
+      return trainStep(s, b, teacher, fc, 1e-3);
     };
     const snapshot = () => setup.variables.map((v) => v.dataSync().slice());
 
@@ -198,7 +215,6 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
         optimizer: session.optimizer,
         variables: [...variables.values()],
         dottedName: new Map([...variables].map(([n, v]) => [v.name, n])),
-        recordPaths: false,
         compiled,
       };
     });
@@ -241,6 +257,57 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       expect(after.inPlaceUpdates - before.inPlaceUpdates).toBe(100 * program.updates);
       expect(backend.memory().nativeHandles).toBe(handles);
       expect(tf.memory().numTensors).toBe(tensors);
+      tf.dispose([b.reference, b.target, b.tokens, b.mask]);
+    });
+
+    it("the distillation cache stays on the device: 100 replays read the batch's teacher and write its paths in place, nothing leaks", async () => {
+      const net = session.network;
+      const cache = new PathCache({ layers: net.layers.length, modules: net.layers[0]!.length }, 6);
+      const b = { ...batch(), ids: [5, 1, 0, 3] };
+      const cachedStep = async () => {
+        const teacher = cacheTeacher(cache, b.ids);
+        try {
+          return await step(b, setup, teacher);
+        } finally {
+          teacher.dispose();
+        }
+      };
+      const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      warnings.length = 0;
+      setup = { ...setup, compiled: own };
+      await cachedStep(); // epoch 1: paths written, no teacher yet
+      cache.advance();
+      expect(cache.hasTeacher).toBe(true);
+      const written = cache.toTensors()["spd.previous.ids"]!.data;
+      expect(Array.from(written)).toEqual([0, 1, 3, 5]);
+      for (let k = 0; k < 3; k++) await cachedStep(); // two captures, then replays
+      const program = own.programs().at(-1)!;
+      const backend = tf.backend() as TorchBackend;
+      const handles = backend.memory().nativeHandles;
+      const tensors = tf.memory().numTensors;
+      const before = program.stats();
+      let last = cache.recorded(b.ids);
+      let changed = 0;
+      let untrained = 0;
+      for (let k = 0; k < 100; k++) {
+        const r = await cachedStep();
+        untrained = r.noGradient.length;
+        expect(r.losses.path_distillation).toBeGreaterThan(0);
+        const now = cache.recorded(b.ids);
+        if (now.some((v, j) => v !== last[j])) changed++;
+        last = now;
+      }
+      expect(program.stats().replays - before.replays).toBe(100);
+      expect(changed).toBe(100); // every replay wrote the batch's paths (the weights move each step)
+      const adam = setup.variables.length - untrained;
+      expect(program.updates).toBe(adam + 1); // Adam per parameter, and the cache's row update
+      expect(program.stats().inPlaceUpdates - before.inPlaceUpdates).toBe(100 * program.updates);
+      expect(backend.memory().nativeHandles).toBe(handles);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(warnings).toEqual([]);
+      setup = { ...setup, compiled };
+      own.dispose();
+      cache.dispose();
       tf.dispose([b.reference, b.target, b.tokens, b.mask]);
     });
 

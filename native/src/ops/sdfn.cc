@@ -1,5 +1,6 @@
 // sdfn's own fused kernels (src/backend/torch/kernels/sdfn.ts): training-mode batch norm
-// (src/backend/batch-norm.ts) and one Adam step (src/backend/adam-step.ts).
+// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts) and a table's rows
+// replaced (src/backend/rows-update.ts).
 #include "../ops.h"
 #include "../program.h"
 
@@ -70,12 +71,27 @@ void adam_step(Call& c) {
   c.out.push_back(v);
 }
 
+// Rows of a table replaced: table (N, W), indices (B), rows (B, W) → the table with row
+// indices[i] = rows[i] (the distillation cache's records). In place when a replay owns the table.
+void rows_update(Call& c) {
+  using K = arg::SdfnRowsUpdate;
+  const at::Tensor& table = c.in[K::in_table];
+  at::Tensor indices = c.in[K::in_indices].to(at::kLong).reshape({-1});
+  at::Tensor rows = c.in[K::in_rows].to(table.scalar_type());
+  if (update_in_place) {
+    at::Tensor t = table;
+    c.out.push_back(t.index_copy_(0, indices, rows));
+    return;
+  }
+  c.out.push_back(table.index_copy(0, indices, rows));
+}
+
 }  // namespace
 
 std::vector<OpEntry> sdfn_ops() {
   return {
       OP("SdfnBatchNormTrain", batch_norm_train), OP("SdfnBatchNormTrainGrad", batch_norm_train_grad),
-      OP("SdfnAdamStep", adam_step),
+      OP("SdfnAdamStep", adam_step), OP("SdfnRowsUpdate", rows_update),
   };
 }
 

@@ -127,7 +127,7 @@ function encode(p: ProgramPlan, backend: TorchBackend, guard: number): { code: I
 /** One replayable step: `replay` runs it natively on the current batch, variables and step scalars. */
 export class StepProgram {
   readonly kernels: number;
-  /** Adam updates (SdfnAdamStep kernels) in the step: a replay runs each in place when it owns the variable and moments. */
+  /** Update kernels in the step (Adam's SdfnAdamStep, the distillation cache's SdfnRowsUpdate): a replay runs each in place when it owns what it updates. */
   readonly updates: number;
   private readonly id: number;
   private readonly usedInputs: number[];
@@ -143,7 +143,7 @@ export class StepProgram {
     const { code, floats, uploads } = encode(p, backend, guard);
     this.id = backend.native.addon.programCreate(code, floats, uploads);
     this.kernels = p.capture.kernels.length;
-    this.updates = p.capture.kernels.filter((k) => k.name === "SdfnAdamStep").length;
+    this.updates = p.capture.kernels.filter((k) => k.name === "SdfnAdamStep" || k.name === "SdfnRowsUpdate").length;
     this.usedInputs = p.capture.inputs.flatMap((s, k) => (s >= 0 ? [k] : []));
     this.handles = new Int32Array(this.usedInputs.length + p.capture.states.length);
     this.scalars = new Float64Array(Math.max(1, p.scalarNames.length));
@@ -179,7 +179,7 @@ export class StepProgram {
     return { values, finite, outputs };
   }
 
-  /** Replays so far, their host overhead (µs per kernel outside the kernels' ATen calls) and the Adam updates run in place. */
+  /** Replays so far, their host overhead (µs per kernel outside the kernels' ATen calls) and the updates run in place. */
   stats(): { replays: number; hostMicrosPerKernel: number; inPlaceUpdates: number } {
     const [kernels, replays, totalNs, kernelNs, inPlace] = this.backend.native.addon.programStats(this.id);
     return { replays, hostMicrosPerKernel: replays && kernels ? (totalNs - kernelNs) / 1e3 / replays / kernels : NaN, inPlaceUpdates: inPlace ?? 0 };

@@ -1,7 +1,7 @@
 // sdfn's own kernels on the torch backend (native/src/ops/sdfn.cc): training-mode batch norm
-// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts) and the dropout mask of
-// a compiled step (src/nn/dropout.ts). Other backends get batch norm and Adam as written-out
-// formulas (src/backend/composite.ts).
+// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts), a table's rows replaced
+// (src/backend/rows-update.ts) and the dropout mask of a compiled step (src/nn/dropout.ts).
+// Other backends get all but the mask as written-out formulas (src/backend/composite.ts).
 import type { KernelConfig } from "@tensorflow/tfjs";
 
 import type { TorchBackend } from "../backend.js";
@@ -26,6 +26,10 @@ export const sdfnKernels: Kernel[] = [
       const floats = [a.lr, a.beta1, a.beta2, a.eps, a.bias1, a.bias2, a.weightDecay] as number[];
       return (backend as TorchBackend).exec("SdfnAdamStep", [inputs.variable, inputs.m, inputs.v, inputs.grad], [a.decoupled ? 1 : 0], floats);
     },
+  },
+  {
+    kernelName: "SdfnRowsUpdate",
+    kernelFunc: ({ inputs, backend }) => (backend as TorchBackend).exec1("SdfnRowsUpdate", [inputs.table, inputs.indices, inputs.rows]),
   },
   // A dropout mask (1/(1 − rate) kept, 0 dropped) from the native step generator (src/nn/dropout.ts).
   {
