@@ -2,6 +2,7 @@
 // it: join from the environment, make the loop data-parallel, check a resume, leave.
 // Rank 0 is the leader: it alone writes the run directory.
 import type { OpenDataset } from "../data/index.js";
+import { compiledForward } from "../eval/compiled-forward.js";
 import type { LoadedRecipe } from "../recipe/index.js";
 import type { Session } from "../run/session.js";
 import { pathWidth } from "../train/path-cache.js";
@@ -48,13 +49,15 @@ export class DistJob {
     const net = session.network;
     const t = recipe.training;
     const shard = { rank: this.rank, world: this.world };
+    // training.compile: each rank's slices of the evaluation forward are replayed natively (freed with the session)
+    const forward = session.own(compiledForward(net, t.compile, (message) => loop.emit({ type: "warning", time: Date.now(), message }), t.text_bucket));
     return distributeLoop(loop, {
       group: this.group,
       bucketBytes: t.distributed.bucket_mb * 2 ** 20,
       pathWidth: pathWidth({ layers: net.layers.length, modules: net.layers[0]?.length ?? 0 }),
       batches: (_epoch, shuffle) => ({ batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle, { shard }), resumes: false }),
       evaluate: () =>
-        evaluateSharded(this.group, net, dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
+        evaluateSharded(this.group, forward ?? net, dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
     });
   }
 
