@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { adamStep } from "../../src/backend/adam-step.js";
 import { batchNormTrain } from "../../src/backend/batch-norm.js";
+import { rowsUpdate } from "../../src/backend/rows-update.js";
 import type { Case, Input } from "./parity-harness.js";
 
 const f = (...shape: number[]): Input => ({ shape });
@@ -271,6 +272,17 @@ const nnCases: Case[] = [
       },
     })),
   ),
+  {
+    // a matmul's gradient arrives as a transposed view: the one-pass CPU update makes it contiguous first
+    name: "adamStep with a transposed gradient",
+    inputs: [f(5, 4), f(5, 4), pos(5, 4), f(4, 5)],
+    fn: (w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor) => {
+      const r = adamStep(w, m, v, tf.transpose(g), { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, bias1: 1 - 0.9 ** 3, bias2: 1 - 0.999 ** 3, weightDecay: 0.01, decoupled: false });
+      return [r.variable, r.m, r.v];
+    },
+  },
+  // the distillation cache's row update (rows 4 and 1 replaced)
+  { name: "rowsUpdate", inputs: [f(6, 3), f(2, 3)], fn: (table, rows) => rowsUpdate(table as tf.Tensor2D, tf.tensor1d([4, 1], "int32"), rows as tf.Tensor2D) },
   { name: "batchNormTrain NHWC", inputs: [f(2, 5, 4, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },
   { name: "batchNormTrain (B, C)", inputs: [f(6, 4), f(4), f(4)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3), grad: true },
   { name: "batchNormTrain (B, N, C)", inputs: [f(2, 5, 3), f(3), f(3)], fn: (x, g, b) => batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5), grad: true },

