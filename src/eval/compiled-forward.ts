@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { TorchBackend } from "../backend/torch/backend.js";
 import { plan, StepProgram } from "../backend/torch/program.js";
 import type { Capture } from "../backend/torch/recorder.js";
+import { padToBucket } from "../data/text-bucket.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { RetrievalNetwork } from "./embed.js";
 
@@ -31,15 +32,10 @@ export interface ForwardCounts {
   eager: number;
 }
 
-/**
- * Tokens and mask padded with masked words to the next multiple of `bucket` (padding changes no
- * result: test/graph/padding.test.ts), so a few programs serve every text length.
- */
+/** Tokens and mask padded to a multiple of `bucket` words (src/data/text-bucket.ts). */
 function padTexts(input: QueryInput, bucket: number): { input: QueryInput; made: tf.Tensor[] } {
-  const pad = Math.ceil(input.tokens.shape[1] / bucket) * bucket - input.tokens.shape[1];
-  if (pad === 0) return { input, made: [] };
-  const [tokens, mask] = [input.tokens, input.mask].map((t) => tf.pad(t, [[0, 0], [0, pad]]) as tf.Tensor2D) as [tf.Tensor2D, tf.Tensor2D];
-  return { input: { reference: input.reference, tokens, mask }, made: [tokens, mask] };
+  const { tokens, mask, made } = padToBucket(input.tokens, input.mask, bucket);
+  return { input: { reference: input.reference, tokens, mask }, made };
 }
 
 const signature = (kind: string, inputs: readonly tf.Tensor[]) => `${kind} ${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(" ")}`;

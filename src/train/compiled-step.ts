@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { TorchBackend } from "../backend/torch/backend.js";
 import { plan, StepProgram } from "../backend/torch/program.js";
 import type { Capture, Recorder } from "../backend/torch/recorder.js";
+import { padToBucket } from "../data/text-bucket.js";
 import type { TrainBatch } from "../data/types.js";
 import { readPacked, type EagerRun, type EagerStep, type PackedShape, type StepCompiler, type StepResult, type StepSetup, type StepTeacher } from "./step.js";
 
@@ -37,12 +38,8 @@ export interface CompileCounts {
  * (test/graph/padding.test.ts: encoders, modules, routers, dropout draws).
  */
 export function bucketed(batch: TrainBatch, bucket: number): { batch: TrainBatch; made: tf.Tensor[] } {
-  const t = batch.tokens.shape[1];
-  const pad = Math.ceil(t / bucket) * bucket - t;
-  if (pad === 0) return { batch, made: [] };
-  const tokens = tf.pad(batch.tokens, [[0, 0], [0, pad]]) as tf.Tensor2D;
-  const mask = tf.pad(batch.mask, [[0, 0], [0, pad]]) as tf.Tensor2D;
-  return { batch: { ...batch, tokens, mask }, made: [tokens, mask] };
+  const { tokens, mask, made } = padToBucket(batch.tokens, batch.mask, bucket);
+  return { batch: made.length ? { ...batch, tokens, mask } : batch, made };
 }
 
 /** The step's declared inputs, in program order: the batch, then what the teacher reads (the batch's sample ids). */
