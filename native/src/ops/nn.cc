@@ -9,8 +9,8 @@ namespace sdfn {
 namespace {
 
 // tfjs filter [kh, kw, in, out] (depthwise: [kh, kw, C, M]) as an ATen weight [out, in/groups, kh, kw].
-at::Tensor oihw(const at::Tensor& w, bool depthwise) {
-  if (!depthwise) return w.permute({3, 2, 0, 1}).contiguous(kCL);
+at::Tensor oihw(const at::Tensor& w, bool depthwise, at::MemoryFormat format = kCL) {
+  if (!depthwise) return w.permute({3, 2, 0, 1}).contiguous(format);
   return w.reshape({w.size(0), w.size(1), -1}).permute({2, 0, 1}).unsqueeze(1).contiguous(kCL);
 }
 
@@ -20,9 +20,9 @@ struct Geom {
   int64_t t, b, l, r;
   bool symmetric() const { return t == b && l == r; }
   std::vector<int64_t> padding() const { return symmetric() ? std::vector<int64_t>{t, l} : std::vector<int64_t>{0, 0}; }
-  at::Tensor pad(const at::Tensor& xv, double value = 0) const {
+  at::Tensor pad(const at::Tensor& xv, double value = 0, at::MemoryFormat format = kCL) const {
     if (symmetric()) return xv;
-    return at::constant_pad_nd(xv, {l, r, t, b}, value).contiguous(kCL);
+    return at::constant_pad_nd(xv, {l, r, t, b}, value).contiguous(format);
   }
   at::Tensor unpad(const at::Tensor& g, int64_t h, int64_t w) const {
     return symmetric() ? g : g.narrow(2, t, h).narrow(3, l, w);
@@ -49,19 +49,28 @@ at::Tensor activate(at::Tensor y, int act, const at::Tensor& prelu, double alpha
 }
 
 // ---- convolution
+// The memory format of a forward convolution's operands. libtorch 1.13's channels-last CPU
+// convolution takes ~1.4x its NCHW one over ResNet-50's shapes at 64 px, even counting the copies
+// in and out of tfjs's NHWC (python3-torch, 1 thread: 526 against 375 ms over 17 layer shapes),
+// but a stem with a few input channels is faster channels-last. CUDA and depthwise keep channels-last.
+at::MemoryFormat forward_format(const at::Tensor& x, bool depthwise) {
+  return x.is_cuda() || depthwise || x.size(3) <= 4 ? kCL : at::MemoryFormat::Contiguous;
+}
+
 void conv2d(Call& c) {
   using K = arg::Conv2D;
   Geom g = geom<K>(c.i);
   bool depthwise = c.i[K::i_depthwise];
   at::Tensor x = c.dev(K::in_x), w = c.dev(K::in_filter);
-  at::Tensor xv = g.pad(nchw(x));
+  at::MemoryFormat format = forward_format(x, depthwise);
+  at::Tensor xv = g.pad(x.permute({0, 3, 1, 2}).contiguous(format), 0, format);
   at::Tensor bias;
   const at::Tensor& b = c.in[K::in_bias];
   bool bias_in_conv = b.defined() && b.dim() == 1 && b.size(0) == w.size(3) * (depthwise ? w.size(2) : 1);
   if (bias_in_conv) bias = c.dev(K::in_bias);
   int64_t groups = depthwise ? x.size(3) : 1;
   // lowp: bf16 operands under training.precision bf16 (precision.h); the result returns to fp32 at emit.
-  at::Tensor y = nhwc(at::conv2d(lowp(xv), lowp(oihw(w, depthwise)), lowp(bias), g.stride, g.padding(), g.dilation, groups));
+  at::Tensor y = nhwc(at::conv2d(lowp(xv), lowp(oihw(w, depthwise, format)), lowp(bias), g.stride, g.padding(), g.dilation, groups));
   if (b.defined() && !bias_in_conv) y = y + c.dev(K::in_bias);
   at::Tensor prelu = c.in[K::in_prelu].defined() ? c.dev(K::in_prelu) : at::Tensor();
   c.out.push_back(activate(y, c.i[K::i_activation], prelu, c.f[K::f_leakyreluAlpha]));
