@@ -272,19 +272,18 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 napi_value Module(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"upload", nullptr, Upload, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"download", nullptr, Download, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"free", nullptr, Free, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"sync", nullptr, Sync, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  define_methods(env, exports, {
+      method("init", Init),
+      method("info", Info),
+      method("upload", Upload),
+      method("download", Download),
+      method("free", Free),
+      method("run", Run),
+      method("stats", Stats),
+      method("sync", Sync),
+      method("setThreads", SetThreads),
+      method("setPrecision", SetPrecision),
+  });
   register_dist(env, exports);  // distInfo, distInit, ... (dist.cc)
   define_program_functions(env, exports);  // programCreate, programReplay, ... (program.cc)
   return exports;

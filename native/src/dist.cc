@@ -309,14 +309,14 @@ std::vector<OpEntry> dist_ops() {
 }
 
 void register_dist(napi_env env, napi_value exports) {
-  std::vector<napi_property_descriptor> props{{"distInfo", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr}};
+  std::vector<napi_property_descriptor> props{method("distInfo", Info)};
 #ifdef SDFN_DIST
   for (auto [name, fn] : {std::pair<const char*, napi_callback>{"distInit", Init}, {"distBarrier", Barrier},
                           {"distAllreduceHost", AllreduceHost}, {"distAllgather", Allgather}, {"distStats", Stats},
                           {"distDestroy", Destroy}})
-    props.push_back({name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr});
+    props.push_back(method(name, fn));
 #endif
-  napi_define_properties(env, exports, props.size(), props.data());
+  define_methods(env, exports, props);
 }
 
 }  // namespace sdfn

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace sdfn {
 
@@ -79,6 +80,16 @@ inline void* typed_array(napi_env env, napi_value v, size_t* length, napi_typeda
 template <typename T>
 T* typed(napi_env env, napi_value v, size_t* length) {
   return static_cast<T*>(typed_array(env, v, length));
+}
+
+// A function property of the exports object.
+inline napi_property_descriptor method(const char* name, napi_callback fn) {
+  return {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr};
+}
+
+// Defines `methods` on exports.
+inline void define_methods(napi_env env, napi_value exports, const std::vector<napi_property_descriptor>& methods) {
+  napi_define_properties(env, exports, methods.size(), methods.data());
 }
 
 }  // namespace sdfn

@@ -480,17 +480,16 @@ napi_value SeedStep(napi_env env, napi_callback_info info) {
 std::vector<OpEntry> program_ops() { return {OP("SdfnDropoutMask", dropout_mask)}; }
 
 void define_program_functions(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"programCreate", nullptr, ProgramCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"programReplay", nullptr, ProgramReplay, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"programFree", nullptr, ProgramFree, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"programStats", nullptr, ProgramStats, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"programCount", nullptr, ProgramCount, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"programProfile", nullptr, ProgramProfile, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"seedStep", nullptr, SeedStep, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setCudaGraph", nullptr, SetCudaGraph, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  define_methods(env, exports, {
+      method("programCreate", ProgramCreate),
+      method("programReplay", ProgramReplay),
+      method("programFree", ProgramFree),
+      method("programStats", ProgramStats),
+      method("programCount", ProgramCount),
+      method("programProfile", ProgramProfile),
+      method("seedStep", SeedStep),
+      method("setCudaGraph", SetCudaGraph),
+  });
 }
 
 }  // namespace sdfn
