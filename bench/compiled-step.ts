@@ -12,7 +12,7 @@ import type { ForwardContext } from "../src/nn/context.js";
 import { CompiledSteps } from "../src/train/compiled-step.js";
 import type { Optimizer } from "../src/train/kinds.js";
 import { flattenPaths, PathCache } from "../src/train/path-cache.js";
-import { trainStep, type NamedLoss, type StepSetup } from "../src/train/step.js";
+import { stepSetup, trainStep, type NamedLoss } from "../src/train/step.js";
 import { cacheTeacher } from "../src/train/teacher.js";
 
 export interface CompiledBench {
@@ -26,7 +26,6 @@ interface Parts {
   network: Network;
   losses: NamedLoss[];
   optimizer: Optimizer;
-  variables: ReadonlyMap<string, tf.Variable>;
   batch: Omit<TrainBatch, "ids">;
   /** The batch's teacher paths, as the distillation cache holds them from epoch 2 on. */
   teacher: tf.Tensor3D[];
@@ -39,14 +38,7 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
   const compiled = new CompiledSteps(backend, (message) => {
     throw new Error(message);
   });
-  const setup: StepSetup = {
-    net: p.network,
-    losses: p.losses,
-    optimizer: p.optimizer,
-    variables: [...p.variables.values()],
-    dottedName: new Map([...p.variables].map(([name, v]) => [v.name, name])),
-    compiled,
-  };
+  const setup = stepSetup(p.network, p.losses, p.optimizer, { compiled });
   const batch: TrainBatch = { ...p.batch, ids: Array.from({ length: p.batch.tokens.shape[0] }, (_, i) => i) };
   const cache = cachedTeacher(p.teacher, batch.ids);
   const teacher = cacheTeacher(cache, batch.ids);

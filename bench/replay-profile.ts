@@ -46,10 +46,9 @@ async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inp
   const { network, losses, optimizer } = await openSession(loaded, { vocabulary: { size: vocab, words }, dataset: false });
   const batch = benchBatch(inputs as Record<string, PlainTensor>);
   const teacher = tf.tidy(() => network.encodeQuery(batch, evalContext).paths.map((p) => tf.keep(p)));
-  const variables = optimizer.variables ?? new Map([...network.store.variables].filter(([, v]) => v.trainable));
   const lr = Number(loaded.registry.resolve("optimizer", loaded.recipe.training.optimizer, "training.optimizer").params.lr);
   console.log(`torch threads ${addon.info().threads}; RSS before the captures ${rssMiB()} MiB`);
-  const compiled = await compiledBench({ network, losses, optimizer, variables, batch, teacher, lr });
+  const compiled = await compiledBench({ network, losses, optimizer, batch, teacher, lr });
   console.log(`RSS after two recorded eager steps ${rssMiB()} MiB`);
   await compiled.step();
   console.log(`RSS after one replay ${rssMiB()} MiB`);

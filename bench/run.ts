@@ -328,7 +328,7 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   let kernels: Pick<BenchRow, "kernels_per_step" | "host_us_per_kernel"> = {};
   try {
     if (mode === "replay") {
-      const compiled = await compiledBench({ network, losses, optimizer, variables, batch: { ...batch }, teacher, lr });
+      const compiled = await compiledBench({ network, losses, optimizer, batch: { ...batch }, teacher, lr });
       stepS = await timed(compiled.step, o.steps);
       peakBytes = (await tf.profile(compiled.step)).peakBytes;
       const stats = compiled.stats();

@@ -16,6 +16,7 @@ import { summaryRecall } from "../eval/protocols.js";
 import type { LoadedRecipe } from "../recipe/index.js";
 import type { EventSink, RunInfo } from "../train/events.js";
 import { stepCompiler } from "../train/compiled-step.js";
+import { stepSetup } from "../train/step.js";
 import { createTeacher, type TeacherKind } from "../train/teacher.js";
 import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
 import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
@@ -148,8 +149,6 @@ async function assemble(
   const { recipe } = session.loaded;
   const t = recipe.training;
   const { dataset, network: net, losses, optimizer } = session;
-  const variables = optimizer.variables ?? new Map([...net.store.variables].filter(([, v]) => v.trainable));
-  const dottedName = new Map([...net.store.variables].map(([name, v]) => [v.name, name]));
   const steps = session.stepsPerEpoch;
   if (steps === 0) {
     throw new Error(`data: ${dataset.train.length} training pairs give no batch of ${t.batch_size}; lower training.batch_size`);
@@ -170,7 +169,7 @@ async function assemble(
     evalEvery: t.eval_every,
     checkpointEvery: t.checkpoint_every,
     network: net,
-    step: { net, losses, optimizer, variables: [...variables.values()], dottedName, compiled },
+    step: stepSetup(net, losses, optimizer, { compiled }),
     schedule,
     teacher,
     batches: (_epoch, shuffle, skip) =>

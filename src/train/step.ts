@@ -42,6 +42,18 @@ export interface StepSetup {
   compiled?: StepCompiler;
 }
 
+/** A step over `net`: the optimizer's variables (else the network's trainable ones), named as in the network's store. */
+export function stepSetup(
+  net: TrainableNetwork & { store: { variables: ReadonlyMap<string, tf.Variable> } },
+  losses: NamedLoss[],
+  optimizer: Optimizer,
+  extra: Pick<StepSetup, "compiled" | "sync"> = {},
+): StepSetup {
+  const all = net.store.variables;
+  const variables = optimizer.variables ?? new Map([...all].filter(([, v]) => v.trainable));
+  return { net, losses, optimizer, variables: [...variables.values()], dottedName: new Map([...all].map(([name, v]) => [v.name, name])), ...extra };
+}
+
 /**
  * The path-distillation teacher of one step, run inside the step (so a compiled step records
  * it): `read` gives the batch's teacher (gathered from the device cache, or a frozen network's

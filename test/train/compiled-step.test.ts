@@ -20,7 +20,7 @@ import { train } from "../../src/run/train.js";
 import { CompiledSteps } from "../../src/train/compiled-step.js";
 import type { TrainEvent } from "../../src/train/events.js";
 import { PathCache } from "../../src/train/path-cache.js";
-import { trainStep, type StepSetup, type StepTeacher, type TrainableNetwork } from "../../src/train/step.js";
+import { stepSetup, trainStep, type StepSetup, type StepTeacher, type TrainableNetwork } from "../../src/train/step.js";
 import { cacheTeacher } from "../../src/train/teacher.js";
 import { stepsPerEpoch } from "../../src/train/trainer.js";
 import { missing } from "../support/requires.js";
@@ -208,16 +208,8 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       await useBackend("torch");
       const loaded = await loadRecipe(RECIPE);
       session = await openSession(loaded, { vocabulary: { size: 20, words: Array.from({ length: 20 }, (_, i) => `w${i}`) }, dataset: false });
-      const variables = session.optimizer.variables!;
       compiled = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
-      setup = {
-        net: session.network,
-        losses: session.losses,
-        optimizer: session.optimizer,
-        variables: [...variables.values()],
-        dottedName: new Map([...variables].map(([n, v]) => [v.name, n])),
-        compiled,
-      };
+      setup = stepSetup(session.network, session.losses, session.optimizer, { compiled });
     });
 
     afterAll(() => {
