@@ -90,14 +90,7 @@ export class PathCache {
   /** Records made elsewhere (another rank's samples, B·P values) into this epoch's table. */
   insert(ids: readonly number[], values: Float32Array): void {
     if (ids.length === 0) return;
-    const w = this.width;
-    const next = tf.tidy(() => {
-      const flat = tf.tensor2d(values, [ids.length, w]);
-      return rowsUpdate(this.tables.current as tf.Tensor2D, tf.tensor1d(this.checked(ids), "int32"), tf.concat([flat, tf.ones([ids.length, 1])], 1) as tf.Tensor2D);
-    });
-    this.tables.current.assign(next);
-    next.dispose();
-    this.currentHasRecords = true;
+    tf.tidy(() => this.record(tf.tensor1d(this.checked(ids), "int32"), tf.tensor2d(values, [ids.length, this.width])));
   }
 
   /** At the end of an epoch: what was recorded becomes the teacher; the next epoch records anew. */
