@@ -31,6 +31,34 @@ export function showPath(path: Path): string {
   return path.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
 }
 
+/**
+ * Keys that name JavaScript's object machinery, not recipe values: assigning `__proto__` swaps an
+ * object's prototype (so `training: {__proto__: {epochs: 9}}` would change values behind validation),
+ * and `constructor`/`prototype` shadow it. No registered thing has such a parameter, so they are
+ * refused where the recipe is read (YAML and --set), with the place.
+ */
+export const PROTOTYPE_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
+
+export const prototypeKeyMessage = (key: string): string =>
+  `"${key}" is not allowed as a key: it names JavaScript's object prototype machinery, not a recipe value; remove it`;
+
+/** The first prototype key at any depth of a parsed value (a --set value), or undefined. */
+export function findPrototypeKey(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const found = findPrototypeKey(v);
+      if (found) return found;
+    }
+  } else if (isMapping(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (PROTOTYPE_KEYS.includes(k)) return k;
+      const found = findPrototypeKey(v);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 export const isMapping = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 

@@ -5,7 +5,7 @@
 // Every value set this way is placed at the override, so validation errors name it.
 import { parse, YAMLParseError } from "yaml";
 import type { Located, Where } from "./located.js";
-import { dropPlaces, isMapping, pathKey, placeAll } from "./located.js";
+import { dropPlaces, findPrototypeKey, isMapping, pathKey, placeAll, PROTOTYPE_KEYS, prototypeKeyMessage } from "./located.js";
 import type { Problem } from "./problems.js";
 
 /** Applies each `--set` in order to `located` (in place); returns the problems. */
@@ -25,12 +25,22 @@ export function applyOverrides(located: Located, sets: readonly string[]): Probl
       fail(`"${keyPath}" is not a key path: use names separated by dots, e.g. training.optimizer.lr`);
       continue;
     }
+    const forbidden = segments.find((s) => PROTOTYPE_KEYS.includes(s));
+    if (forbidden) {
+      fail(prototypeKeyMessage(forbidden));
+      continue;
+    }
     let value: unknown;
     try {
       value = parse(arg.slice(eq + 1));
     } catch (err) {
       const why = err instanceof YAMLParseError ? err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "") : String(err);
       fail(`the value is not valid YAML: ${why}`);
+      continue;
+    }
+    const inValue = findPrototypeKey(value);
+    if (inValue) {
+      fail(`in the value: ${prototypeKeyMessage(inValue)}`);
       continue;
     }
     const error = setAt(located, segments, value, { file, value: { line: 0, col: 0 } });

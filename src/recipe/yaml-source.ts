@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Located, Path, Pos, Where } from "./located.js";
-import { pathKey } from "./located.js";
+import { pathKey, PROTOTYPE_KEYS, prototypeKeyMessage } from "./located.js";
 import type { Problem } from "./problems.js";
 import { decodeRecipe, MAX_VALUE_CHARS } from "./text-source.js";
 
@@ -104,6 +104,10 @@ export function parseYaml(text: string, shown: string): ParsedFile {
           continue;
         }
         const name = String(pair.key.value);
+        if (PROTOTYPE_KEYS.includes(name)) {
+          problem(pair.key.range![0], prototypeKeyMessage(name));
+          continue;
+        }
         if (Object.hasOwn(out, name)) continue; // reported as a duplicate key
         const keyPos = at(pair.key.range![0]);
         const value = pair.value ?? null;
