@@ -31,8 +31,8 @@ export interface OptionSpec {
 }
 export type OptionSpecs = Record<string, OptionSpec>;
 
-/** The parsed command line of a spec's options. */
-export type ParsedArgs<O extends ParseSpecs> = ReturnType<typeof parseArgsOf<O>>;
+/** The parsed command line of a spec's options (named through node's own parseArgs, so declaration files can spell it). */
+export type ParsedArgs<O extends ParseSpecs> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
 
 export interface CommandSpec<O extends OptionSpecs> {
   name: string;
@@ -75,7 +75,7 @@ export const JSON_OPTION = { type: "boolean", help: "print JSON instead" } as co
 type ParseSpecs = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 
 // node's parseArgs ignores the keys it does not know (arg, help), so a spec is its own parser config.
-const parseArgsOf = <O extends ParseSpecs>(argv: string[], options: O) =>
+const parseArgsOf = <O extends ParseSpecs>(argv: string[], options: O): ParsedArgs<O> =>
   parseArgs({ args: argv, options, allowPositionals: true, strict: true });
 
 /**

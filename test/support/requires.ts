@@ -1,4 +1,4 @@
-// Optional parts some tests need (native addon, python3-torch, chromium, tmux, the real annotation
+// Optional parts some tests need (native addon, python3-torch, chromium, tmux, npm, the real annotation
 // files): `describe.skipIf(missing("addon"))(…)` skips with the reason recorded for the end-of-run
 // line (test/support/skip-reporter.ts); under SDFN_REQUIRE_ALL=1 (CI) a missing part fails instead.
 import { spawnSync } from "node:child_process";
@@ -55,6 +55,7 @@ export const PARTS = {
   },
   chromium: { label: "chromium", enable: INSTALL, probe: () => onPath("chromium") },
   tmux: { label: "tmux", enable: INSTALL, probe: () => onPath("tmux") },
+  npm: { label: "npm", enable: "npm (it comes with Node; scripts/test-node-only.sh hides it)", probe: () => onPath("npm") },
   sharedData: {
     label: "real annotation files",
     enable: "SDFN_SHARED_DATA=DIR (a folder with fashioniq/captions and shoes/relative_captions_shoes.json)",
