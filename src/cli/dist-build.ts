@@ -1,12 +1,13 @@
 // `sdfn build --nproc N`: the CLI side of data-parallel training. In the launching process it
 // starts the N workers (src/dist/launch.ts) instead of training; in a worker it pins the rank's
 // device and tees its events into RUN_DIR/logs/rank-K.log.
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { dirname } from "node:path";
 import { loadAddon } from "../backend/torch/native.js";
 import { distEnv, DistEnvError } from "../dist/env.js";
 import { checkResumeWorld } from "../dist/job.js";
 import { launchWorkers, rankLog, SUPERVISOR_ENV } from "../dist/launch.js";
+import { openForAppend, ownedDir } from "../io/owned-files.js";
 import type { EventSink } from "../train/events.js";
 import { UsageError } from "./command.js";
 
@@ -29,8 +30,7 @@ export function jobRank(): number | null {
 }
 
 /** --resume with another number of processes than the run was trained with: a usage error (exit 2), before anything starts. */
-export function checkResumeProcs(metaFile: string, nproc: number, runDir: string): void {
-  const saved = JSON.parse(readFileSync(metaFile, "utf8")) as { world?: number };
+export function checkResumeProcs(saved: { world?: number }, nproc: number, runDir: string): void {
   try {
     checkResumeWorld(saved, distEnv()?.world ?? nproc, runDir);
   } catch (err) {
@@ -72,8 +72,8 @@ export function pinDevice(): void {
 export async function rankSink(sink: EventSink, runDir: string, rank: number): Promise<{ sink: EventSink; close: () => Promise<void> }> {
   if (rank !== 0 && process.env[SUPERVISOR_ENV]) return { sink, close: async () => {} };
   const file = rankLog(runDir, rank);
-  mkdirSync(dirname(file), { recursive: true });
-  const stream = createWriteStream(file, { flags: "a" });
+  ownedDir(dirname(file));
+  const stream = createWriteStream(file, { fd: openForAppend(file) }); // never through a link
   const [{ createPlainLogger }, { guardOutput }] = await Promise.all([import("./render/plain.js"), import("./render/output.js")]);
   const plain = createPlainLogger(guardOutput(stream), { every: 1 });
   return {

@@ -3,6 +3,7 @@
 // for their summaries, so command files keep heavy imports inside `run`.
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
+import { IoError } from "../io/io-error.js";
 import { UserError } from "../util/errors.js";
 import { RecipeError } from "../recipe/problems.js";
 import { closest } from "../recipe/suggest.js";
@@ -37,7 +38,7 @@ const usage = (commands: Command[]) =>
     "  sdfn render recipes/sdfn-fashioniq.yaml   the recipe with every default filled in",
     "  sdfn modules                              everything a recipe can name, with parameters and defaults",
     "",
-    "Exit codes: 0 ok, 1 failure while running, 2 invalid input (nothing written).",
+    "Exit codes: 0 ok, 2 a problem to fix (named with its file and the fix), 1 a diverged run or a failure inside sdfn.",
     "",
   ].join("\n");
 
@@ -85,7 +86,12 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(await load(), rest);
 }
 
-/** Runs one command: `--help`, or its run with every error reported here (user errors exit 2, others 1). */
+/**
+ * Runs one command: `--help`, or its run with every error reported here. One rule: a problem
+ * the user fixes — input (a recipe, a flag, a data file, a run directory, a damaged file sdfn
+ * wrote) or the machine (a full disk, a permission, a link where sdfn writes) — exits 2 with a
+ * message naming the file and the fix; anything else is a failure of sdfn itself: exit 1.
+ */
 export async function runCommand(command: Command, rest: string[]): Promise<number> {
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
@@ -98,12 +104,13 @@ export async function runCommand(command: Command, rest: string[]): Promise<numb
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
-    // Every user mistake (a flag, a data file, a run directory, …) is a UserError: its message, exit 2.
-    if (err instanceof UserError) {
+    // Every user mistake (a flag, a data file, a run directory, a damaged checkpoint, …) is a UserError;
+    // an IoError names the path the file system refused and why: its message, exit 2.
+    if (err instanceof UserError || err instanceof IoError) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
-    // A failure while running: the message, and the stack only when asked for.
+    // A failure inside sdfn (a bug to report): the message, and the stack only when asked for.
     const e = err instanceof Error ? err : new Error(String(err));
     process.stderr.write(
       process.env.SDFN_DEBUG ? `${e.stack}\n` : `error: ${e.message}\n(set SDFN_DEBUG=1 to see the stack trace)\n`,

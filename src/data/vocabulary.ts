@@ -1,7 +1,9 @@
 // Tokenizer and vocabulary: lowercase words split at punctuation and spaces; ids
 // <pad> = 0, <unk> = 1, then training words by count. Saved as JSON with a run so
 // evaluation and queries tokenize exactly as training did.
-import { readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { replaceFile } from "../io/owned-files.js";
+import { DamagedFileError, readJsonFile } from "../util/json-file.js";
 import type { Vocabulary } from "./types.js";
 
 export const PAD = 0;
@@ -72,11 +74,21 @@ export function vocabularyFromJSON(json: unknown, where = "vocabulary"): Vocabul
 }
 
 export async function saveVocabulary(vocabulary: Vocabulary, file: string): Promise<void> {
-  await writeFile(file, `${JSON.stringify(vocabulary.toJSON())}\n`);
+  replaceFile(file, `${JSON.stringify(vocabulary.toJSON())}\n`);
 }
 
+// A run's vocabulary is the training captions' words: the run's own recipe rebuilds the same one.
+const REBUILD = "a run tokenizes with the vocabulary it trained with; restore the file from a copy, or train the recipe again (its training captions give the same vocabulary)";
+
+/** A run's vocabulary.json; a missing or damaged file is a DamagedFileError naming it and the fix. */
 export async function loadVocabulary(file: string): Promise<Vocabulary> {
-  return vocabularyFromJSON(JSON.parse(await readFile(file, "utf8")), file);
+  if (!existsSync(file)) throw new DamagedFileError(`${file} is missing; ${REBUILD}`);
+  try {
+    return vocabularyFromJSON(readJsonFile(file, REBUILD), file);
+  } catch (err) {
+    if (err instanceof DamagedFileError) throw err;
+    throw new DamagedFileError(`${(err as Error).message}; ${REBUILD}`);
+  }
 }
 
 /** Tokens and unknown tokens over `texts` (the out-of-vocabulary rate of a split). */

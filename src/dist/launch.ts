@@ -3,9 +3,10 @@
 // in RUN_DIR/logs/rank-K.log, and ends the whole job as soon as one rank fails, naming it and
 // showing its last log lines. The supervisor itself loads no tensors.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, appendFileSync } from "node:fs";
+import { closeSync, existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { appendToFile, openForAppend, ownedDir } from "../io/owned-files.js";
 import { workerEnv, type DistEnv } from "./env.js";
 
 /** RUN_DIR/logs/rank-K.log. */
@@ -58,7 +59,7 @@ const describeExit = (e: Exit) => (e.signal ? `was killed by ${e.signal}` : `exi
 /** Starts the workers and waits for them; resolves with the job's exit code. */
 export async function launchWorkers(opts: LaunchOptions): Promise<number> {
   const stderr = opts.stderr ?? process.stderr;
-  mkdirSync(join(opts.runDir, "logs"), { recursive: true });
+  ownedDir(join(opts.runDir, "logs")); // never through a link
   const base: DistEnv = { rank: 0, world: opts.nproc, localRank: 0, masterAddr: "127.0.0.1", masterPort: await freePort() };
   // Rank 0 keeps the terminal (the dashboard reads q from it) unless there is none; every other
   // rank runs in its own process group, so a Ctrl-C at the terminal reaches rank 0 alone.
@@ -67,7 +68,7 @@ export async function launchWorkers(opts: LaunchOptions): Promise<number> {
   const exits: Promise<Exit>[] = [];
   for (let rank = 0; rank < opts.nproc; rank++) {
     const log = rankLog(opts.runDir, rank);
-    const fd = rank === 0 ? -1 : openSync(log, "a");
+    const fd = rank === 0 ? -1 : openForAppend(log);
     const child = spawn(process.execPath, [...process.execArgv, opts.script ?? process.argv[1]!, ...opts.args], {
       env: { ...process.env, ...workerEnv(base, rank), [SUPERVISOR_ENV]: String(process.pid) },
       stdio: rank === 0 ? ["inherit", "inherit", "pipe"] : ["ignore", fd, fd],
@@ -77,7 +78,7 @@ export async function launchWorkers(opts: LaunchOptions): Promise<number> {
     // Rank 0's stderr reaches the terminal and its log (a crash there is named like any other).
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr.write(chunk);
-      appendFileSync(log, chunk);
+      appendToFile(log, chunk);
     });
     children.push(child);
     exits.push(new Promise((resolve) => child.on("exit", (code, signal) => resolve({ rank, code, signal }))));

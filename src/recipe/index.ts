@@ -4,6 +4,7 @@
 // at once as a RecipeError.
 import { createHash } from "node:crypto";
 import path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { createRegistry } from "../builtins.js";
 import { loadPlugin, PluginError } from "../registry/plugins.js";
 import type { Registry } from "../registry/registry.js";
@@ -100,7 +101,7 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     registry,
     file: abs,
     dir,
-    hash: createHash("sha256").update(canonicalJson(recipe)).digest("hex"),
+    hash: recipeHash(recipe),
     yaml: toYaml(recipe, path.basename(abs)),
     locate: (at, message) => problemAt(located.places, at, message, "value", shown),
   };
@@ -129,6 +130,20 @@ export async function loadRegistry(plugins: readonly string[] = [], base?: Regis
 export function paramsOf<T extends { type: string } | { dataset: string }>(entry: T): Record<string, unknown> {
   const { type: _t, dataset: _d, ...params } = entry as Record<string, unknown>;
   return params;
+}
+
+/** sha256 (hex) of a resolved recipe's canonical JSON: what a checkpoint records, and what a resume compares. */
+export function recipeHash(recipe: unknown): string {
+  return createHash("sha256").update(canonicalJson(recipe)).digest("hex");
+}
+
+/** The hash of a run's recipe.resolved.yaml text (every default written out, so no validation is needed); undefined when it does not parse. */
+export function resolvedRecipeHash(yamlText: string): string | undefined {
+  try {
+    return recipeHash(parseYaml(yamlText));
+  } catch {
+    return undefined;
+  }
 }
 
 /** JSON with keys sorted at every level: the same recipe always gives the same text. */

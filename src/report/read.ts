@@ -2,8 +2,7 @@
 // (one TrainEvent per line, appended across resumes), the resolved recipe and
 // summary.json. A torn last line (a run killed mid-write) is skipped.
 import { existsSync, readFileSync } from "node:fs";
-import { RunDir } from "../run/run-dir.js";
-import { UsageError } from "../util/errors.js";
+import { RunDir, RunDirError } from "../run/run-dir.js";
 import type { GalleryFile } from "../run/gallery.js";
 import type { TrainEvent } from "../train/events.js";
 import { epochIndex, eventsFromFile, summaryShifted } from "../run/epochs.js";
@@ -19,8 +18,7 @@ export interface RunRecord {
   gallery?: GalleryFile;
 }
 
-/** Not a run directory (or not yet one): a mistake in the command's RUN_DIR, exit code 2. */
-export class RunDirError extends UsageError {}
+export { RunDirError } from "../run/run-dir.js";
 
 export function readRun(dir: string): RunRecord {
   const run = new RunDir(dir);

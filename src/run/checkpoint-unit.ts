@@ -7,6 +7,9 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withPath } from "../io/io-error.js";
+import { ownedDir, tempPath } from "../io/owned-files.js";
+import { UserError } from "../util/errors.js";
+import { jsonErrorPlace } from "../util/json-file.js";
 
 export const MANIFEST = "manifest.json";
 
@@ -15,10 +18,16 @@ interface Manifest {
   files: Record<string, { bytes: number; sha256: string }>;
 }
 
-/** A corrupt or missing checkpoint (every candidate that was tried, each with its file and why). */
-export class CheckpointError extends Error {
+/** A corrupt or missing checkpoint (every candidate that was tried, each with its file and why, and what to do): exit code 2 wherever it is read. */
+export class CheckpointError extends UserError {
   override name = "CheckpointError";
 }
+
+/** What to do about an unusable checkpoint TAG, for its error message. */
+export const checkpointFix = (tag: string): string =>
+  tag === "best"
+    ? "restore the files, or use the last checkpoint (--checkpoint last)"
+    : "restore the files, or start the run again in a new directory (sdfn build RECIPE --out NEW_DIR)";
 
 const sha256 = (file: string) => createHash("sha256").update(withPath(file, "read", () => readFileSync(file))).digest("hex");
 
@@ -39,8 +48,8 @@ function fsyncDir(dir: string): void {
 export async function writeUnit(checkpoints: string, tag: string, write: (dir: string) => Promise<void>): Promise<string> {
   const final = join(checkpoints, tag);
   const prev = join(checkpoints, `${tag}.prev`);
-  const tmp = join(checkpoints, `.${tag}.tmp-${process.pid}`);
-  withPath(checkpoints, "create the directory", () => mkdirSync(checkpoints, { recursive: true }));
+  const tmp = tempPath(join(checkpoints, `.${tag}`)); // a killed writer's is removed when the run directory is next claimed
+  ownedDir(checkpoints); // never through a link
   rmSync(tmp, { recursive: true, force: true });
   withPath(tmp, "create the directory", () => mkdirSync(tmp));
   try {
@@ -78,7 +87,7 @@ export function verifyUnit(dir: string): string | undefined {
   try {
     manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest;
   } catch (err) {
-    return `${manifestFile} is not valid JSON (${(err as Error).message})`;
+    return `${manifestFile}${jsonErrorPlace(readFileSync(manifestFile, "utf8"), (err as Error).message)}`;
   }
   for (const [name, want] of Object.entries(manifest.files ?? {})) {
     const file = join(dir, name);
@@ -109,5 +118,5 @@ export function findUnit(checkpoints: string, tag: string): FoundUnit | undefine
     }
     reasons.push(why);
   }
-  throw new CheckpointError(`no usable "${tag}" checkpoint in ${checkpoints}: ${reasons.join("; ")}`);
+  throw new CheckpointError(`no usable "${tag}" checkpoint in ${checkpoints}: ${reasons.join("; ")}; ${checkpointFix(tag)}`);
 }

@@ -11,7 +11,8 @@ import { storeTensors, type StoreTensors } from "../nn/store-io.js";
 import type { Optimizer } from "../train/kinds.js";
 import type { EpochTotals, TrainPosition } from "../train/trainer.js";
 import { checkpointFiles, RunDir, type CheckpointTag } from "./run-dir.js";
-import { CheckpointError, findUnit, writeUnit } from "./checkpoint-unit.js";
+import { CheckpointError, checkpointFix, findUnit, writeUnit } from "./checkpoint-unit.js";
+import { jsonErrorPlace } from "../util/json-file.js";
 import { epochIndex, epochNumber } from "./epochs.js";
 
 export type { CheckpointTag } from "./run-dir.js";
@@ -82,9 +83,9 @@ export interface LoadedCheckpoint {
 export function readCheckpoint(runDir: string, tag: CheckpointTag, withState = true): LoadedCheckpoint {
   const unit = verifiedUnit(runDir, tag);
   const p = checkpointFiles(unit.dir);
-  const meta = parseMeta(p.meta);
-  const weights = readSafetensors(p.weights).tensors;
-  const state = withState && existsSync(p.state) ? readSafetensors(p.state).tensors : {};
+  const meta = parseMeta(p.meta, tag);
+  const weights = readTensors(p.weights, tag);
+  const state = withState && existsSync(p.state) ? readTensors(p.state, tag) : {};
   // Visible whatever the caller renders (like the torch backend's cpu-fallback warning).
   if (unit.fellBack) process.emitWarning(unit.fellBack, { code: "SDFN_CHECKPOINT_FALLBACK" });
   return { meta, weights, state, path: p.weights, fellBack: unit.fellBack };
@@ -92,22 +93,34 @@ export function readCheckpoint(runDir: string, tag: CheckpointTag, withState = t
 
 /** TAG's metadata alone (verified like readCheckpoint, no tensors decoded). */
 export function readCheckpointMeta(runDir: string, tag: CheckpointTag): CheckpointMeta {
-  return parseMeta(checkpointFiles(verifiedUnit(runDir, tag).dir).meta);
+  return parseMeta(checkpointFiles(verifiedUnit(runDir, tag).dir).meta, tag);
+}
+
+/** A checkpoint file's tensors; a file that does not parse (its manifest rehashed after an edit, say) is a CheckpointError. */
+function readTensors(file: string, tag: CheckpointTag): Record<string, SafeTensor> {
+  try {
+    return readSafetensors(file).tensors;
+  } catch (err) {
+    const why = (err as Error).message;
+    throw new CheckpointError(`${why.startsWith(file) ? why : `${file}: not a readable safetensors file (${why})`}; ${checkpointFix(tag)}`);
+  }
 }
 
 function verifiedUnit(runDir: string, tag: CheckpointTag) {
   const unit = findUnit(new RunDir(runDir).checkpoints, tag);
-  if (!unit) throw new CheckpointError(`no "${tag}" checkpoint in ${new RunDir(runDir).path} (is it a run directory written by \`sdfn build\`?)`);
+  if (!unit) throw new CheckpointError(`no "${tag}" checkpoint in ${new RunDir(runDir).path}; give a run directory written by \`sdfn build\` that has one`);
   return unit;
 }
 
-function parseMeta(file: string): CheckpointMeta {
+function parseMeta(file: string, tag: CheckpointTag): CheckpointMeta {
+  const text = readFileSync(file, "utf8");
   let meta: CheckpointMeta;
   try {
-    meta = JSON.parse(readFileSync(file, "utf8")) as CheckpointMeta;
+    meta = JSON.parse(text) as CheckpointMeta;
   } catch (err) {
-    throw new CheckpointError(`${file}: not a checkpoint's metadata (${(err as Error).message})`);
+    throw new CheckpointError(`${file}${jsonErrorPlace(text, (err as Error).message)}; ${checkpointFix(tag)}`);
   }
+  if (typeof meta !== "object" || meta === null) throw new CheckpointError(`${file}: not a checkpoint's metadata (a JSON object); ${checkpointFix(tag)}`);
   if (meta.format === 1) return meta; // epochs 0-based, as in memory
   if (meta.format !== META_FORMAT) {
     throw new CheckpointError(`${file}: checkpoint format ${String(meta.format)} is not one this sdfn reads (1, 2); it was written by another version`);

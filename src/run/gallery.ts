@@ -1,7 +1,7 @@
 // RUN/gallery.json: retrievals to look at in report.html — a few hits and misses of the
 // run's first evaluation set with their top 5, the true targets and routing paths, and
 // every image involved as a small data URI. Written at the end of training (final weights).
-import { renameSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../io/owned-files.js";
 import { retrievalExamples, type RetrievalExample } from "../eval/gallery.js";
 import { thumbnails } from "../eval/thumbnails.js";
 import type { OpenDataset } from "../data/index.js";
@@ -48,9 +48,7 @@ export function imagesOf(dataset: OpenDataset, examples: readonly RetrievalExamp
 
 /** Writes RUN/gallery.json (a temporary file, then a rename); returns its path. */
 function saveGallery(dir: RunDir, gallery: GalleryFile): string {
-  const tmp = `${dir.gallery}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(gallery));
-  renameSync(tmp, dir.gallery);
+  replaceFile(dir.gallery, JSON.stringify(gallery));
   return dir.gallery;
 }
 

@@ -7,7 +7,7 @@ import type { OpenDataset } from "../data/index.js";
 import type { Network } from "../graph/compile.js";
 import { loadRecipe, type LoadedRecipe } from "../recipe/index.js";
 import { readCheckpoint, type CheckpointMeta, type CheckpointTag } from "./checkpoint.js";
-import { RunDir } from "./run-dir.js";
+import { RunDir, RunDirError } from "./run-dir.js";
 import { openSession, type Session } from "./session.js";
 
 export interface OpenedRun {
@@ -34,7 +34,7 @@ export async function openRun(
   const run = new RunDir(dir);
   const recipeFile = recipe ?? run.recipe;
   if (!existsSync(recipeFile)) {
-    throw new Error(recipe ? `${resolve(recipe)}: no such recipe file` : `${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
+    throw new RunDirError(recipe ? `${resolve(recipe)}: no such recipe file` : `${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
   }
   const ckpt = readCheckpoint(run.path, tag, false);
   const loaded = await loadRecipe(recipeFile);

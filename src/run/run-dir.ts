@@ -1,10 +1,13 @@
 // A run directory: the one place its file names are spelled, and the event sink
 // that writes metrics.jsonl (every event), summary.json (at "end") and
 // recipe.resolved.yaml (at open). Light on purpose (node:fs only): the report and
-// the CLI read run directories through it without loading tfjs.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+// the CLI read run directories through it without loading tfjs. Every file is
+// written through src/io/owned-files.ts: never through a symbolic link.
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { appendToFile, replaceFile } from "../io/owned-files.js";
 import type { EventSink, TrainEvent } from "../train/events.js";
+import { UsageError } from "../util/errors.js";
 import { eventToFile } from "./epochs.js";
 
 /** Every file of a run directory, relative to it. */
@@ -19,6 +22,16 @@ export const RUN_FILES = {
   /** Held while a process writes the run (run-lock.ts). */
   lock: "sdfn.lock",
 } as const;
+
+/** TensorBoard's event files in a run directory start with this (run/tensorboard.ts). */
+export const EVENT_FILE_PREFIX = "events.out.tfevents.";
+
+/** A name sdfn writes into a run directory (any other entry is the user's). */
+export const isRunFile = (name: string): boolean =>
+  (Object.values(RUN_FILES) as string[]).includes(name) || name.startsWith(EVENT_FILE_PREFIX) || name === "logs";
+
+/** A run directory that cannot be used as asked (not one, in use, not writable, another run's): a mistake in the command's directory, exit 2; the message says why and what to do. */
+export class RunDirError extends UsageError {}
 
 export type CheckpointTag = "last" | "best";
 
@@ -78,15 +91,15 @@ export class RunDir {
   /** Creates the directory and writes the resolved recipe (a resume rewrites the same text). */
   open(recipeYaml: string): void {
     mkdirSync(this.path, { recursive: true });
-    writeFileSync(this.recipe, recipeYaml);
+    replaceFile(this.recipe, recipeYaml);
   }
 
   /** An event sink: each event is appended to metrics.jsonl, "end" also writes summary.json (epochs 1-based), then `next` sees it. */
   sink(next: EventSink): EventSink {
     return (event: TrainEvent) => {
       const written = eventToFile(event);
-      if (written.type === "end") writeFileSync(this.summary, `${JSON.stringify(written.summary, null, 2)}\n`);
-      appendFileSync(this.metrics, `${JSON.stringify(written)}\n`);
+      if (written.type === "end") replaceFile(this.summary, `${JSON.stringify(written.summary, null, 2)}\n`);
+      appendToFile(this.metrics, `${JSON.stringify(written)}\n`);
       next(event);
     };
   }

@@ -78,7 +78,11 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
     }));
     if (opts.checkpoint) {
       checkSameNetwork(network, opts.checkpoint);
-      loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
+      try {
+        loadStoreTensors(network.store, opts.checkpoint.weights, opts.checkpoint.path);
+      } catch (err) {
+        throw new UserError(`${(err as Error).message}; ${OTHER_NETWORK}`); // a tensor missing or of another shape: the file is not this network's
+      }
     }
     return sessionOf({ loaded, dataset, vocabulary, network, losses, compile, disposers, dispose, world: opts.world ?? 1 });
   } catch (err) {
@@ -100,9 +104,11 @@ function checkSameNetwork(network: Network, checkpoint: Pick<LoadedCheckpoint, "
   if (extra.length === 0) return;
   throw new UserError(
     `${checkpoint.path}: the checkpoint holds ${extra.length} tensor(s) this recipe's network does not have (${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", …" : ""}): ` +
-      `the recipe describes another network than the run's; use the run's own recipe (omit --recipe) or one that differs only outside the network`,
+      OTHER_NETWORK,
   );
 }
+
+const OTHER_NETWORK = "the recipe describes another network than the run's; use the run's own recipe (omit --recipe) or one that differs only outside the network";
 
 interface Parts {
   loaded: LoadedRecipe;

@@ -2,15 +2,17 @@
 // the learning rate, samples/s, the routing means, each evaluation metric — to an
 // `events.out.tfevents.*` file in the run directory, so `tensorboard --logdir runs/`
 // shows sdfn runs beside PyTorch ones. Node's fs only, like RunDir.
-import { appendFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { appendToFile } from "../io/owned-files.js";
 import { scalarsRecord, versionRecord } from "../io/tfevents.js";
 import type { EventSink, TrainEvent } from "../train/events.js";
+import { EVENT_FILE_PREFIX } from "./run-dir.js";
 
 /** The event file's name as TensorFlow's writers spell it: events.out.tfevents.<seconds>.<host>.<pid>.<n>. */
 export function eventFileName(wallTime: number, index = 0): string {
-  return `events.out.tfevents.${Math.floor(wallTime)}.${hostname()}.${process.pid}.${index}`;
+  return `${EVENT_FILE_PREFIX}${Math.floor(wallTime)}.${hostname()}.${process.pid}.${index}`;
 }
 
 /** Tags of one routing row: layer l's incoming weights (rows 0…L−2 are layers 2…L), the last row the output weights. */
@@ -57,11 +59,11 @@ export function tensorboardSink(dir: string, next: EventSink): EventSink {
       file = join(dir, eventFileName(event.time / 1000));
       layers = event.info.layers;
       step = event.info.startEpoch * event.info.stepsPerEpoch;
-      appendFileSync(file, versionRecord(event.time / 1000));
+      appendToFile(file, versionRecord(event.time / 1000));
     }
     if (event.type === "step") step = event.step + 1;
     const scalars = file ? scalarsOf(event, layers) : null;
-    if (file && scalars) appendFileSync(file, scalarsRecord(event.time / 1000, event.type === "step" ? event.step : step, scalars));
+    if (file && scalars) appendToFile(file, scalarsRecord(event.time / 1000, event.type === "step" ? event.step : step, scalars));
     next(event);
   };
 }

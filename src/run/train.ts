@@ -5,6 +5,7 @@
 // RunDir; nothing is written before the data and the network exist.
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
 import { checkResumeWorld, DistJob } from "../dist/job.js";
@@ -14,16 +15,18 @@ import { evaluateDetailed } from "../eval/evaluate.js";
 import type { KindBreakdown } from "../eval/kinds.js";
 import { summaryRecall } from "../eval/protocols.js";
 import type { LoadedRecipe } from "../recipe/index.js";
+import { UserError } from "../util/errors.js";
 import type { EventSink, RunInfo } from "../train/events.js";
 import { stepCompiler } from "../train/compiled-step.js";
 import { stepSetup } from "../train/step.js";
 import { createTeacher, type TeacherKind } from "../train/teacher.js";
 import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
-import { optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
+import { CheckpointError, optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from "./checkpoint.js";
+import { checkpointFix } from "./checkpoint-unit.js";
 import { featureSource } from "./features.js";
 import { writeSessionGallery } from "./gallery.js";
 import { RunDir } from "./run-dir.js";
-import { claimRunDir } from "./run-lock.js";
+import { claimRunDir, RunDirError } from "./run-lock.js";
 import { checkFreeSpace, checkpointBytes, type StatFs } from "./disk-space.js";
 import { tensorboardSink } from "./tensorboard.js";
 import { openSession, type Session } from "./session.js";
@@ -72,14 +75,15 @@ interface LastEvaluation {
 /** Trains `loaded`'s recipe; resolves with the run's summary (also written to summary.json). */
 export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<RunSummary> {
   const started = performance.now();
-  const resumed = opts.resume ? readCheckpoint(new RunDir(opts.resume).path, "last") : null;
+  const dir = new RunDir(opts.resume ?? opts.outDir);
+  // A run that stopped before its first checkpoint has nothing to continue from: it starts afresh (the claim below).
+  const resumed = opts.resume && dir.hasCheckpoint("last") ? readCheckpoint(dir.path, "last") : null;
   if (resumed && resumed.meta.recipeHash !== loaded.hash) {
-    throw new Error(
-      `${opts.resume}: the checkpoint was trained with a different recipe (hash ${resumed.meta.recipeHash.slice(0, 12)}…, ` +
+    throw new RunDirError(
+      `${dir.path}: the checkpoint was trained with a different recipe (hash ${resumed.meta.recipeHash.slice(0, 12)}…, ` +
         `this one ${loaded.hash.slice(0, 12)}…); resume with the same recipe and --set options, or start a new run`,
     );
   }
-  const dir = new RunDir(opts.resume ?? opts.outDir);
   await tf.ready();
   const backend = opts.backend ?? tf.getBackend();
   const device = opts.device ?? "cpu";
@@ -88,9 +92,11 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
   const job = DistJob.join(loaded, device);
   if (resumed) checkResumeWorld(resumed.meta, job?.world ?? 1, dir.path);
 
-  // The directory is this run's alone (refused when it holds another run or is being written); the
-  // claim's lock file is the probe write. Released, and removed when nothing else was written, on any exit.
-  const claim = !job || job.leader ? claimRunDir(dir.path, { resume: Boolean(opts.resume) }) : undefined;
+  // The directory is this run's alone (refused when it holds another run or is being written; one
+  // that stopped before its first checkpoint starts afresh, said in one line); the claim's lock
+  // file is the probe write. Released, and removed when nothing else was written, on any exit.
+  const claim = !job || job.leader ? claimRunDir(dir.path, { resume: Boolean(opts.resume), recipeHash: loaded.hash }) : undefined;
+  if (claim?.restart) opts.onEvent({ type: "warning", time: Date.now(), message: claim.restart });
 
   // Data and network (nothing else is written before both succeed).
   const vocabulary = resumed ? await loadVocabulary(dir.vocabulary) : undefined;
@@ -107,13 +113,11 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
     const last: LastEvaluation = {};
     loop = await assemble(session, dir, opts, state, elapsed, job, last);
-    if (resumed) {
-      session.optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
-      loop.teacher.load(resumed.state, resumed.path, resumed.meta.epoch);
-    }
+    if (resumed) restoreState(session, loop, resumed);
     if (job) loop = job.distribute(loop, session);
 
     if (!job || job.leader) {
+      claim?.clearEarlyRun();
       dir.open(loaded.yaml);
       if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
     }
@@ -198,6 +202,17 @@ async function assemble(
       return dir.hasCheckpoint("last") ? dir.checkpoint("last").dir : undefined;
     },
   };
+}
+
+/** The optimizer's and the teacher's state from the resumed checkpoint; a state file that does not fit the network is a CheckpointError. */
+function restoreState(session: Session, loop: TrainLoop, resumed: LoadedCheckpoint): void {
+  try {
+    session.optimizer.load(optimizerState(resumed.state, resumed.meta.optimizer.steps));
+    loop.teacher.load(resumed.state, resumed.path, resumed.meta.epoch);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new CheckpointError(`${dirname(resumed.path)}: ${(err as Error).message}; ${checkpointFix("last")}`);
+  }
 }
 
 function checkpointMeta(session: Session, teacher: TeacherKind, state: TrainState, position: { epoch: number; epochStep: number }, seconds: number): CheckpointMeta {

@@ -1,9 +1,11 @@
 // A sweep's plan: recipes (one file, or every *.yaml of a directory) × a grid of
 // `--set` values × seeds, each an ordinary run directory under one sweep directory
 // (VARIANT/seed-N), listed in SWEEP/sweep.json so the sweep can be resumed and compared.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
+import { replaceFile } from "../io/owned-files.js";
 import { RunDir } from "../run/run-dir.js";
+import { readJsonFile } from "../util/json-file.js";
 
 export const SWEEP_FILE = "sweep.json";
 
@@ -135,14 +137,14 @@ export function planDifference(a: SweepPlan, b: SweepPlan): string {
 export function readPlan(sweepDir: string): SweepPlan | null {
   const file = join(sweepDir, SWEEP_FILE);
   if (!existsSync(file)) return null;
-  const plan = JSON.parse(readFileSync(file, "utf8")) as SweepPlan;
-  if (plan.format !== 1 || !Array.isArray(plan.runs)) throw new SweepError(`${file}: not a sweep file written by \`sdfn sweep\``);
+  const plan = readJsonFile(file, "restore it, or plan the sweep again (sdfn sweep RECIPE|DIR --out NEW_DIR)") as SweepPlan;
+  if (typeof plan !== "object" || plan === null || plan.format !== 1 || !Array.isArray(plan.runs)) throw new SweepError(`${file}: not a sweep file written by \`sdfn sweep\``);
   return plan;
 }
 
 export function writePlan(sweepDir: string, plan: SweepPlan): void {
   mkdirSync(sweepDir, { recursive: true });
-  writeFileSync(join(sweepDir, SWEEP_FILE), `${JSON.stringify(plan, null, 2)}\n`);
+  replaceFile(join(sweepDir, SWEEP_FILE), `${JSON.stringify(plan, null, 2)}\n`);
 }
 
 export type RunState = "finished" | "resumable" | "new";

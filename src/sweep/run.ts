@@ -1,7 +1,7 @@
 // Runs a sweep's plan one run after another: a finished run is skipped, one with a last
 // checkpoint resumed, any other (re)started in its own directory. Each run is an ordinary
 // `train` into SWEEP/VARIANT/seed-N with its report; progress goes out as sweep events.
-import { rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadRecipe } from "../recipe/index.js";
 import type { RunSummary } from "../run/train.js";
@@ -56,13 +56,12 @@ export async function runSweep(sweepDir: string, plan: SweepPlan, opts: SweepOpt
       opts.onEvent({ type: "run-end", index, count, run, dir, skipped: true, summary: await readSummary(dir) });
       continue;
     }
-    // Nothing to continue from (stopped before its first checkpoint): start it again, clean.
-    if (state === "new") rmSync(dir, { recursive: true, force: true });
     const loaded = await loadRecipe(run.recipe, { sets: run.sets });
     const onEvent: EventSink = (event) => opts.onEvent({ type: "run-event", index, run, event });
     const summary: RunSummary = await train(loaded, {
       outDir: dir,
-      resume: state === "resumable" ? dir : undefined,
+      // A run that stopped before its first checkpoint starts afresh in its directory (train says so).
+      resume: existsSync(dir) ? dir : undefined,
       backend: opts.backend,
       device: opts.device,
       onEvent,

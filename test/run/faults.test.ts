@@ -1,9 +1,11 @@
 // The fault suite: a full disk mid-checkpoint (a fault-injecting fs shim), flipped bytes, kill -9,
-// SIGTERM, two writers and an existing run directory. Nothing is lost: every run resumes to the
-// same weights as one that was never disturbed (tiny recipe, cpu backend).
+// SIGTERM, two writers and an existing run directory; a run that dies before its first checkpoint
+// (kill -9, a full disk), a killed writer's temporary files and symbolic links where a run writes.
+// Nothing is lost and nothing is a dead end: every run resumes (or starts afresh) to the same
+// weights as one that was never disturbed (tiny recipe, cpu backend).
 import * as tf from "@tensorflow/tfjs";
 import { spawn } from "node:child_process";
-import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import fs, { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -13,6 +15,7 @@ import { loadRecipe } from "../../src/recipe/index.js";
 import { readCheckpoint } from "../../src/run/checkpoint.js";
 import { claimRunDir, RunDirError } from "../../src/run/run-lock.js";
 import { train } from "../../src/run/train.js";
+import { sdfn, sdfnProcess } from "../support/cli.js";
 
 tf.env().set("IS_TEST", true);
 
@@ -24,8 +27,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let runs = 0;
 const fresh = () => join(scratch, `run${runs++}`);
 
-async function run(opts: { outDir?: string; resume?: string; onEvent?: (e: { type: string }) => void } = {}) {
-  const loaded = await loadRecipe(RECIPE, { sets: SETS });
+async function run(opts: { outDir?: string; resume?: string; onEvent?: (e: { type: string }) => void; sets?: string[] } = {}) {
+  const loaded = await loadRecipe(RECIPE, { sets: [...SETS, ...(opts.sets ?? [])] });
   return train(loaded, { outDir: opts.outDir ?? fresh(), resume: opts.resume, onEvent: opts.onEvent ?? (() => {}) });
 }
 
@@ -59,6 +62,31 @@ function build(out: string, onEvent: (e: { type: string; reason?: string }, chil
   );
 }
 
+/** The shim of a full disk: once armed, every write to a file of a "last" checkpoint being written fails with ENOSPC. */
+function fullDisk(out: string) {
+  const failing = new Set<number>();
+  const open = fs.openSync;
+  const write = fs.writeSync;
+  const disk = {
+    armed: false,
+    restore() {
+      vi.restoreAllMocks();
+      syncBuiltinESMExports();
+    },
+  };
+  vi.spyOn(fs, "openSync").mockImplementation(((path: fs.PathLike, ...rest: unknown[]) => {
+    const fd = (open as (...a: unknown[]) => number)(path, ...rest);
+    if (disk.armed && String(path).includes(`${join(out, "checkpoints")}/.last.tmp-`)) failing.add(fd);
+    return fd;
+  }) as typeof fs.openSync);
+  vi.spyOn(fs, "writeSync").mockImplementation(((fd: number, ...rest: unknown[]) => {
+    if (failing.has(fd)) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
+    return (write as (...a: unknown[]) => number)(fd, ...rest);
+  }) as typeof fs.writeSync);
+  syncBuiltinESMExports();
+  return disk;
+}
+
 let reference: string;
 beforeAll(async () => {
   reference = fresh();
@@ -68,8 +96,8 @@ beforeAll(async () => {
 describe("a run directory has one writer", () => {
   it("a second writer is refused with the holder's PID; a dead holder's lock is taken over", async () => {
     const dir = fresh();
-    const claim = claimRunDir(dir, { resume: false });
-    expect(() => claimRunDir(dir, { resume: true })).toThrow(new RegExp(`being written by process ${process.pid} \\(since `));
+    const claim = claimRunDir(dir, { resume: false, recipeHash: "h" });
+    expect(() => claimRunDir(dir, { resume: true, recipeHash: "h" })).toThrow(new RegExp(`being written by process ${process.pid} \\(since `));
     claim.release();
     expect(existsSync(dir)).toBe(false); // nothing else was written: the directory goes with the lock
 
@@ -78,7 +106,7 @@ describe("a run directory has one writer", () => {
     await new Promise((r) => dead.on("exit", r));
     mkdirSync(dir);
     writeFileSync(join(dir, "sdfn.lock"), JSON.stringify({ pid: dead.pid, host: (await import("node:os")).hostname(), since: "then" }));
-    const taken = claimRunDir(dir, { resume: true });
+    const taken = claimRunDir(dir, { resume: true, recipeHash: "h" });
     expect(JSON.parse(readFileSync(join(dir, "sdfn.lock"), "utf8")).pid).toBe(process.pid);
     taken.release();
   });
@@ -103,31 +131,16 @@ describe("a run directory has one writer", () => {
 describe("checkpoints are all of one step or nothing", () => {
   it("a full disk in the middle of a checkpoint names the file and keeps the previous one; the resume is exact", async () => {
     const out = fresh();
-    let armed = false;
-    const failing = new Set<number>();
-    const open = fs.openSync;
-    const write = fs.writeSync;
-    // The shim: once armed, every write to a file of a checkpoint being written fails with ENOSPC.
-    vi.spyOn(fs, "openSync").mockImplementation(((path: fs.PathLike, ...rest: unknown[]) => {
-      const fd = (open as (...a: unknown[]) => number)(path, ...rest);
-      if (armed && String(path).includes(`${join(out, "checkpoints")}/.last.tmp-`)) failing.add(fd);
-      return fd;
-    }) as typeof fs.openSync);
-    vi.spyOn(fs, "writeSync").mockImplementation(((fd: number, ...rest: unknown[]) => {
-      if (failing.has(fd)) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
-      return (write as (...a: unknown[]) => number)(fd, ...rest);
-    }) as typeof fs.writeSync);
-    syncBuiltinESMExports();
+    const disk = fullDisk(out);
     try {
       const onEvent = (e: { type: string }) => {
-        if (e.type === "checkpoint") armed = true; // the step-2 checkpoint is written; the next "last" fails
+        if (e.type === "checkpoint") disk.armed = true; // the step-2 checkpoint is written; the next "last" fails
       };
       await expect(run({ outDir: out, onEvent })).rejects.toThrow(
         /cannot write .*\/checkpoints\/\.last\.tmp-\d+\/weights\.safetensors: no space left on the device \(ENOSPC\)/,
       );
     } finally {
-      vi.restoreAllMocks();
-      syncBuiltinESMExports();
+      disk.restore();
     }
     // The end-of-epoch-1 "last" failed (its "best" was written first): no half-written unit is left.
     expect(readdirSync(join(out, "checkpoints")).sort()).toEqual(["best", "last"]);
@@ -197,5 +210,98 @@ describe("a killed process loses at most checkpoint_every steps", () => {
     expect(existsSync(join(out, "sdfn.lock"))).toBe(false);
     expect((await run({ resume: out })).status).toBe("completed");
     expectSameWeights(out, reference);
+  });
+});
+
+describe("a run that dies before its first checkpoint is no dead end", () => {
+  const restartLine = (dir: string) => `${dir} holds a run of this recipe that stopped before its first checkpoint: starting it afresh (its files are replaced)`;
+  /** `sdfn build --out OUT` killed (-9) after its first step: the first checkpoint comes at step 2. */
+  async function killedEarly(): Promise<string> {
+    const out = fresh();
+    const r = await build(out, (e, child) => {
+      if (e.type === "step") child.kill("SIGKILL");
+    });
+    expect(r.signal).toBe("SIGKILL");
+    expect(existsSync(join(out, "checkpoints", "last"))).toBe(false);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(["metrics.jsonl", "recipe.resolved.yaml", "sdfn.lock"]));
+    return out;
+  }
+  const warningsOf = (into: string[]) => (e: { type: string; message?: string }) => void (e.type === "warning" && into.push(e.message!));
+
+  it("kill -9 before the first checkpoint: `sdfn build --resume` starts it afresh, says so in one line, and ends as the undisturbed run", async () => {
+    const out = await killedEarly();
+    const r = sdfnProcess(["build", "--resume", out, "--log", "plain"]); // the run's own recipe (RECIPE omitted)
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split("\n")[0]).toBe(`warning: ${restartLine(out)}`);
+    expect(r.out.match(/starting it afresh/g)).toHaveLength(1);
+    expectSameWeights(out, reference);
+    // metrics.jsonl holds the new run alone: one start, steps 0…5 once each.
+    const events = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; step?: number });
+    expect(events.filter((e) => e.type === "start")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "step").map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("a plain re-run of the same recipe (seed included) replaces it; another recipe's is refused and left as it was", async () => {
+    const out = await killedEarly();
+    const before = readdirSync(out).filter((n) => n !== "sdfn.lock").sort();
+    const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8");
+    await expect(run({ outDir: out, sets: ["seed=4"] })).rejects.toThrow(
+      `${out} holds a run of another recipe (recipe.resolved.yaml) that stopped before its first checkpoint; give a new --out DIR, or start that recipe afresh there with \`sdfn build --resume ${out}\``,
+    );
+    expect(readdirSync(out).sort()).toEqual(before); // the stale lock was taken over and given back; nothing else changed
+    expect(readFileSync(join(out, "metrics.jsonl"), "utf8")).toBe(metrics);
+    const warnings: string[] = [];
+    expect((await run({ outDir: out, onEvent: warningsOf(warnings) })).status).toBe("completed");
+    expect(warnings).toEqual([restartLine(out)]);
+    expectSameWeights(out, reference);
+  });
+
+  it("a full disk at the first checkpoint leaves no half unit; --resume starts afresh and ends as the undisturbed run", async () => {
+    const out = fresh();
+    const disk = fullDisk(out);
+    disk.armed = true;
+    try {
+      await expect(run({ outDir: out })).rejects.toThrow(/cannot write .*\/\.last\.tmp-\d+\/weights\.safetensors: no space left on the device \(ENOSPC\)/);
+    } finally {
+      disk.restore();
+    }
+    expect(readdirSync(join(out, "checkpoints"))).toEqual([]);
+    const warnings: string[] = [];
+    expect((await run({ resume: out, onEvent: warningsOf(warnings) })).status).toBe("completed");
+    expect(warnings).toEqual([restartLine(out)]);
+    expectSameWeights(out, reference);
+  });
+
+  it("a killed writer's *.tmp-PID files and folders are removed when the directory is next claimed; a live writer's stay", async () => {
+    const out = fresh();
+    const dead = spawn(process.execPath, ["-e", "0"]);
+    await new Promise((r) => dead.on("exit", r));
+    const live = process.ppid; // vitest's main process
+    mkdirSync(join(out, "checkpoints", `.last.tmp-${dead.pid}`), { recursive: true });
+    writeFileSync(join(out, "checkpoints", `.last.tmp-${dead.pid}`, "weights.safetensors"), "half");
+    writeFileSync(join(out, `report.html.tmp-${dead.pid}`), "half");
+    writeFileSync(join(out, `summary.json.tmp-${live}`), "being written");
+    const claim = claimRunDir(out, { resume: false, recipeHash: "h" }); // nothing else there: a new run
+    expect(readdirSync(out).sort()).toEqual(["checkpoints", "sdfn.lock", `summary.json.tmp-${live}`]);
+    expect(readdirSync(join(out, "checkpoints"))).toEqual([]);
+    claim.release();
+  });
+});
+
+describe("nothing is written through a symbolic link in a run directory", () => {
+  it("a resume refuses a run whose metrics.jsonl is a link, before writing anything; exit 2 from the CLI; the link's target is untouched", async () => {
+    const out = fresh();
+    cpSync(reference, out, { recursive: true });
+    const outside = join(scratch, "outside.jsonl");
+    writeFileSync(outside, "keep\n");
+    rmSync(join(out, "metrics.jsonl"));
+    symlinkSync(outside, join(out, "metrics.jsonl"));
+    const refusal = `${out}: metrics.jsonl is a symbolic link; sdfn writes a run directory's files itself, never through a link: remove it`;
+    await expect(run({ resume: out })).rejects.toThrow(refusal);
+    const r = await sdfn("build", "--resume", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`error: ${refusal}\n`);
+    expect(readFileSync(outside, "utf8")).toBe("keep\n");
+    expect(existsSync(join(out, "sdfn.lock"))).toBe(false);
   });
 });

@@ -36,18 +36,23 @@ export const command = defineCommand({
     const previous = resume ? new RunDir(resume) : null;
     const file = positionals[0] ?? (resume ? join(resume, RUN_FILES.recipe) : undefined);
     if (!file) throw new UsageError("build: missing RECIPE (see sdfn build --help)");
-    if (!existsSync(file)) throw new UsageError(`${file}: no such recipe file`);
-    if (previous && !previous.hasCheckpoint("last")) {
-      throw new UsageError(`--resume ${previous.path}: no checkpoints/last/ there; give a run directory written by \`sdfn build\``);
+    if (previous && !existsSync(previous.path)) throw new UsageError(`--resume ${previous.path}: no such directory; a new run goes to --out DIR`);
+    if (!existsSync(file)) {
+      throw new UsageError(
+        positionals[0] || !previous
+          ? `${file}: no such recipe file`
+          : `--resume ${previous.path}: no ${RUN_FILES.recipe} there (not a run directory, or its run stopped before writing it); give the recipe: sdfn build RECIPE --resume ${previous.path}`,
+      );
     }
     const log = values.log ?? "auto";
     if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
 
     const { loadRecipe } = await import("../../recipe/index.js");
     const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins: values.plugin ?? [] });
-    if (previous) {
-      const { readCheckpointMeta } = await import("../../run/checkpoint.js");
-      const saved = readCheckpointMeta(previous.path, "last"); // verified: a corrupt last falls back to last.prev
+    // Verified (a corrupt last falls back to last.prev); a run without a checkpoint starts afresh (train says so).
+    const { readCheckpointMeta } = await import("../../run/checkpoint.js");
+    const saved = previous?.hasCheckpoint("last") ? readCheckpointMeta(previous.path, "last") : undefined;
+    if (previous && saved) {
       if (saved.recipeHash !== loaded.hash) {
         throw new UsageError(
           `--resume ${previous.path}: the run was trained with a different recipe (or different --set/--plugin options); ` +
@@ -64,20 +69,17 @@ export const command = defineCommand({
     const dist = await import("../dist-build.js");
     const nproc = dist.parseNproc(values.nproc);
     const rank = dist.jobRank();
-    if (previous) dist.checkResumeProcs(previous.checkpoint("last").meta, nproc, previous.path);
+    if (previous && saved) dist.checkResumeProcs(saved, nproc, previous.path);
     if (nproc > 1 && rank === null && !values["dry-run"]) {
       const out = resume ?? values.out ?? defaultRunDir(loaded.recipe.name);
       const args = dist.workerArgs({ file, sets: values.set ?? [], plugins: values.plugin ?? [], backend: values.backend, log, out, resume });
       return dist.launchJob(nproc, backendName, args, out);
     }
     if (rank !== null) dist.pinDevice();
-    let backend;
-    try {
-      backend = await useBackend(backendName);
-    } catch (err) {
-      process.stderr.write(`error: backend "${backendName}": ${(err as Error).message}\n`);
-      return 1;
-    }
+    // Not available here (the torch addon not built, say): the user's to change (exit 2).
+    const backend = await useBackend(backendName).catch((err: Error) => {
+      throw new UsageError(`backend "${backendName}": ${err.message}`);
+    });
     if (values["dry-run"]) return dryRun(loaded);
 
     const { createRenderer } = await import("../render/index.js");

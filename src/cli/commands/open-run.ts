@@ -1,5 +1,5 @@
 // Shared by `sdfn eval` and `sdfn query`: checks --checkpoint, picks the backend
-// and opens a run directory, turning a bad RUN_DIR into a usage error (exit 2).
+// and opens a run directory (a bad RUN_DIR or a damaged file in it is a UserError: exit 2).
 import { UsageError, type OptionSpec } from "../command.js";
 import type { OpenedRun } from "../../run/open-run.js";
 
@@ -21,16 +21,16 @@ export async function openRunForCommand(runDir: string, values: RunOptions): Pro
   if (tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
   const { openRun } = await import("../../run/open-run.js");
   const { useBackend } = await import("../../backend/index.js");
-  try {
-    return await openRun(
-      runDir,
-      tag,
-      async (loaded) => {
-        await useBackend(values.backend ?? loaded.recipe.backend);
-      },
-      values.recipe,
-    );
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return openRun(
+    runDir,
+    tag,
+    async (loaded) => {
+      const name = values.backend ?? loaded.recipe.backend;
+      // Unknown, or not available here (the torch addon not built, say): the user's to change.
+      await useBackend(name).catch((err: Error) => {
+        throw new UsageError(`backend "${name}": ${err.message}`);
+      });
+    },
+    values.recipe,
+  );
 }
