@@ -70,6 +70,21 @@ export const BACKEND_OPTION = {
   help: "auto | cpu | torch | wasm | tensorflow | webgpu (default: the recipe's)",
 } as const satisfies OptionSpec;
 export const JSON_OPTION = { type: "boolean", help: "print JSON instead" } as const satisfies OptionSpec;
+export const NO_PLUGINS_OPTION = {
+  type: "boolean",
+  help: "run no plugin file (a recipe you do not trust): names its plugins would register are then unknown",
+} as const satisfies OptionSpec;
+export const ALLOW_OUTSIDE_ROOT_OPTION = {
+  type: "boolean",
+  help: "let data paths leave data.root (recipe paths such as data.captions_file, image paths in list files)",
+} as const satisfies OptionSpec;
+
+/** --plugin files and --no-plugins as loadRecipe takes them; giving both is a contradiction. */
+export function pluginFlags(values: { plugin?: string[]; "no-plugins"?: boolean }): { plugins: string[]; noPlugins: boolean } {
+  const noPlugins = values["no-plugins"] ?? false;
+  if (noPlugins && values.plugin?.length) throw new UsageError("--plugin and --no-plugins contradict each other: give one of them");
+  return { plugins: noPlugins ? [] : (values.plugin ?? []), noPlugins };
+}
 
 /** What the parser reads of an option (help-less specs still parse: `arg` and `help` are for --help). */
 type ParseSpecs = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;

@@ -1,41 +1,29 @@
-// Reading annotation files and finding images on disk, with errors that name the
-// dataset, the file and what the folder should hold.
-import { readdir, readFile } from "node:fs/promises";
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
+// Finding a dataset's images on disk: by name under a folder tree, or by path. Symbolic links
+// (how FashionIQ's category folders and Shoes' womens_* folders are often laid out) are followed;
+// a link loop is a DataError naming it. Annotation files are read in annotations.ts.
+import type { Dirent } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import { DataError } from "./data-error.js";
+import { resolveUnder } from "./data-paths.js";
 import { decodeImage, decodeImageInto, IMAGE_EXTENSIONS } from "./images.js";
 import type { ImageOptions } from "./params.js";
 import type { ImageSource } from "./types.js";
 
-/** The contents of an annotation file; a missing file is a DataError-style message naming the expectation. */
-export async function readText(file: string, dataset: string, expected: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${dataset}: cannot read ${file} (${code ?? String(err)}); ${expected}`);
-  }
-}
-
-export async function readJson<T>(file: string, dataset: string, expected: string): Promise<T> {
-  const text = await readText(file, dataset, expected);
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new Error(`${dataset}: ${file} is not valid JSON (${(err as Error).message}); ${expected}`);
-  }
-}
-
 /**
- * `rel`, a path read from a list file (`where` = FILE:LINE), resolved inside `root`; one that
- * leaves it (`..`, an absolute path) would read files elsewhere on the machine, so it is an error.
+ * `rel`, an image path read from a list file (`where` = FILE:LINE), resolved inside `root`; one that
+ * leaves it (`..`, an absolute path) would read files elsewhere on the machine, so it is an error
+ * (unless the user allows it). The message does not quote the path: it is the file's content.
  */
-export function insideRoot(root: string, rel: string, where: string, dataset: string): string {
-  const abs = resolve(root, rel);
-  const back = relative(root, abs);
-  if (isAbsolute(rel) || back === ".." || back.startsWith(`..${"/"}`) || isAbsolute(back)) {
-    throw new Error(`${dataset}: ${where}: "${rel}" points outside data.root (${root}); list files name images relative to data.root, without ".."`);
+export function insideRoot(root: string, rel: string, where: string, dataset: string, allow = false): string {
+  const { path, inside } = resolveUnder(root, rel);
+  if (!inside && !allow) {
+    throw new DataError(
+      `${dataset}: ${where}: the image path leaves data.root (${root}): it is absolute or climbs out with ".."; ` +
+        `list files name images relative to data.root (or pass --allow-outside-root to read outside it)`,
+    );
   }
-  return abs;
+  return path;
 }
 
 /** Non-empty trimmed lines. */
@@ -45,12 +33,32 @@ export const lines = (text: string): string[] =>
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
 
-async function entries(dir: string) {
+/** A folder's entries; none when it does not exist. */
+async function entries(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return [];
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    if (code === "ELOOP") throw loopError(dir);
+    throw new DataError(`cannot list the image folder ${dir} (${code ?? String(err)}); check its permissions`);
+  }
+}
+
+const loopError = (path: string) =>
+  new DataError(`symbolic link loop at ${path}: the link leads back to itself through other links; fix or remove it`);
+
+/** What an entry is, following a symbolic link: "file", "dir", or "none" (a dangling link, a socket, …). */
+async function kindOf(dir: string, e: Dirent): Promise<"file" | "dir" | "none"> {
+  if (e.isFile()) return "file";
+  if (e.isDirectory()) return "dir";
+  if (!e.isSymbolicLink()) return "none";
+  try {
+    const s = await stat(join(dir, e.name));
+    return s.isFile() ? "file" : s.isDirectory() ? "dir" : "none";
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw loopError(join(dir, e.name));
+    return "none"; // dangling: the image it names counts as missing
   }
 }
 
@@ -59,24 +67,32 @@ const isImage = (name: string) => IMAGE_EXTENSIONS.includes(extname(name).toLowe
 /**
  * Image files under `dir` by file name (and by name without extension), descending
  * into the sub-folders `descend(name, depth)` accepts. The first one found wins.
+ * Symbolic links to files and folders are followed; a folder reached twice (two links to
+ * one folder) is read once, and a link back to a folder that contains it is a DataError.
  */
-export async function indexImages(
-  dir: string,
-  descend: (name: string, depth: number) => boolean,
-  depth = 0,
-  out = new Map<string, string>(),
-): Promise<Map<string, string>> {
-  const list = await entries(dir);
-  for (const e of list) {
-    if (e.isFile() && isImage(e.name)) {
-      const file = join(dir, e.name);
+export async function indexImages(dir: string, descend: (name: string, depth: number) => boolean): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  const walk = async (folder: string, depth: number, ancestors: readonly string[]): Promise<void> => {
+    const real = await realpath(folder).catch(() => folder);
+    if (ancestors.includes(real)) {
+      throw new DataError(`symbolic link loop at ${folder}: it leads back to ${real}, a folder that contains it; remove the link or point it elsewhere`);
+    }
+    if (seen.has(real)) return;
+    seen.add(real);
+    const list = await entries(folder);
+    const kinds = await Promise.all(list.map((e) => kindOf(folder, e)));
+    list.forEach((e, i) => {
+      if (kinds[i] !== "file" || !isImage(e.name)) return;
+      const file = join(folder, e.name);
       if (!out.has(e.name)) out.set(e.name, file);
       const stem = e.name.slice(0, -extname(e.name).length);
       if (!out.has(stem)) out.set(stem, file);
-    }
-  }
-  const subdirs = list.filter((e) => e.isDirectory() && descend(e.name, depth)).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of subdirs) await indexImages(join(dir, e.name), descend, depth + 1, out);
+    });
+    const subdirs = list.filter((e, i) => kinds[i] === "dir" && descend(e.name, depth)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of subdirs) await walk(join(folder, e.name), depth + 1, [...ancestors, real]);
+  };
+  await walk(dir, 0, []);
   return out;
 }
 
@@ -91,7 +107,9 @@ export async function existingFiles(files: Iterable<string>): Promise<Set<string
   const found = new Set<string>();
   await Promise.all(
     [...byDir].map(async ([dir, list]) => {
-      const names = new Set((await entries(dir)).filter((e) => e.isFile()).map((e) => e.name));
+      const all = await entries(dir);
+      const kinds = await Promise.all(all.map((e) => kindOf(dir, e)));
+      const names = new Set(all.filter((_, i) => kinds[i] === "file").map((e) => e.name));
       for (const f of list) if (names.has(basename(f))) found.add(f);
     }),
   );

@@ -3,7 +3,8 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { RegistryError, type Registry } from "../registry/registry.js";
-import { UserError } from "../util/errors.js";
+import { DataError } from "./data-error.js";
+import { checkDataPaths, dataPathKeys } from "./data-paths.js";
 import { createLoader } from "./loader.js";
 import { imageParams, loaderParams, textParams } from "./params.js";
 import type { Baselines, BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
@@ -16,6 +17,8 @@ export { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromJSON, to
 export { FeatureCache, imageCacheKey, fileHash, type CachedFeatures, type EncoderIdentity } from "./feature-cache.js";
 export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
 export { datasetStatistics, type DataStatistics } from "./stats.js";
+export { DataError } from "./data-error.js";
+export { ALLOW_OUTSIDE_ROOT_FLAG } from "./data-paths.js";
 
 /** The part of a recipe the data area reads (the full Recipe type satisfies it). */
 export interface RecipeData {
@@ -52,12 +55,11 @@ const LOADING = z.object({
 /** The loading params of a dataset's parsed params: every built-in has them; a plugin's that lacks one gets the shared default. */
 export const loadingParams = (params: Record<string, unknown>) => LOADING.parse(params);
 
-/** A problem with the data on disk or the data section: printed without a stack trace, exit code 2. */
-export class DataError extends UserError {}
-
 export interface DataOptions {
   /** Relative data paths resolve against it; default: process.cwd(). */
   cwd?: string;
+  /** Read data paths outside data.root (the user's --allow-outside-root; src/data/data-paths.ts). Default false. */
+  allowOutsideRoot?: boolean;
 }
 
 export interface OpenOptions extends DataOptions {
@@ -82,7 +84,11 @@ export async function loadDatasetSource(
     throw err instanceof RegistryError ? new DataError(err.message) : err;
   }
   const { declaration, params } = resolved;
-  const source = await declaration.build(params, { seed: recipe.seed, cwd: resolve(opts.cwd ?? process.cwd()) });
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const allowOutsideRoot = opts.allowOutsideRoot ?? false;
+  // The path parameters (captions_file, labels_dir, …) stay under data.root before any file is read.
+  if (typeof params.root === "string") checkDataPaths(params, dataPathKeys(declaration.params), resolve(cwd, params.root), allowOutsideRoot);
+  const source = await declaration.build(params, { seed: recipe.seed, cwd, allowOutsideRoot });
   return { source, params };
 }
 

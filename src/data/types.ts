@@ -116,4 +116,9 @@ export interface DatasetBuildContext {
   seed: number;
   /** Relative data paths resolve against it (the current working directory). */
   cwd: string;
+  /**
+   * The user passed --allow-outside-root: paths read from list files may leave data.root. The
+   * recipe's own path parameters made with dataPathParam are checked before build is called.
+   */
+  allowOutsideRoot: boolean;
 }

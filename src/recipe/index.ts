@@ -29,6 +29,8 @@ export interface LoadOptions {
   plugins?: string[];
   /** Run no plugin file (an untrusted recipe): names they would register are then unknown. */
   noPlugins?: boolean;
+  /** The user's --allow-outside-root: the recipe's data paths may leave data.root (src/data/data-paths.ts). */
+  allowOutsideRoot?: boolean;
   /** The registry to start from (default: every built-in); it is copied, never changed. */
   registry?: Registry;
 }
@@ -48,6 +50,8 @@ export interface LoadedRecipe {
   yaml: string;
   /** A problem at the recipe's place of `path` (its nearest written ancestor for a default), for checks made after loading. */
   locate(path: Path, message: string): Problem;
+  /** The user's --allow-outside-root, carried to wherever the recipe's dataset is opened. */
+  allowOutsideRoot: boolean;
 }
 
 /** Loads, resolves and validates the recipe at `file`. Throws RecipeError listing every problem. */
@@ -76,15 +80,6 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     const ref = { path: path.resolve(p), where: { file: `--plugin ${p}`, value: { line: 0, col: 0 } } };
     if (!plugins.some((q) => q.path === ref.path)) plugins.push(ref);
   }
-  const registry = (opts.registry ?? createRegistry()).copy();
-  for (const ref of opts.noPlugins ? [] : plugins) {
-    try {
-      await loadPlugin(registry, ref.path, showFile(ref.path));
-    } catch (err) {
-      if (!(err instanceof PluginError)) throw err;
-      problems.push(err.place ? { file: showFile(ref.path), ...err.place, message: err.message } : problemAtWhere(ref.where, err.message));
-    }
-  }
   // The resolved recipe lists its plugins relative to the recipe's directory.
   if (isMapping(located.tree)) {
     const listed = plugins.map((p) => toPosix(path.relative(dir, p.path))).map((p) => (p.startsWith(".") ? p : `./${p}`));
@@ -92,8 +87,17 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     plugins.forEach((p, i) => placeAll(located.places, ["plugins", i], listed[i], p.where));
   }
 
+  const registry = (opts.registry ?? createRegistry()).copy();
+  if (plugins.length > 0 && !opts.noPlugins) {
+    // Plugins are code: they run only for a recipe that has no problem of its own. Checked first
+    // without them, where only the names they register (acme/…) are unknown.
+    const own = validateTree(located, registry, shown).problems.filter((p) => !p.unregistered);
+    if (problems.length > 0 || own.length > 0) throw new RecipeError([...problems, ...own]);
+    problems.push(...(await loadPlugins(registry, plugins)));
+  }
+
   const { problems: invalid, recipe } = validateTree(located, registry, shown);
-  problems.push(...invalid);
+  problems.push(...(opts.noPlugins ? invalid.map((p) => (p.unregistered ? notRun(p, plugins) : p)) : invalid));
   if (problems.length > 0 || !recipe) throw new RecipeError(problems);
 
   return {
@@ -104,6 +108,37 @@ export async function loadRecipe(file: string, opts: LoadOptions = {}): Promise<
     hash: recipeHash(recipe),
     yaml: toYaml(recipe, path.basename(abs)),
     locate: (at, message) => problemAt(located.places, at, message, "value", shown),
+    allowOutsideRoot: opts.allowOutsideRoot ?? false,
+  };
+}
+
+/** Imports each plugin into `registry`; a failure is a problem at its `plugins:` entry (and inside the plugin for a syntax error). */
+async function loadPlugins(registry: Registry, plugins: readonly PluginRef[]): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const ref of plugins) {
+    const shown = showFile(ref.path);
+    try {
+      await loadPlugin(registry, ref.path, shown);
+    } catch (err) {
+      if (!(err instanceof PluginError)) throw err;
+      if (!err.place) {
+        problems.push(problemAtWhere(ref.where, err.message));
+        continue;
+      }
+      // Where the recipe names it, and where the compiler stopped.
+      problems.push(problemAtWhere(ref.where, `plugin ${shown} failed to load: a syntax error at ${shown}:${err.place.line}:${err.place.col}`));
+      problems.push({ file: shown, ...err.place, message: err.message });
+    }
+  }
+  return problems;
+}
+
+/** A plugin's name when --no-plugins ran none: not a typo, so say why it is unknown. */
+function notRun(p: Problem, plugins: readonly PluginRef[]): Problem {
+  const files = plugins.map((ref) => showFile(ref.path)).join(", ");
+  return {
+    ...p,
+    message: `"${p.unregistered}" comes from a plugin, and --no-plugins runs none${files ? ` (listed: ${files})` : ""}; drop --no-plugins to run them (plugins are code: only for a recipe you trust)`,
   };
 }
 
@@ -120,6 +155,7 @@ export async function loadRegistry(plugins: readonly string[] = [], base?: Regis
     } catch (err) {
       if (!(err instanceof PluginError)) throw err;
       problems.push({ file: `--plugin ${p}`, line: 0, col: 0, message: err.message });
+      if (err.place) problems.push({ file: showFile(path.resolve(p)), ...err.place, message: err.message });
     }
   }
   if (problems.length) throw new RecipeError(problems);

@@ -7,6 +7,8 @@ export interface Problem {
   line: number;
   col: number;
   message: string;
+  /** A namespaced name (acme/GatedSum) no registered declaration has: its plugin was not run, or does not register it. */
+  unregistered?: string;
 }
 
 /** Every problem of a recipe, sorted by place. */

@@ -96,11 +96,13 @@ function explain(e: ErrorObject, tree: unknown, registry: Registry, at: At): Pro
       if (p.error === "mapping") {
         const value = String(p.tagValue);
         const hint = closest(value, names);
-        return at(
+        const problem = at(
           [...path, tag],
           `unknown ${one} "${value}"${hint ? `; did you mean "${hint}"?` : ""} (registered ${many}: ${names.join(", ")})` +
             (value.includes("/") && !hint ? "; is the plugin that registers it listed in `plugins:`?" : ""),
         );
+        // Only a plugin registers a namespaced name: the loader checks the rest of the recipe before running plugins.
+        return value.includes("/") ? { ...problem, unregistered: value } : problem;
       }
       const has = isMapping(e.data) && tag in e.data;
       return has

@@ -31,7 +31,7 @@ export async function loadPlugin(registry: Registry, file: string, shown: string
   if (!existsSync(file)) throw new PluginError(`plugin ${shown}: no such file (plugin paths are relative to the recipe that lists them; --plugin paths to the working directory)`);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importPlugin(file);
   } catch (err) {
     throw loadFailure(err, file, shown);
   }
@@ -58,6 +58,20 @@ export async function loadPlugin(registry: Registry, file: string, shown: string
     if (err instanceof PluginError) throw err;
     throw new PluginError(`plugin ${shown}: register() failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * The plugin's exports. Under a package.json without "type": "module" (a CommonJS project, npm
+ * init's default; not a file outside any package) Node would load a .ts/.js plugin written with `export` as CommonJS and fail, so
+ * tsx compiles it in a namespace of its own (tsImport), whatever the project's module type;
+ * elsewhere it is an ordinary import (through the loader sdfn runs under: tsx, or vite in tests).
+ */
+async function importPlugin(file: string): Promise<Record<string, unknown>> {
+  if (!commonJsScope(file) || !/\.(ts|js)$/.test(file)) return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const { tsImport } = await import("tsx/esm/api");
+  const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  // Compiled as CommonJS, its exports may also sit under `default`.
+  return typeof mod.register === "function" ? mod : ((mod.default as Record<string, unknown> | undefined) ?? mod);
 }
 
 /** Why importing a plugin failed, located in the plugin when the compiler says where. */

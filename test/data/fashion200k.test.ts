@@ -60,18 +60,22 @@ describe("fashion200k", () => {
     expect(ds.vocabulary.words.slice(0, 4)).toEqual(["<pad>", "<unk>", "replace", "with"]);
     expect(ds.vocabulary.size).toBe(8);
     await expect(loadDatasetSource(recipe({ categories: ["dress", "skirt"] }), registry)).rejects.toThrow(
-      /fashion200k: cannot read .*skirt_train_detect_all\.txt \(ENOENT\); data\.root should hold labels\//,
+      /fashion200k: cannot read .*skirt_train_detect_all\.txt \(no such file\); data\.root should hold labels\//,
     );
   });
 
-  it("refuses a label path that leaves data.root (..), naming the file and line", async () => {
+  it("refuses a label path that leaves data.root (..), naming the file and line, not the path (file content)", async () => {
     const evil = await mkdtemp(join(tmpdir(), "sdfn-f200k-evil-"));
     await cp(FIXTURE, evil, { recursive: true });
     await writeFile(join(evil, "labels", "dress_train_detect_all.txt"), "women/a/1/1_0.jpeg\t0.9\tred dress\n../../etc/passwd\t0.9\tblue dress\n");
     try {
       await expect(loadDatasetSource({ ...recipe(), data: { ...recipe().data, root: evil } }, registry)).rejects.toThrow(
-        `fashion200k: ${join(evil, "labels", "dress_train_detect_all.txt")}:2: "../../etc/passwd" points outside data.root (${evil}); list files name images relative to data.root, without ".."`,
+        `fashion200k: ${join(evil, "labels", "dress_train_detect_all.txt")}:2: the image path leaves data.root (${evil}): it is absolute or climbs out with ".."; list files name images relative to data.root (or pass --allow-outside-root to read outside it)`,
       );
+      // --allow-outside-root (allowOutsideRoot) reads it: the path resolves beside the root
+      await writeFile(join(evil, "labels", "dress_train_detect_all.txt"), "women/a/1/1_0.jpeg\t0.9\tred dress\n../beside/1_0.jpeg\t0.9\tblue dress\n");
+      const { source } = await loadDatasetSource({ ...recipe(), data: { ...recipe().data, root: evil } }, registry, { allowOutsideRoot: true });
+      expect(source.missing).toContain(join(evil, "..", "beside", "1_0.jpeg"));
     } finally {
       await rm(evil, { recursive: true, force: true });
     }

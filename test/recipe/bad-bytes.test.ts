@@ -84,10 +84,16 @@ describe("bad plugins", () => {
     writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./broken.ts]\n`);
     // In this process vite compiles it (oxc's message); under bin/sdfn.js tsx does (esbuild's).
     const err = (await loadRecipe(join(dir, "recipe.yaml")).catch((e: unknown) => e)) as RecipeError;
-    expect(err.problems.map(formatProblem)).toEqual([`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected token`]);
+    // Both places: the recipe's `plugins:` entry that named it, and where the compiler stopped.
+    const named = `${join(dir, "recipe.yaml")}:2:11: error: plugin ${join(dir, "broken.ts")} failed to load: a syntax error at ${join(dir, "broken.ts")}:2:13`;
+    expect(err.problems.map(formatProblem)).toEqual([`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected token`, named]);
     const r = sdfnProcess(["validate", join(dir, "recipe.yaml")]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n`);
+    expect(r.err).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n${named}\n`);
+    // The same through --plugin: named at the flag and in the file.
+    const flag = sdfnProcess(["modules", "--plugin", join(dir, "broken.ts")]);
+    expect(flag.code).toBe(2);
+    expect(flag.err).toBe(`${join(dir, "broken.ts")}:2:13: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n--plugin ${join(dir, "broken.ts")}: error: plugin ${join(dir, "broken.ts")}: syntax error: Unexpected ";"\n`);
   });
 
   it("--no-plugins runs no plugin file: its names are reported as not checked, exit 0", async () => {
@@ -102,15 +108,26 @@ describe("bad plugins", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a .ts plugin under a package.json without "type": "module" says so and how to fix it', async () => {
+  it('a .ts plugin in a CommonJS project (package.json without "type": "module") loads and registers', async () => {
     const dir = project("cjs", { name: "my-plugins" });
-    writeFileSync(join(dir, "gate.ts"), 'import { defineModule } from "sdfn";\nexport function register(registry: unknown): void {\n  void defineModule;\n}\n');
-    writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./gate.ts]\n`);
+    symlinkSync(join(ROOT, "node_modules", "zod"), join(dir, "node_modules", "zod"));
+    writeFileSync(
+      join(dir, "gate.ts"),
+      'import { z } from "zod";\nimport { defineModule, type PluginRegistry } from "sdfn";\n' +
+        'const same = defineModule({ name: "acme/Same", doc: "identity", params: z.object({ k: z.number().default(1) }), build: () => ({ forward: ({ tokens }) => tokens }) });\n' +
+        "export function register(registry: PluginRegistry): void {\n  registry.register(\"module\", same);\n}\n",
+    );
+    writeFileSync(join(dir, "recipe.yaml"), `${BASE}plugins: [./gate.ts]\nfusion:\n  modules: [{ type: JRM }, { type: acme/Same, k: 2 }]\n`);
     const r = sdfnProcess(["validate", join(dir, "recipe.yaml")]);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain(`${join(dir, "recipe.yaml")}:2:11: error: plugin ${join(dir, "gate.ts")} failed to load`);
-    expect(r.err).toContain(`${join(dir, "package.json")} has no "type": "module", so Node loads gate.ts as CommonJS; add "type": "module" to package.json, or rename the plugin to .mts`);
-    expect(readdirSync(dir).sort()).toEqual(["gate.ts", "node_modules", "package.json", "recipe.yaml"]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe(`ok ${join(dir, "recipe.yaml")}\n`);
+    expect(r.code).toBe(0);
+    // Its params are checked like any module's.
+    writeFileSync(join(dir, "bad.yaml"), `${BASE}plugins: [./gate.ts]\nfusion:\n  modules: [{ type: JRM }, { type: acme/Same, k: two }]\n`);
+    const bad = sdfnProcess(["validate", join(dir, "bad.yaml")]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('fusion.modules[1].k: expected a number, got "two"');
+    expect(readdirSync(dir).sort()).toEqual(["bad.yaml", "gate.ts", "node_modules", "package.json", "recipe.yaml"]);
   });
 });
 

@@ -1,6 +1,6 @@
 // `sdfn data RECIPE` — the recipe's dataset statistics as JSON (pairs, queries,
 // gallery sizes, vocabulary, missing images), without training anything.
-import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand } from "../command.js";
+import { ALLOW_OUTSIDE_ROOT_OPTION, NO_PLUGINS_OPTION, PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand, pluginFlags } from "../command.js";
 
 export const command = defineCommand({
   name: "data",
@@ -14,15 +14,19 @@ Unlike sdfn build, missing images are counted here, not refused.`,
   options: {
     set: { ...SET_OPTION, arg: "KEY.PATH=VALUE", help: "override a recipe value, e.g. --set data.protocol=original. Repeatable." },
     plugin: { ...PLUGIN_OPTION, help: "load a plugin before validating. Repeatable." },
+    "no-plugins": NO_PLUGINS_OPTION,
+    "allow-outside-root": ALLOW_OUTSIDE_ROOT_OPTION,
   },
-  notes: "Exit code: 0 with statistics, 1 when the annotation files cannot be read, 2 for an invalid recipe.",
+  notes: `Runs plugin code: the recipe's plugins (and --plugin files) are imported once it validates.
+Exit code: 0 with statistics; 2 for an invalid recipe, a malformed or missing annotation file
+(named with its line and column), or a data path outside data.root.`,
   examples: ["sdfn data recipes/sdfn-fashioniq.yaml --set data.root=/datasets/fashioniq"],
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError("data: name one recipe, e.g. sdfn data recipes/quickstart.yaml");
     const { loadRecipe } = await import("../../recipe/index.js");
     const { loadDatasetSource, buildVocabulary, datasetStatistics, loadingParams } = await import("../../data/index.js");
-    const loaded = await loadRecipe(positionals[0]!, { sets: values.set, plugins: values.plugin });
-    const { source, params } = await loadDatasetSource(loaded.recipe, loaded.registry);
+    const loaded = await loadRecipe(positionals[0]!, { sets: values.set, ...pluginFlags(values), allowOutsideRoot: values["allow-outside-root"] });
+    const { source, params } = await loadDatasetSource(loaded.recipe, loaded.registry, { allowOutsideRoot: loaded.allowOutsideRoot });
     const minCount = loadingParams(params).min_count;
     const vocabulary = buildVocabulary(source.train.map((p) => p.text), minCount);
     const stats = datasetStatistics(loaded.recipe.data.dataset, source, vocabulary, minCount);

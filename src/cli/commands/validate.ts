@@ -1,6 +1,6 @@
 // `sdfn validate RECIPE...` — loads each recipe (extends, --set, plugins) and reports every problem.
 import { formatProblem } from "../../recipe/problems.js";
-import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand } from "../command.js";
+import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand, pluginFlags } from "../command.js";
 
 export const command = defineCommand({
   name: "validate",
@@ -37,15 +37,15 @@ Exit code: 0 when every recipe is valid, 2 otherwise.`,
     for (const file of files) {
       const noPlugins = Boolean(values["no-plugins"]);
       try {
-        await loadRecipe(file, { sets: values.set, plugins: noPlugins ? [] : values.plugin, noPlugins });
+        await loadRecipe(file, { sets: values.set, ...pluginFlags(values) });
         process.stdout.write(`ok ${file}\n`);
       } catch (err) {
         if (!(err instanceof RecipeError)) throw err;
         // Without its plugins a recipe's namespaced names are unknown: not checked, not wrong.
-        const unchecked = noPlugins ? err.problems.filter((p) => PLUGIN_NAME_UNKNOWN.test(p.message)) : [];
+        const unchecked = noPlugins ? err.problems.filter((p) => p.unregistered) : [];
         const problems = err.problems.filter((p) => !unchecked.includes(p));
         if (problems.length === 0) {
-          const names = unchecked.map((p) => PLUGIN_NAME_UNKNOWN.exec(p.message)![1]);
+          const names = unchecked.map((p) => p.unregistered);
           process.stdout.write(`ok ${file} (plugins not run; not checked: ${[...new Set(names)].join(", ")} and their parameters)\n`);
           continue;
         }
@@ -59,9 +59,6 @@ Exit code: 0 when every recipe is valid, 2 otherwise.`,
     return failed > 0 ? 2 : 0;
   },
 });
-
-/** The problem a plugin's name gets when its plugin was not run: `unknown fusion module "acme/GatedSum" … plugins:`. */
-const PLUGIN_NAME_UNKNOWN = /^unknown [a-z ]+ "([a-z0-9_-]+\/[^"]+)".*is the plugin that registers it listed in `plugins:`\?/;
 
 /** Each directory argument becomes the recipes directly inside it (sorted); files stay as given. */
 async function expandDirectories(args: string[]): Promise<string[]> {

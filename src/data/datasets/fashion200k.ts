@@ -1,28 +1,40 @@
 // fashion200k: Fashion200k label files; training pairs are images whose descriptions differ in one word.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { Rng } from "../../util/rng.js";
 import { defineDataset } from "../../registry/define.js";
-import { existingFiles, fileImages, insideRoot, lines, readText, unique } from "../files.js";
+import { annotationError, readLineAnnotations, type AnnotationFile, type FileProblem } from "../annotations.js";
+import { dataPathParam } from "../data-paths.js";
+import { existingFiles, fileImages, insideRoot, unique } from "../files.js";
 import { imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";
 
-/** One label line: `path \t detection_score \t description`. */
+/** One label line: `path \t detection_score \t description` (a description may hold tabs too). */
+const LABEL = z.object({
+  path: z.string().min(1),
+  score: z.string().regex(/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, "expected a detection score (a number)"),
+  description: z.string().regex(/\S/, "expected a description (words)"),
+});
+const LABEL_FORMAT = "one labelled image per line: path<TAB>detection_score<TAB>description";
+const labelFields = (line: string) => {
+  const [path, score, ...words] = line.split("\t");
+  return { path, score: score?.trim(), description: words.length ? words.join(" ") : undefined };
+};
+/** One test query: `source target` image paths. */
+const QUERY = z.object({ source: z.string().min(1), target: z.string().min(1), extra: z.number().max(0, "more than two paths on the line (expected: source target)") });
+const QUERY_FORMAT = 'one query per line: "source target" (two image paths of the test label files)';
+const queryFields = (line: string) => {
+  const [source, target, ...rest] = line.split(/\s+/);
+  return { source, target, extra: rest.length };
+};
+
+/** A labelled image: its path (relative to root) and its description, lowercased and single-spaced. */
 interface Labelled {
   path: string;
-  description: string; // lowercased, single-spaced
+  description: string;
 }
 
 const normalise = (d: string) => d.toLowerCase().trim().split(/\s+/).join(" ");
-
-function parseLabels(text: string, file: string, root: string): Labelled[] {
-  return lines(text).map((line, i) => {
-    const parts = line.split("\t");
-    if (parts.length < 3) throw new Error(`fashion200k: ${file}:${i + 1}: expected "path<TAB>score<TAB>description", got "${line}"`);
-    insideRoot(root, parts[0]!, `${file}:${i + 1}`, "fashion200k");
-    return { path: parts[0]!, description: normalise(parts.slice(2).join(" ")) };
-  });
-}
 
 /** "replace X with Y": the first source word absent from the target, and vice versa (as TIRG reads it). */
 export function replaceText(source: string, target: string): string {
@@ -59,13 +71,13 @@ export const fashion200k = defineDataset({
   doc: 'Fashion200k: "replace X with Y" pairs of descriptions differing in one word; test queries from test_queries.txt.',
   params: z.object({
     root: z.string().default("data/fashion200k").describe("Dataset folder (relative to the working directory); label paths are relative to it."),
-    labels_dir: z.string().default("labels").describe("Folder of <category>_{train,test}_detect_all.txt, relative to root."),
+    labels_dir: dataPathParam("labels", "Folder of <category>_{train,test}_detect_all.txt, relative to root."),
     categories: z
       .array(z.enum(FASHION200K_CATEGORIES))
       .min(1)
       .default([...FASHION200K_CATEGORIES])
       .describe("Label files to read."),
-    test_queries: z.string().default("test_queries.txt").describe('Evaluation queries, "source target" image paths per line, relative to root.'),
+    test_queries: dataPathParam("test_queries.txt", 'Evaluation queries, "source target" image paths per line, relative to root.'),
     pairs_per_image: z
       .number()
       .int()
@@ -80,11 +92,15 @@ export const fashion200k = defineDataset({
   build: async (p, ctx) => {
     const root = resolve(ctx.cwd, p.root);
     const expected = `data.root should hold ${p.labels_dir}/<category>_{train,test}_detect_all.txt and ${p.test_queries}`;
+    const annotationFile = (file: string, format: string): AnnotationFile => ({ dataset: "fashion200k", file, format, expected });
     const readSplit = async (split: string) => {
       const out: Labelled[] = [];
       for (const category of p.categories) {
-        const file = join(root, p.labels_dir, `${category}_${split}_detect_all.txt`);
-        out.push(...parseLabels(await readText(file, "fashion200k", expected), file, root));
+        const file = resolve(root, p.labels_dir, `${category}_${split}_detect_all.txt`);
+        for (const { line, value } of await readLineAnnotations(annotationFile(file, LABEL_FORMAT), labelFields, LABEL)) {
+          insideRoot(root, value.path, `${file}:${line}`, "fashion200k", ctx.allowOutsideRoot);
+          out.push({ path: value.path, description: normalise(value.description) });
+        }
       }
       return out;
     };
@@ -119,32 +135,34 @@ export const fashion200k = defineDataset({
       if (!withDescription.has(d)) withDescription.set(d, []);
       withDescription.get(d)!.push(i);
     });
-    const queryFile = join(root, p.test_queries);
-    const queries: EvalQuery[] = lines(await readText(queryFile, "fashion200k", expected)).map((line, i) => {
-      const [source, target] = line.split(/\s+/);
-      for (const path of [source, target]) {
-        if (!path || !index.has(path)) {
-          throw new Error(`fashion200k: ${queryFile}:${i + 1}: "${path ?? ""}" is not a test image of the label files (categories ${p.categories.join(", ")})`);
-        }
-      }
-      const wanted = description.get(target!)!;
+    const queryFile = annotationFile(resolve(root, p.test_queries), QUERY_FORMAT);
+    const queryLines = await readLineAnnotations(queryFile, queryFields, QUERY);
+    // Both images of a query are test images of the label files read (never quoted: the file's content).
+    const unknown: FileProblem[] = queryLines.flatMap(({ line, value }) =>
+      (["source", "target"] as const)
+        .filter((field) => !index.has(value[field]))
+        .map((field) => ({ line, message: `the ${field} image is not a test image of the label files (categories ${p.categories.join(", ")})` })),
+    );
+    if (unknown.length) throw annotationError({ ...queryFile, format: `queries over the images of ${p.labels_dir}/<category>_test_detect_all.txt` }, unknown);
+    const queries: EvalQuery[] = queryLines.map(({ value: { source, target } }) => {
+      const wanted = description.get(target)!;
       return {
-        reference: source!,
-        text: replaceText(description.get(source!)!, wanted),
+        reference: source,
+        text: replaceText(description.get(source)!, wanted),
         positives: withDescription.get(wanted)!,
-        exclude: p.exclude_reference ? [index.get(source!)!] : [],
+        exclude: p.exclude_reference ? [index.get(source)!] : [],
       };
     });
 
     const imagesDir = resolve(root);
     const needed = unique([...trainImages.map((im) => im.path), ...gallery]);
-    const present = await existingFiles(needed.map((path) => join(imagesDir, path)));
-    const missingIds = needed.filter((path) => !present.has(join(imagesDir, path)));
+    const present = await existingFiles(needed.map((path) => resolve(imagesDir, path)));
+    const missingIds = needed.filter((path) => !present.has(resolve(imagesDir, path)));
     return {
       train,
       evalSets: [{ name: "fashion200k", gallery, queries }],
-      images: fileImages((path) => join(imagesDir, path), p),
-      missing: missingIds.map((path) => join(imagesDir, path)),
+      images: fileImages((path) => resolve(imagesDir, path), p),
+      missing: missingIds.map((path) => resolve(imagesDir, path)),
       missingIds: new Set(missingIds),
       root: imagesDir,
     };

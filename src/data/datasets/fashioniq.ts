@@ -2,11 +2,21 @@
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { defineDataset } from "../../registry/define.js";
-import { fileImages, indexImages, readJson, unique } from "../files.js";
+import { annotationError, imageName, readJsonAnnotations, type AnnotationFile, type FileProblem } from "../annotations.js";
+import { dataPathParam } from "../data-paths.js";
+import { fileImages, indexImages, unique } from "../files.js";
 import { captionParams, imageParams, loaderParams, textParams } from "../params.js";
 import type { EvalQuery, EvalSet, Pair } from "../types.js";
 
 export const FASHIONIQ_CATEGORIES = ["dress", "shirt", "toptee"] as const;
+
+/** cap.<category>.<split>.json: the pairs, each with its two (or more) relative captions. */
+const CAPTIONS = z.array(z.object({ candidate: imageName, target: imageName, captions: z.array(z.string()).min(1) })).min(1);
+type CaptionEntry = z.output<typeof CAPTIONS>[number];
+const CAPTIONS_FORMAT = 'a non-empty list of {"candidate": ASIN, "target": ASIN, "captions": ["…", "…"]}';
+/** split.<category>.<split>.json: the category's images of that split. */
+const SPLIT = z.array(imageName).min(1);
+const SPLIT_FORMAT = "a non-empty list of image names (ASINs)";
 
 export const fashioniq = defineDataset({
   name: "fashioniq",
@@ -22,12 +32,9 @@ export const fashioniq = defineDataset({
       .enum(["val", "original"])
       .default("val")
       .describe("Evaluation gallery: `val` = the candidates and targets of the val pairs; `original` = the category's whole val split."),
-    captions_dir: z.string().default("captions").describe("Folder of cap.<category>.<split>.json, relative to root."),
-    splits_dir: z.string().default("image_splits").describe("Folder of split.<category>.<split>.json, relative to root."),
-    images_dir: z
-      .string()
-      .default("images")
-      .describe("Folder of <ASIN>.jpg|png relative to root: one folder for all, or one subfolder per category."),
+    captions_dir: dataPathParam("captions", "Folder of cap.<category>.<split>.json, relative to root."),
+    splits_dir: dataPathParam("image_splits", "Folder of split.<category>.<split>.json, relative to root."),
+    images_dir: dataPathParam("images", "Folder of <ASIN>.jpg|png relative to root: one folder for all, or one subfolder per category."),
     exclude_reference: z.boolean().default(true).describe("Remove the reference image from its own ranking."),
     ...captionParams,
     ...imageParams,
@@ -36,8 +43,9 @@ export const fashioniq = defineDataset({
   }),
   build: async (p, ctx) => {
     const root = resolve(ctx.cwd, p.root);
-    const read = <T>(dir: string, file: string) =>
-      readJson<T>(join(root, dir, file), "fashioniq", `data.root should hold ${p.captions_dir}/cap.<category>.<split>.json and ${p.splits_dir}/split.<category>.<split>.json`);
+    const expected = `data.root should hold ${p.captions_dir}/cap.<category>.<split>.json and ${p.splits_dir}/split.<category>.<split>.json`;
+    const annotationFile = (dir: string, name: string, format: string): AnnotationFile => ({ dataset: "fashioniq", file: resolve(root, dir, name), format, expected });
+    const captionsOf = (category: string, split: string) => readJsonAnnotations(annotationFile(p.captions_dir, `cap.${category}.${split}.json`, CAPTIONS_FORMAT), CAPTIONS);
     // "c1 and c2" (and "c2 and c1" when asked); empty captions are skipped.
     const joined = (c: readonly string[]) => c.map((x) => x.trim()).filter(Boolean).join(` ${p.caption_join} `);
     const texts = (c: readonly string[], withReversed: boolean) =>
@@ -46,27 +54,31 @@ export const fashioniq = defineDataset({
     const train: Pair[] = [];
     const evalSets: EvalSet[] = [];
     for (const category of p.categories) {
-      const trainCaps = await read<CaptionEntry[]>(p.captions_dir, `cap.${category}.train.json`);
-      for (const e of trainCaps) {
+      for (const e of (await captionsOf(category, "train")).data) {
         for (const text of texts(e.captions, p.reversed_captions !== "none")) {
           train.push({ id: train.length, reference: e.candidate, target: e.target, text, category });
         }
       }
-      const valCaps = await read<CaptionEntry[]>(p.captions_dir, `cap.${category}.val.json`);
-      const gallery =
-        p.protocol === "val"
-          ? unique(valCaps.flatMap((e) => [e.candidate, e.target]))
-          : unique(await read<string[]>(p.splits_dir, `split.${category}.val.json`));
-      evalSets.push({ name: category, gallery, queries: queriesOf(category, valCaps, gallery) });
+      const val = await captionsOf(category, "val");
+      let gallery: string[];
+      if (p.protocol === "val") gallery = unique(val.data.flatMap((e) => [e.candidate, e.target]));
+      else {
+        const splitName = `split.${category}.val.json`;
+        gallery = unique((await readJsonAnnotations(annotationFile(p.splits_dir, splitName, SPLIT_FORMAT), SPLIT)).data);
+        // Every val pair's target must be in the gallery it is ranked in.
+        const inGallery = new Set(gallery);
+        const unknown: FileProblem[] = val.data.flatMap((e, i) =>
+          inGallery.has(e.target) ? [] : [val.at([i, "target"], `entry [${i}], "target": names an image that is not in ${splitName} (the original protocol's gallery)`)],
+        );
+        if (unknown.length) throw annotationError(annotationFile(p.captions_dir, `cap.${category}.val.json`, `val targets listed in ${resolve(root, p.splits_dir, splitName)}`), unknown);
+      }
+      evalSets.push({ name: category, gallery, queries: queriesOf(val.data, gallery) });
     }
 
-    function queriesOf(category: string, caps: CaptionEntry[], gallery: string[]): EvalQuery[] {
+    function queriesOf(caps: readonly CaptionEntry[], gallery: string[]): EvalQuery[] {
       const index = new Map(gallery.map((id, i) => [id, i]));
       return caps.flatMap((e) => {
-        const target = index.get(e.target);
-        if (target === undefined) {
-          throw new Error(`fashioniq: val pair target ${e.target} (${category}) is not in the ${p.protocol} gallery; is split.${category}.val.json complete?`);
-        }
+        const target = index.get(e.target)!;
         const ref = index.get(e.candidate);
         const exclude = p.exclude_reference && ref !== undefined ? [ref] : [];
         return texts(e.captions, p.reversed_captions === "train_and_eval").map((text) => ({
@@ -79,7 +91,7 @@ export const fashioniq = defineDataset({
     }
 
     // One folder of <ASIN>.jpg|png, or one subfolder per category (either works).
-    const imagesDir = join(root, p.images_dir);
+    const imagesDir = resolve(root, p.images_dir);
     const found = await indexImages(imagesDir, (_, depth) => depth === 0);
     const needed = unique([...train.flatMap((x) => [x.reference, x.target]), ...evalSets.flatMap((s) => [...s.gallery, ...s.queries.map((q) => q.reference)])]);
     const missingIds = needed.filter((id) => !found.has(id));
@@ -87,9 +99,3 @@ export const fashioniq = defineDataset({
     return { train, evalSets, images: fileImages((id) => found.get(id), p), missing, missingIds: new Set(missingIds), root: imagesDir };
   },
 });
-
-interface CaptionEntry {
-  target: string;
-  candidate: string;
-  captions: string[];
-}

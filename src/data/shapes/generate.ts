@@ -6,6 +6,7 @@
 // from the same reference (image alone cannot tell them apart) and K−1 made by the
 // same text (text alone cannot either); only reference + text single it out.
 import type { Rng } from "../../util/rng.js";
+import { DataError } from "../data-error.js";
 import type { EvalQuery, EvalSet, Pair } from "../types.js";
 import {
   applyEdit,
@@ -177,7 +178,7 @@ function generateGroup(rng: Rng, world: World, K: number, E: number, mix: EditMi
     members.set(sceneKey(scene), scene);
   }
   if (members.size < K) {
-    throw new Error(`shapes: only ${members.size} distinct reference scenes fit a group; lower data.test_references or raise data.colors/shapes/grid`);
+    throw new DataError(`shapes: only ${members.size} distinct reference scenes fit a group of data.test_references = ${K}; lower data.test_references or raise data.colors/shapes/grid`);
   }
   const list = [...members.values()];
   const short = edits.map((e) => {
