@@ -62,6 +62,17 @@ export function writeSafetensors(
   renameSync(tmp, path);
 }
 
+/** Why a header entry does not describe a tensor (a hand-edited or foreign file), or undefined when it does. */
+function entryProblem(entry: unknown): string | undefined {
+  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+  if (typeof e !== "object" || e === null) return "its entry is not an object";
+  if (typeof e.dtype !== "string") return "no dtype";
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) return "its shape is not a list of sizes";
+  const o = e.data_offsets;
+  if (!Array.isArray(o) || o.length !== 2 || !o.every((x) => Number.isInteger(x) && x >= 0) || o[0] > o[1]) return "its data_offsets is not [begin, end]";
+  return undefined;
+}
+
 /** Reads a safetensors file; throws naming the file when it is not one. */
 export function readSafetensors(path: string): SafetensorsFile {
   const buf = readFileSync(path);
@@ -74,6 +85,7 @@ export function readSafetensors(path: string): SafetensorsFile {
   } catch {
     throw new Error(`${path}: not a safetensors file (the header is not JSON)`);
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new Error(`${path}: not a safetensors file (the header is not a JSON object)`);
   const base = 8 + headerLength;
   const tensors: Record<string, SafeTensor> = {};
   let metadata: Record<string, string> = {};
@@ -82,6 +94,8 @@ export function readSafetensors(path: string): SafetensorsFile {
       metadata = entry as unknown as Record<string, string>;
       continue;
     }
+    const why = entryProblem(entry);
+    if (why) throw new Error(`${path}: not a safetensors file (tensor "${name}": ${why})`);
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
     if (!(entry.dtype in BYTES)) throw new Error(`${path}: "${name}" has unsupported dtype ${entry.dtype}`);

@@ -85,6 +85,21 @@ describe("safetensors", () => {
     expect(() => readSafetensors(junk)).toThrow(/junk\.bin: not a safetensors file/);
   });
 
+  it("names the file and the tensor when a header entry is not a tensor's (a hand edit): no JavaScript error", () => {
+    const data = new Uint8Array(8);
+    const cases: [object, string][] = [
+      [{ w: { dtype: "F32", shape: [2] } }, 'tensor "w": its data_offsets is not [begin, end]'],
+      [{ w: { dtype: "F32", shape: "2", data_offsets: [0, 8] } }, 'tensor "w": its shape is not a list of sizes'],
+      [{ w: { shape: [2], data_offsets: [0, 8] } }, 'tensor "w": no dtype'],
+      [{ w: null }, 'tensor "w": its entry is not an object'],
+      [[1, 2], "the header is not a JSON object"],
+    ];
+    for (const [header, why] of cases) {
+      const path = handMade(header, data);
+      expect(() => readSafetensors(path)).toThrow(`${path}: not a safetensors file (${why})`);
+    }
+  });
+
   it("refuses data whose length does not match the shape", () => {
     const path = join(dir(), "bad.safetensors");
     expect(() => writeSafetensors(path, { x: { shape: [4], data: new Float32Array(3) } })).toThrow(/"x" has shape \[4\] F32 \(4 values\) but 12 bytes/);
