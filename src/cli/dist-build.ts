@@ -39,8 +39,20 @@ export function checkResumeProcs(saved: { world?: number }, nproc: number, runDi
 }
 
 /** The build command line of every worker: the caller's options with the run directory fixed. */
-export function workerArgs(o: { file: string; sets: string[]; plugins: string[]; backend?: string; log: string; out: string; resume?: string }): string[] {
+export function workerArgs(o: {
+  file: string;
+  sets: string[];
+  plugins: string[];
+  noPlugins?: boolean;
+  allowOutsideRoot?: boolean;
+  backend?: string;
+  log: string;
+  out: string;
+  resume?: string;
+}): string[] {
   const args = ["build", o.file, ...o.sets.flatMap((s) => ["--set", s]), ...o.plugins.flatMap((p) => ["--plugin", p])];
+  if (o.noPlugins) args.push("--no-plugins");
+  if (o.allowOutsideRoot) args.push("--allow-outside-root");
   if (o.backend) args.push("--backend", o.backend);
   args.push("--log", o.log, ...(o.resume ? ["--resume", o.resume] : ["--out", o.out]));
   return args;

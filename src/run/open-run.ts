@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { loadVocabulary } from "../data/vocabulary.js";
 import type { OpenDataset } from "../data/index.js";
 import type { Network } from "../graph/compile.js";
-import { loadRecipe, type LoadedRecipe } from "../recipe/index.js";
+import { loadRecipe, type LoadedRecipe, type LoadOptions } from "../recipe/index.js";
 import { readCheckpoint, type CheckpointMeta, type CheckpointTag } from "./checkpoint.js";
 import { RunDir, RunDirError } from "./run-dir.js";
 import { openSession, type Session } from "./session.js";
@@ -30,6 +30,8 @@ export async function openRun(
   before: (loaded: LoadedRecipe) => Promise<void> = async () => {},
   /** The recipe to load instead of RUN_DIR/recipe.resolved.yaml (a run whose plugins live beside its original recipe). */
   recipe?: string,
+  /** The user's --no-plugins and --allow-outside-root. */
+  load: Pick<LoadOptions, "noPlugins" | "allowOutsideRoot"> = {},
 ): Promise<OpenedRun> {
   const run = new RunDir(dir);
   const recipeFile = recipe ?? run.recipe;
@@ -37,7 +39,7 @@ export async function openRun(
     throw new RunDirError(recipe ? `${resolve(recipe)}: no such recipe file` : `${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
   }
   const ckpt = readCheckpoint(run.path, tag, false);
-  const loaded = await loadRecipe(recipeFile);
+  const loaded = await loadRecipe(recipeFile, load);
   await before(loaded);
   const vocabulary = await loadVocabulary(run.vocabulary);
   const session = await openSession(loaded, { vocabulary, checkpoint: ckpt });

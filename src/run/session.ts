@@ -59,7 +59,7 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
     const { openDataset } = await import("../data/index.js");
     const vocabulary = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
     const check = opts.checkImages ? { checkImages: true, onProgress: opts.checkImages.onProgress } : {};
-    dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd, ...check });
+    dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd, allowOutsideRoot: loaded.allowOutsideRoot, ...check });
     checkRecallWithinGalleries(loaded, dataset);
   }
   const vocabulary = dataset?.vocabulary ?? opts.vocabulary;

@@ -3,7 +3,7 @@
 // `train` into SWEEP/VARIANT/seed-N with its report; progress goes out as sweep events.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { loadRecipe } from "../recipe/index.js";
+import { loadRecipe, type LoadOptions } from "../recipe/index.js";
 import type { RunSummary } from "../run/train.js";
 import type { EventSink, TrainEvent } from "../train/events.js";
 import { runState, type PlannedRun, type RunState, type SweepPlan } from "./plan.js";
@@ -20,6 +20,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** The command that resumes the sweep (shown when a run is interrupted). */
   resumeCommand: string;
+  /** The user's --no-plugins and --allow-outside-root, for every run's recipe. */
+  load?: Pick<LoadOptions, "noPlugins" | "allowOutsideRoot">;
 }
 
 export interface SweepOutcome {
@@ -56,7 +58,7 @@ export async function runSweep(sweepDir: string, plan: SweepPlan, opts: SweepOpt
       opts.onEvent({ type: "run-end", index, count, run, dir, skipped: true, summary: await readSummary(dir) });
       continue;
     }
-    const loaded = await loadRecipe(run.recipe, { sets: run.sets });
+    const loaded = await loadRecipe(run.recipe, { sets: run.sets, ...opts.load });
     const onEvent: EventSink = (event) => opts.onEvent({ type: "run-event", index, run, event });
     const summary: RunSummary = await train(loaded, {
       outDir: dir,

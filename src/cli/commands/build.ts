@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { RUN_FILES, RunDir } from "../../run/run-dir.js";
-import { BACKEND_OPTION, defineCommand, PLUGIN_OPTION, SET_OPTION, UsageError } from "../command.js";
+import { ALLOW_OUTSIDE_ROOT_OPTION, BACKEND_OPTION, defineCommand, NO_PLUGINS_OPTION, PLUGIN_OPTION, pluginFlags, SET_OPTION, UsageError } from "../command.js";
 
 const LOG_MODES = ["auto", "plain", "json"] as const;
 
@@ -28,7 +28,10 @@ export const command = defineCommand({
     log: { type: "string", arg: "MODE", help: "auto | plain | json (default auto: the dashboard on a terminal)" },
     "dry-run": { type: "boolean", help: "validate and print the network summary; train nothing, write nothing" },
     nproc: { type: "string", arg: "N", help: "train with N processes on this machine (data-parallel over c10d; docs/distributed.md)" },
+    "no-plugins": NO_PLUGINS_OPTION,
+    "allow-outside-root": ALLOW_OUTSIDE_ROOT_OPTION,
   },
+  notes: "Runs plugin code (also with --dry-run): the recipe's plugins are imported once it validates without them (--no-plugins runs none).",
   examples: ["sdfn build recipes/quickstart.yaml --set fusion.router.type=static"],
   async run({ values, positionals }) {
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.length}: ${positionals.join(" ")}`);
@@ -48,7 +51,9 @@ export const command = defineCommand({
     if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
 
     const { loadRecipe } = await import("../../recipe/index.js");
-    const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins: values.plugin ?? [] });
+    const { plugins, noPlugins } = pluginFlags(values);
+    const allowOutsideRoot = values["allow-outside-root"] ?? false;
+    const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins, noPlugins, allowOutsideRoot });
     // Verified (a corrupt last falls back to last.prev); a run without a checkpoint starts afresh (train says so).
     const { readCheckpointMeta } = await import("../../run/checkpoint.js");
     const saved = previous?.hasCheckpoint("last") ? readCheckpointMeta(previous.path, "last") : undefined;
@@ -72,7 +77,7 @@ export const command = defineCommand({
     if (previous && saved) dist.checkResumeProcs(saved, nproc, previous.path);
     if (nproc > 1 && rank === null && !values["dry-run"]) {
       const out = resume ?? values.out ?? defaultRunDir(loaded.recipe.name);
-      const args = dist.workerArgs({ file, sets: values.set ?? [], plugins: values.plugin ?? [], backend: values.backend, log, out, resume });
+      const args = dist.workerArgs({ file, sets: values.set ?? [], plugins, noPlugins, allowOutsideRoot, backend: values.backend, log, out, resume });
       return dist.launchJob(nproc, backendName, args, out);
     }
     if (rank !== null) dist.pinDevice();
@@ -88,7 +93,9 @@ export const command = defineCommand({
     const runDir = resume ?? outDir;
     const again = [`${sdfnHere()} build`, relative(process.cwd(), file) || file];
     for (const s of values.set ?? []) again.push(`--set ${JSON.stringify(s)}`);
-    for (const p of values.plugin ?? []) again.push(`--plugin ${p}`);
+    for (const p of plugins) again.push(`--plugin ${p}`);
+    if (noPlugins) again.push("--no-plugins");
+    if (allowOutsideRoot) again.push("--allow-outside-root");
     if (values.backend) again.push(`--backend ${values.backend}`);
     if (nproc > 1) again.push(`--nproc ${nproc}`);
     again.push(`--resume ${resolve(runDir)}`);
@@ -138,7 +145,7 @@ async function dryRun(loaded: import("../../recipe/index.js").LoadedRecipe): Pro
   ]);
   // The graph is printed even when the data is not there yet (e.g. the paper recipes before
   // a download): the vocabulary then is a placeholder and text.embedding is counted for it.
-  const dataset = await openDataset(loaded.recipe, loaded.registry).catch((err: Error) => err);
+  const dataset = await openDataset(loaded.recipe, loaded.registry, { allowOutsideRoot: loaded.allowOutsideRoot }).catch((err: Error) => err);
   const vocabulary = dataset instanceof Error ? { size: 1, words: ["<pad>"] } : dataset.vocabulary;
   const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary, recipeDir: loaded.dir });
   try {

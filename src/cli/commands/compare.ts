@@ -3,7 +3,7 @@
 // JSON, and an HTML page with the variants' loss and recall curves overlaid.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { defineCommand, UsageError } from "../command.js";
+import { defineCommand, UsageError, NO_PLUGINS_OPTION } from "../command.js";
 
 export const command = defineCommand({
   name: "compare",
@@ -17,6 +17,7 @@ from each run's last evaluation; the best mean per column is marked.`,
     markdown: { type: "boolean", help: "a Markdown table instead of text" },
     json: { type: "boolean", help: "the table as JSON (every run's value included)" },
     html: { type: "string", arg: "FILE", help: "also write an HTML page: the table and the loss and recall curves overlaid" },
+    "no-plugins": { ...NO_PLUGINS_OPTION, help: "accepted by every command; this one never runs plugin code" },
   },
   examples: ["sdfn compare runs/sweep-quickstart-20261201-210000 --markdown"],
   async run({ values, positionals }) {

@@ -1,5 +1,5 @@
 // `sdfn doctor` — which tfjs backends this machine can run, what each runs on, and why not.
-import { UsageError, defineCommand } from "../command.js";
+import { UsageError, defineCommand, NO_PLUGINS_OPTION } from "../command.js";
 
 /** tfjs-backend-wasm 4.22 lacks two gradient kernels; sdfn registers its own (src/backend/wasm/), so wasm trains too. */
 export const WASM_NOTE = " — trains and evaluates (sdfn adds the gradient kernels tfjs-backend-wasm lacks)";
@@ -17,7 +17,7 @@ webgpu is used only when named.
 
 The torch backend needs its native addon: \`npm run build:native\` (libtorch
 from Debian's libtorch-dev, a PyTorch install, or LIBTORCH_DIR).`,
-  options: { json: { type: "boolean", help: "print the list as JSON instead" } },
+  options: { json: { type: "boolean", help: "print the list as JSON instead" }, "no-plugins": { ...NO_PLUGINS_OPTION, help: "accepted by every command; this one never runs plugin code" }, },
   examples: ["sdfn doctor"],
   async run({ values, positionals }) {
     if (positionals.length > 0) throw new UsageError(`doctor: takes no arguments (got "${positionals[0]}")`);

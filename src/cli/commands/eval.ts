@@ -16,7 +16,10 @@ export const command = defineCommand({
       ...RUN_OPTIONS.recipe,
       help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml\n(a run with plugins: its resolved recipe lists them relative to the original)",
     },
+    "no-plugins": RUN_OPTIONS["no-plugins"],
+    "allow-outside-root": RUN_OPTIONS["allow-outside-root"],
   },
+  notes: "Runs plugin code: the run's plugins are imported once its recipe validates (--no-plugins runs none).",
   examples: ["sdfn eval runs/quickstart-20260101-120000 --checkpoint last"],
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError(`eval: expected one RUN_DIR, got ${positionals.length} (see sdfn eval --help)`);

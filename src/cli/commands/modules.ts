@@ -1,5 +1,5 @@
 // `sdfn modules [KIND|NAME]` — everything a recipe can name, with parameters, defaults and docs.
-import { PLUGIN_OPTION, UsageError, defineCommand } from "../command.js";
+import { PLUGIN_OPTION, UsageError, defineCommand, NO_PLUGINS_OPTION, pluginFlags } from "../command.js";
 import type { Kind, Registry } from "../../registry/registry.js";
 
 /** Where each kind goes in a recipe. */
@@ -23,7 +23,8 @@ goes in a recipe, its doc line and each parameter's type, default and meaning.
 Kinds: module, router, image_encoder, text_encoder, loss, dataset, optimizer, schedule.`,
   arguments: { "KIND | NAME": "show only one kind (e.g. module, losses) or one declaration (e.g. JRM, msr)" },
   options: {
-    plugin: { ...PLUGIN_OPTION, help: "include a plugin's declarations (relative to the working directory). Repeatable." },
+    plugin: { ...PLUGIN_OPTION, help: "include a plugin's declarations (relative to the working directory). Repeatable.\nPlugins are code: this runs the file." },
+    "no-plugins": { ...NO_PLUGINS_OPTION, help: "run no plugin file (only the built-ins are listed)" },
     json: { type: "boolean", help: "print JSON: [{ kind, name, doc, params: [{ name, type, default, required, description }] }]" },
   },
   examples: ["sdfn modules", "sdfn modules JRM", "sdfn modules module --plugin examples/plugins/gated-sum.ts"],
@@ -32,7 +33,7 @@ Kinds: module, router, image_encoder, text_encoder, loss, dataset, optimizer, sc
     const { loadRegistry } = await import("../../recipe/index.js");
     const { KINDS } = await import("../../registry/registry.js");
     const { describeParams, KIND_LABELS } = await import("../../registry/schema.js");
-    const registry = await loadRegistry(values.plugin ?? []);
+    const registry = await loadRegistry(pluginFlags(values).plugins);
     const entries = select(registry, KINDS, KIND_LABELS, positionals[0]);
     const listed = entries.map(({ kind, name }) => {
       const d = registry.get(kind, name)!;

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_OPTION, defineCommand, UsageError } from "../command.js";
-import { openRunForCommand, RUN_OPTIONS } from "./open-run.js";
+import { openRunForCommand, RUN_OPTIONS, type RunOptions } from "./open-run.js";
 
 export const command = defineCommand({
   name: "query",
@@ -24,7 +24,10 @@ export const command = defineCommand({
     list: { type: "boolean", help: "list evaluation queries (K per set, default 10): set, index, reference id, text, target" },
     json: { type: "boolean", help: "print the result (or the --list) as JSON" },
     html: { type: "string", arg: "FILE", help: "also write the retrieval as an HTML page: thumbnails, the target if known, the routing path" },
+    "no-plugins": RUN_OPTIONS["no-plugins"],
+    "allow-outside-root": RUN_OPTIONS["allow-outside-root"],
   },
+  notes: "Runs plugin code: the run's plugins are imported once its recipe validates (--no-plugins runs none).",
   examples: [
     "sdfn query runs/quickstart-20260101-120000 --list -k 3",
     'sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5 --html q.html',
@@ -91,7 +94,7 @@ export const command = defineCommand({
 });
 
 /** `--list`: K evaluation queries per set to try, as lines or JSON. */
-async function listQueries(runDir: string, values: { checkpoint?: string; backend?: string; recipe?: string; "eval-set"?: string; json?: boolean }, k: number): Promise<number> {
+async function listQueries(runDir: string, values: RunOptions & { "eval-set"?: string; json?: boolean }, k: number): Promise<number> {
   const { exampleList, listText } = await import("./query-output.js");
   const run = await openRunForCommand(runDir, values);
   try {

@@ -1,5 +1,5 @@
 // `sdfn render RECIPE` — the resolved recipe: extends merged, --set applied, every default filled in.
-import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand } from "../command.js";
+import { NO_PLUGINS_OPTION, PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand, pluginFlags } from "../command.js";
 
 export const command = defineCommand({
   name: "render",
@@ -12,13 +12,16 @@ A run directory keeps this same text as recipe.resolved.yaml. Nothing is written
     set: { ...SET_OPTION, arg: "KEY.PATH=VALUE", help: "override a value (parsed as YAML). Repeatable." },
     plugin: { ...PLUGIN_OPTION, help: "load a plugin (relative to the working directory). Repeatable." },
     json: { type: "boolean", help: "print canonical JSON (sorted keys) instead of YAML; its sha256 is the recipe hash." },
+    "no-plugins": NO_PLUGINS_OPTION,
   },
-  notes: "Exit code: 0, or 2 when the recipe is invalid (its problems are printed instead).",
+  notes: `Runs plugin code: the recipe's plugins (and --plugin files) are imported once it validates
+without them, to check and fill in their modules' parameters (--no-plugins runs none).
+Exit code: 0, or 2 when the recipe is invalid (its problems are printed instead).`,
   examples: ["sdfn render recipes/sdfn-fashioniq.yaml --set fusion.layers=2"],
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError("render: name exactly one recipe, e.g. sdfn render recipes/sdfn-fashioniq.yaml");
     const { loadRecipe, canonicalJson } = await import("../../recipe/index.js");
-    const loaded = await loadRecipe(positionals[0]!, { sets: values.set, plugins: values.plugin });
+    const loaded = await loadRecipe(positionals[0]!, { sets: values.set, ...pluginFlags(values) });
     process.stdout.write(values.json ? `${canonicalJson(loaded.recipe)}\n` : loaded.yaml);
     return 0;
   },

@@ -1,5 +1,5 @@
 // `sdfn report RUN_DIR` — (re)writes a run's report.html from its run directory.
-import { UsageError, defineCommand } from "../command.js";
+import { UsageError, defineCommand, NO_PLUGINS_OPTION } from "../command.js";
 
 export const command = defineCommand({
   name: "report",
@@ -11,7 +11,7 @@ evaluation, the routing weight of each module per layer over the epochs, and
 the resolved recipe. It reads RUN_DIR/metrics.jsonl, recipe.resolved.yaml and
 summary.json; \`sdfn build\` writes the same report at the end of a run, and
 this command refreshes it (also for a run still in progress).`,
-  options: {},
+  options: { "no-plugins": { ...NO_PLUGINS_OPTION, help: "accepted by every command; this one never runs plugin code" }, },
   examples: ["sdfn report runs/quickstart-20261128-021500"],
   async run({ values, positionals }) {
     if (positionals.length !== 1) {

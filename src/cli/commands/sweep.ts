@@ -1,7 +1,7 @@
 // `sdfn sweep RECIPE|DIR --grid KEY=[…] --seeds N`: every variant × seed as an ordinary
 // run directory under one sweep directory, one after another, resumable; one line per run.
 import { basename, join, relative, resolve } from "node:path";
-import { BACKEND_OPTION, defineCommand, SET_OPTION, UsageError, type OptionSpecs, type ParsedArgs } from "../command.js";
+import { ALLOW_OUTSIDE_ROOT_OPTION, BACKEND_OPTION, defineCommand, NO_PLUGINS_OPTION, SET_OPTION, UsageError, type OptionSpecs, type ParsedArgs } from "../command.js";
 import { defaultRunDir } from "./build.js";
 
 const SPEC = {
@@ -13,6 +13,8 @@ const SPEC = {
   backend: BACKEND_OPTION,
   log: { type: "string", arg: "MODE", help: "auto | plain | json (default auto: lines redrawn on a terminal)" },
   "dry-run": { type: "boolean", help: "validate every variant and list the runs and their state; train nothing" },
+  "no-plugins": NO_PLUGINS_OPTION,
+  "allow-outside-root": ALLOW_OUTSIDE_ROOT_OPTION,
 } as const satisfies OptionSpecs;
 
 type Values = ParsedArgs<typeof SPEC>["values"];
@@ -61,6 +63,7 @@ A variant is a recipe (DIR: each *.yaml in it) with one combination of the --gri
 Run it again (or --resume) to continue: finished runs are skipped, an interrupted one resumes.
 Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
   options: SPEC,
+  notes: "Runs plugin code: each variant's plugins are imported once it validates without them (--no-plugins runs none).",
   examples: [
     "sdfn sweep recipes/quickstart.yaml --grid 'fusion.router.type=[static,shared,msr]' --seeds 3",
     "sdfn sweep recipes/ablations/ --set training.epochs=2 --out runs/table3",
@@ -70,11 +73,12 @@ Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
     if (!["auto", "plain", "json"].includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
     const { plan, dir } = await planOf(values, positionals);
     const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
+    const load = { noPlugins: values["no-plugins"], allowOutsideRoot: values["allow-outside-root"] };
     // Every variant must be valid before anything is written.
     const problems: string[] = [];
     const variants = new Map(plan.runs.map((r) => [r.variant, r]));
     for (const run of variants.values()) {
-      await loadRecipe(run.recipe, { sets: run.sets }).catch((err: Error) => {
+      await loadRecipe(run.recipe, { sets: run.sets, ...load }).catch((err: Error) => {
         if (!(err instanceof RecipeError)) throw err;
         problems.push(`variant ${run.variant} (${run.label}):\n${err.message}`);
       });
@@ -90,27 +94,28 @@ Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
       return 0;
     }
     const { useBackend, backendNames } = await import("../../backend/index.js");
-    const backendName = values.backend ?? (await loadRecipe(plan.runs[0]!.recipe, { sets: plan.runs[0]!.sets })).recipe.backend;
+    const backendName = values.backend ?? (await loadRecipe(plan.runs[0]!.recipe, { sets: plan.runs[0]!.sets, ...load })).recipe.backend;
     if (!(backendNames as readonly string[]).includes(backendName)) {
       throw new UsageError(`--backend ${backendName}: expected one of ${backendNames.join(", ")}`);
     }
     const backend = await useBackend(backendName);
     writePlan(dir, plan);
-    return sweep(dir, plan, { backend: backend.name, device: backend.device, log, backendFlag: values.backend });
+    return sweep(dir, plan, { backend: backend.name, device: backend.device, log, backendFlag: values.backend, load });
   },
 });
 
 async function sweep(
   dir: string,
   plan: import("../../sweep/plan.js").SweepPlan,
-  opts: { backend: string; device: string; log: string; backendFlag?: string },
+  opts: { backend: string; device: string; log: string; backendFlag?: string; load: Pick<import("../../recipe/index.js").LoadOptions, "noPlugins" | "allowOutsideRoot"> },
 ): Promise<number> {
   const { runSweep } = await import("../../sweep/run.js");
   const { createSweepLines } = await import("../render/sweep-lines.js");
   const tty = process.stdout.isTTY && process.env.CI !== "true";
   const lines = createSweepLines((t) => process.stdout.write(t), opts.log === "json" ? "json" : opts.log === "plain" || !tty ? "plain" : "tty");
   const shown = relative(process.cwd(), dir).startsWith("..") ? resolve(dir) : relative(process.cwd(), dir) || dir;
-  const resumeCommand = `sdfn sweep --resume ${shown}${opts.backendFlag ? ` --backend ${opts.backendFlag}` : ""}`;
+  const flags = `${opts.backendFlag ? ` --backend ${opts.backendFlag}` : ""}${opts.load.noPlugins ? " --no-plugins" : ""}${opts.load.allowOutsideRoot ? " --allow-outside-root" : ""}`;
+  const resumeCommand = `sdfn sweep --resume ${shown}${flags}`;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -118,7 +123,7 @@ async function sweep(
   };
   process.on("SIGINT", onSigint);
   try {
-    const outcome = await runSweep(dir, plan, { backend: opts.backend, device: opts.device, onEvent: lines.sink, signal: controller.signal, resumeCommand });
+    const outcome = await runSweep(dir, plan, { backend: opts.backend, device: opts.device, onEvent: lines.sink, signal: controller.signal, resumeCommand, load: opts.load });
     lines.close();
     if (opts.log !== "json") {
       const done = `${outcome.trained} trained, ${outcome.skipped} finished earlier`;
