@@ -53,7 +53,7 @@ async function tfjsSteps(backend: string, state: Map<string, { encoder: ImageEnc
   if (!state.has(backend)) {
     const registry = createRegistry();
     const store = new ParamStore(0);
-    const encoder = registry.build("image_encoder", { type: o.arch, dim: o.dim }, { dim: o.dim, scope: store.root().child("image"), recipeDir: here }, "--arch");
+    const encoder = registry.build("image_encoder", { type: o.arch, dim: o.dim }, { dim: o.dim, scope: store.root().child("image"), filesDir: here }, "--arch");
     state.set(backend, { encoder, store });
   }
   const { encoder, store } = state.get(backend)!;

@@ -4,6 +4,7 @@
 #   libtorch-dev g++ make  the native torch backend (`npm run build:native`)
 #   libgloo-dev            its distributed ops (c10d's ProcessGroupGloo headers)
 #   python3-torch python3-numpy  the PyTorch reference (bench/reference, parity tests)
+#   python3-torchvision    real torchvision weight files for the .pth reader's tests
 #   chromium               renders report.html in a test;  tmux  the live-dashboard test
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
@@ -17,4 +18,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  libtorch-dev libgloo-dev g++ make python3-torch python3-numpy chromium tmux >/dev/null
+  libtorch-dev libgloo-dev g++ make python3-torch python3-numpy python3-torchvision chromium tmux >/dev/null

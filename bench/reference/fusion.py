@@ -134,30 +134,37 @@ def _attention_pool(query, tokens, mask=None):
     return (scores.softmax(-1)[:, :, None] * tokens).sum(1)
 
 
+def _region_queries(router, dim, senders, cfg):
+    """pool "attention" (the default of msr and shared alike): a learned query per sender,
+    `image_query` (zeros at the start: the mean); "mean": none."""
+    router.attention = cfg.get("pool", "attention") == "attention"
+    if router.attention:
+        router.image_query = nn.Parameter(torch.zeros(senders, dim))
+
+
+def _pool_region(router, tokens, i):
+    """(B, M, N, d) -> sender i's (B, d): its module's tokens pooled by its query, or their mean."""
+    return _attention_pool(router.image_query[i], tokens[:, i]) if router.attention else tokens[:, i].mean(1)
+
+
 class MSR(nn.Module):
     """Modality-specific routing, per sender: an image router and a text router whose
-    distributions are combined. architecture "attention": the image MLP reads the sender's
-    tokens pooled by a learned query, the text MLP reads s (with words: [s; words pooled by
-    a learned query]); "mlp": the image MLP reads the mean-pooled tokens, the text MLP s."""
+    distributions are combined. The image MLP reads the sender's tokens pooled (`pool`), the
+    text MLP reads s (with words: [s; words pooled by a learned query])."""
 
     def __init__(self, dim, senders, receivers, final, cfg):
         super().__init__()
         hidden = int(cfg.get("hidden", 256))
         self.final = final
         self.combine = cfg.get("combine", "mean")
-        self.attention = cfg.get("architecture", "attention") == "attention"
+        _region_queries(self, dim, senders, cfg)
         self.words = bool(cfg.get("words", False))
         self.image = nn.ModuleList(_mlp(dim, hidden, receivers) for _ in range(senders))
         self.text = nn.ModuleList(_mlp(2 * dim if self.words else dim, hidden, receivers) for _ in range(senders))
-        if self.attention:
-            self.image_query = nn.Parameter(torch.zeros(senders, dim))
         if self.words:
             self.text_query = nn.Parameter(torch.zeros(senders, dim))
         if self.combine == "gate":
             self.gate = nn.Parameter(torch.zeros(senders))
-
-    def _image_input(self, tokens, i):  # (B, M, N, d) -> sender i's (B, d)
-        return _attention_pool(self.image_query[i], tokens[:, i]) if self.attention else tokens[:, i].mean(1)
 
     def _text_input(self, words, mask, sentence, i):
         if not self.words:
@@ -165,7 +172,7 @@ class MSR(nn.Module):
         return torch.cat([sentence, _attention_pool(self.text_query[i], words, mask)], -1)
 
     def forward(self, tokens, words, mask, sentence):  # (B, M, N, d), (B, T, d), (B, T), (B, d) -> (B, M, R)
-        a = _normalise(torch.stack([mlp(self._image_input(tokens, i)) for i, mlp in enumerate(self.image)], 1), self.final)
+        a = _normalise(torch.stack([mlp(_pool_region(self, tokens, i)) for i, mlp in enumerate(self.image)], 1), self.final)
         b = _normalise(
             torch.stack([mlp(self._text_input(words, mask, sentence, i)) for i, mlp in enumerate(self.text)], 1), self.final
         )
@@ -182,17 +189,17 @@ class MSR(nn.Module):
 
 
 class SharedRouter(nn.Module):
-    """Modality-agnostic routing: per sender, one MLP on concat(mean x, s)."""
+    """Modality-agnostic routing: per sender, one MLP on concat(pooled x, s), pooled as MSR pools."""
 
     def __init__(self, dim, senders, receivers, final, cfg):
         super().__init__()
         hidden = int(cfg.get("hidden", 256))
         self.final = final
+        _region_queries(self, dim, senders, cfg)
         self.mlps = nn.ModuleList(_mlp(2 * dim, hidden, receivers) for _ in range(senders))
 
     def forward(self, tokens, words, mask, sentence):
-        pooled = tokens.mean(2)
-        logits = torch.stack([mlp(torch.cat([pooled[:, i], sentence], -1)) for i, mlp in enumerate(self.mlps)], 1)
+        logits = torch.stack([mlp(torch.cat([_pool_region(self, tokens, i), sentence], -1)) for i, mlp in enumerate(self.mlps)], 1)
         return _normalise(logits, self.final)
 
 

@@ -9,16 +9,20 @@ import { linear } from "../nn/linear.js";
 import { gruLayer, lstmLayer, type Recurrent } from "../nn/rnn.js";
 import { normal, type Init } from "../nn/scope.js";
 import { defineTextEncoder } from "../registry/define.js";
-import type { GloveStats, TextEncoder } from "../registry/kinds.js";
-import { loadGlove } from "./glove.js";
+import type { GloveStats, PretrainedSource, TextEncoder } from "../registry/kinds.js";
+import { gloveSteps, loadGlove } from "./glove.js";
+import { readPretrained } from "./pretrained.js";
 
 export const recurrentParams = z.object({
   hidden: z.number().int().positive().default(1024).describe("Hidden units (per direction); projected to d when different."),
   embedding_dim: z.number().int().positive().default(300).describe("Word embedding size (300 for GloVe)."),
   glove: z
     .string()
+    .nullable()
     .optional()
-    .describe("Local GloVe text file (relative to the recipe) to initialise the embeddings; omitted = learned from scratch."),
+    .describe(
+      "Local GloVe text file (relative to the working directory) to initialise the embeddings; null or omitted = learned from scratch.",
+    ),
   freeze_embedding: z.boolean().default(false).describe("Keep the word embeddings fixed during training."),
   dropout: z.number().min(0).max(1).default(0).describe("Dropout on the word embeddings while training."),
 });
@@ -35,12 +39,16 @@ export const declareRecurrent = (name: RecurrentCell, doc: string) =>
     name,
     doc,
     params: recurrentParams,
-    build: (p, { dim, vocabulary, scope, recipeDir }): TextEncoder => {
+    pretrainedFiles: (p) => (p.glove ? [{ param: "glove", path: p.glove, obtain: gloveSteps(p.glove) }] : []),
+    build: (p, { dim, vocabulary, scope, filesDir, pretrained = true }): TextEncoder => {
       let init: Init = normal(EMBEDDING_STD);
       let glove: GloveStats | undefined;
-      if (p.glove) {
-        const table = loadGlove(resolve(recipeDir, p.glove), vocabulary.words, p.embedding_dim);
+      let source: PretrainedSource | undefined;
+      if (p.glove && pretrained) {
+        const table = readPretrained("glove", resolve(filesDir, p.glove), (file) => loadGlove(file, vocabulary.words, p.embedding_dim));
         glove = table.stats;
+        const words = glove.found + glove.missing;
+        source = { param: "glove", file: glove.file, sha256: table.sha256, bytes: table.bytes, loaded: `text.embedding: ${glove.found} of ${words} words` };
         init = (rng, shape) => {
           const values = normal(EMBEDDING_STD)(rng, shape); // same draws with or without GloVe
           table.rows.forEach((row, i) => row && values.set(row, i * p.embedding_dim));
@@ -56,6 +64,7 @@ export const declareRecurrent = (name: RecurrentCell, doc: string) =>
       const proj = width !== dim ? linear(scope.child("proj"), width, dim) : null;
       return {
         glove,
+        pretrained: source,
         encode: (tokens, mask, fc) =>
           tf.tidy(() => {
             const x = dropout(tf.gather(embedding, tokens) as tf.Tensor3D, p.dropout, fc, 1); // (B, T, E); T may be padded

@@ -8,15 +8,19 @@ import { batchNorm, conv2d, type BatchNorm, type Conv2d } from "../nn/conv.js";
 import type { ParamScope } from "../nn/scope.js";
 import { defineImageEncoder } from "../registry/define.js";
 import type { ForwardContext } from "../nn/context.js";
+import { readPretrained } from "./pretrained.js";
 import { loadTorchWeights } from "./torch-weights.js";
 import { projectedEncoder, type Backbone } from "./projection.js";
 
-/** Blocks per stage and block type, as timm's `model_args`. */
+/**
+ * Blocks per stage and block type, as timm's `model_args`, and torchvision's ImageNet weights
+ * file for each (IMAGENET1K_V1, the classic weights the composed-retrieval peers start from).
+ */
 export const RESNET_DEPTHS = {
-  resnet18: { block: "basic", layers: [2, 2, 2, 2] },
-  resnet34: { block: "basic", layers: [3, 4, 6, 3] },
-  resnet50: { block: "bottleneck", layers: [3, 4, 6, 3] },
-  resnet101: { block: "bottleneck", layers: [3, 4, 23, 3] },
+  resnet18: { block: "basic", layers: [2, 2, 2, 2], imagenet: "resnet18-f37072fd.pth" },
+  resnet34: { block: "basic", layers: [3, 4, 6, 3], imagenet: "resnet34-b627a593.pth" },
+  resnet50: { block: "bottleneck", layers: [3, 4, 6, 3], imagenet: "resnet50-0676ba61.pth" },
+  resnet101: { block: "bottleneck", layers: [3, 4, 23, 3], imagenet: "resnet101-63fe2227.pth" },
 } as const;
 export type ResnetName = keyof typeof RESNET_DEPTHS;
 
@@ -27,8 +31,11 @@ export const resnetParams = z.object({
   dim: z.number().int().positive().default(1024).describe("Fusion width d: output channels of the 1×1 projection."),
   weights: z
     .string()
+    .nullable()
     .optional()
-    .describe("Local safetensors file of ImageNet weights (relative to the recipe); omitted = random init."),
+    .describe(
+      "Local ImageNet weights file (torchvision/timm .pth as torch.save wrote it, or safetensors), relative to the working directory; null or omitted = random init (from scratch).",
+    ),
   naming: z
     .enum(["torchvision", "timm"])
     .default("torchvision")
@@ -138,16 +145,31 @@ export function resnetBackbone(scope: ParamScope, name: ResnetName, freeze: (typ
   };
 }
 
+/** The commands that fetch torchvision's ImageNet weights for `name` to `path` (run where the internet is). */
+export function imagenetSteps(name: ResnetName, path: string): string {
+  const file = RESNET_DEPTHS[name].imagenet;
+  return (
+    `download torchvision's ImageNet ${name} weights (IMAGENET1K_V1) on a machine with internet access: ` +
+    `curl -L --create-dirs -o ${path} https://download.pytorch.org/models/${file} ` +
+    `(or python3 -c "import torchvision; torchvision.models.${name}(weights='IMAGENET1K_V1')" and copy ~/.cache/torch/hub/checkpoints/${file}); ` +
+    `the file is read as it is (docs/weights.md)`
+  );
+}
+
 const declare = (name: ResnetName) =>
   defineImageEncoder({
     name,
     doc: `${name} backbone (torchvision layout, NHWC, batch norm), last feature map projected to d by a 1×1 conv.`,
     params: resnetParams,
-    build: (p, { scope, recipeDir }) => {
+    pretrainedFiles: (p) => (p.weights ? [{ param: "weights", path: p.weights, obtain: imagenetSteps(name, p.weights) }] : []),
+    build: (p, { scope, filesDir, pretrained = true }) => {
       const backboneScope = scope.child("backbone");
       const backbone = resnetBackbone(backboneScope, name, p.freeze);
-      if (p.weights) loadTorchWeights(backboneScope, resolve(recipeDir, p.weights), p.naming);
-      return projectedEncoder(scope, p.dim, backbone.channels, backbone);
+      const source =
+        p.weights && pretrained
+          ? readPretrained("weights", resolve(filesDir, p.weights), (file) => loadTorchWeights(backboneScope, file, p.naming))
+          : undefined;
+      return { ...projectedEncoder(scope, p.dim, backbone.channels, backbone), pretrained: source };
     },
   });
 

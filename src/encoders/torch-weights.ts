@@ -1,10 +1,14 @@
-// Loading PyTorch (torchvision / timm) backbone weights from a local safetensors file into
-// the variables under a scope, and the inverse (our variables in PyTorch layout) for tests
-// and the PyTorch reference. Conv weights: PyTorch [out, in, kh, kw] ↔ ours [kh, kw, in, out];
-// 1-D tensors (batch norm, biases) are the same. See docs/weights.md.
+// Loading torchvision / timm backbone weights (any file readStateDict reads: torch.save's zip or
+// legacy .pth, safetensors) into the variables under a scope, and the inverse (our variables in
+// PyTorch layout) for tests and the PyTorch reference. The names are the model's own below the
+// scope (torchvision's `layer1.0.conv1.weight` is `image.backbone.layer1.0.conv1.weight`); conv
+// weights: PyTorch [out, in, kh, kw] ↔ ours [kh, kw, in, out]; 1-D tensors are the same. docs/weights.md.
 import * as tf from "@tensorflow/tfjs";
-import { readSafetensors, type SafeTensor } from "../io/safetensors.js";
+import { readStateDict } from "../io/state-dict.js";
+import type { SafeTensor } from "../io/safetensors.js";
 import type { ParamScope } from "../nn/scope.js";
+import type { PretrainedSource } from "../registry/kinds.js";
+import { PretrainedFileError } from "./pretrained.js";
 
 /** Prefixes some checkpoints put before the model's own names (DataParallel, timm wrappers). */
 const WRAPPER_PREFIXES = ["module.", "model.", "backbone.", "encoder."];
@@ -32,14 +36,15 @@ function variablesUnder(scope: ParamScope): [string, tf.Variable][] {
 export type Naming = "torchvision" | "timm";
 
 /**
- * Assigns every variable under `scope` from `file` (safetensors, PyTorch layout).
- * Throws listing the missing or mis-shaped names; unused keys (the fc head, num_batches_tracked) are ignored.
+ * Assigns every variable under `scope` from `file` (PyTorch names and layout) as the `param`
+ * of its encoder. Throws PretrainedFileError listing the missing or mis-shaped names; unused
+ * keys (the fc head, num_batches_tracked) are ignored.
  */
-export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming): void {
-  const { tensors } = readSafetensors(file);
-  const byName = new Map(Object.entries(tensors).map(([k, t]) => [stripWrappers(k), t]));
+export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming, param = "weights"): PretrainedSource {
+  const { tensors, format, sha256, bytes } = readStateDict(file);
+  const byName = new Map([...tensors].map(([k, t]) => [stripWrappers(k), t]));
   const missing: string[] = [];
-  const wrongShape: string[] = [];
+  const wrong: string[] = [];
   const assignments: [tf.Variable, tf.Tensor][] = [];
   for (const [name, variable] of variablesUnder(scope)) {
     const t = byName.get(name);
@@ -49,20 +54,19 @@ export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming
     }
     const ours = variable.shape;
     const theirs = ours.length === 4 ? [ours[3]!, ours[2]!, ours[0]!, ours[1]!] : ours;
-    if (t.shape.join(",") !== theirs.join(",")) {
-      wrongShape.push(`${name}: file [${t.shape}], expected [${theirs}]`);
-      continue;
-    }
-    assignments.push([variable, fromTorch(t)]);
+    if (t.shape.join(",") !== theirs.join(",")) wrong.push(`${name}: file [${t.shape}], expected [${theirs}]`);
+    else if (!(t.data instanceof Float32Array)) wrong.push(`${name}: file ${t.dtype}, expected a float tensor`);
+    else assignments.push([variable, fromTorch(t)]);
   }
-  if (missing.length || wrongShape.length) {
+  if (missing.length || wrong.length) {
     for (const [, t] of assignments) t.dispose();
     const problems = [
       missing.length ? `${missing.length} missing (e.g. ${missing.slice(0, 3).join(", ")})` : "",
-      wrongShape.length ? `${wrongShape.length} of another shape (${wrongShape.slice(0, 3).join("; ")})` : "",
+      wrong.length ? `${wrong.length} of another shape or type (${wrong.slice(0, 3).join("; ")})` : "",
     ].filter(Boolean);
-    throw new Error(
-      `${file}: does not fit ${scope.path} with ${naming} names: ${problems.join(", ")}; ` +
+    throw new PretrainedFileError(
+      param,
+      `${file}: does not fit ${scope.path} with ${naming} names: ${problems.join(", ")} (the file has ${tensors.size} tensors, e.g. ${[...tensors.keys()].slice(0, 3).join(", ")}); ` +
         `check the encoder type (depth) and naming (docs/weights.md)`,
     );
   }
@@ -70,6 +74,7 @@ export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming
     variable.assign(t);
     t.dispose();
   }
+  return { param, file, sha256, bytes, loaded: `${scope.path}: ${assignments.length} tensors (${format})` };
 }
 
 /** A PyTorch-layout tensor as ours (conv [out, in, kh, kw] → [kh, kw, in, out]). */

@@ -1,12 +1,13 @@
-// The graph compiler: a validated recipe → a trainable Network (DESIGN §2). Every parameter
+// The graph compiler: a validated recipe → a trainable Network (docs/model.md). Every parameter
 // lives in one ParamStore under a stable dotted name (docs/weights.md):
 //   image.*  text.*  fusion.layers.{l}.modules.{i}.*  fusion.layers.{l}.router.*
 import * as tf from "@tensorflow/tfjs";
+import { PretrainedFileError } from "../encoders/pretrained.js";
 import { ParamStore } from "../nn/scope.js";
 import { unstack } from "../nn/unstack.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { Registry } from "../registry/registry.js";
-import type { FusionModule, ImageEncoder, Router, TextEncoder } from "../registry/kinds.js";
+import type { EncoderFiles, FusionModule, ImageEncoder, Router, TextEncoder } from "../registry/kinds.js";
 
 /** A registered thing as a recipe names it: `{ type, ...params }`. */
 export type Typed = { readonly type: string } & { readonly [key: string]: unknown };
@@ -19,10 +20,8 @@ export interface NetworkRecipe {
   readonly fusion: { readonly layers: number; readonly modules: readonly Typed[]; readonly router: Typed };
 }
 
-export interface CompileOptions {
+export interface CompileOptions extends EncoderFiles {
   vocabulary: { size: number; words: readonly string[] };
-  /** Directory of the recipe: relative weight and GloVe paths resolve against it. */
-  recipeDir: string;
 }
 
 export interface QueryOutput {
@@ -85,6 +84,15 @@ export function compileNetwork(recipe: NetworkRecipe, registry: Registry, opts: 
   }
 }
 
+/** Builds an encoder; a problem with a pretrained file it names is reported at its recipe key (encoders.image.weights). */
+function atKey<T>(where: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    throw err instanceof PretrainedFileError ? err.at(where) : err;
+  }
+}
+
 function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOptions, store: ParamStore): Network {
   const root = store.root();
   const { params: imageParams } = registry.resolve("image_encoder", recipe.encoders.image, "encoders.image");
@@ -92,12 +100,10 @@ function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOption
   if (typeof dim !== "number" || !Number.isInteger(dim) || dim <= 0) {
     throw new Error(`encoders.image (${recipe.encoders.image.type}): needs an integer "dim" (the fusion width d), got ${String(dim)}`);
   }
-  const image = registry.build("image_encoder", recipe.encoders.image, { dim, scope: root.child("image"), recipeDir: opts.recipeDir }, "encoders.image");
-  const text = registry.build(
-    "text_encoder",
-    recipe.encoders.text,
-    { dim, vocabulary: opts.vocabulary, scope: root.child("text"), recipeDir: opts.recipeDir },
-    "encoders.text",
+  const files: EncoderFiles = { filesDir: opts.filesDir, pretrained: opts.pretrained ?? true };
+  const image = atKey("encoders.image", () => registry.build("image_encoder", recipe.encoders.image, { dim, scope: root.child("image"), ...files }, "encoders.image"));
+  const text = atKey("encoders.text", () =>
+    registry.build("text_encoder", recipe.encoders.text, { dim, vocabulary: opts.vocabulary, scope: root.child("text"), ...files }, "encoders.text"),
   );
 
   const { layers: count, modules: moduleSpecs, router: routerSpec } = recipe.fusion;

@@ -18,7 +18,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I8: 1, U8: 1, BOOL: 1 };
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I8: 1, U8: 1, BOOL: 1 };
 
 /**
  * Writes `tensors` to `path` atomically (a temporary file, then rename). The dtype defaults from
@@ -36,7 +37,7 @@ export function writeSafetensors(
   for (const [name, t] of Object.entries(tensors)) {
     const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : t.data instanceof Int32Array ? "I32" : "U8");
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count * BYTES[dtype] !== t.data.byteLength) {
+    if (count * DTYPE_BYTES[dtype] !== t.data.byteLength) {
       throw new Error(`safetensors: "${name}" has shape [${t.shape}] ${dtype} (${count} values) but ${t.data.byteLength} bytes of data`);
     }
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -75,7 +76,11 @@ function entryProblem(entry: unknown): string | undefined {
 
 /** Reads a safetensors file; throws naming the file when it is not one. */
 export function readSafetensors(path: string): SafetensorsFile {
-  const buf = readFileSync(path);
+  return parseSafetensors(readFileSync(path), path);
+}
+
+/** A safetensors file's bytes (read by the caller) as tensors; `path` names it in errors. */
+export function parseSafetensors(buf: Buffer, path: string): SafetensorsFile {
   if (buf.length < 8) throw new Error(`${path}: not a safetensors file (only ${buf.length} bytes)`);
   const headerLength = Number(buf.readBigUInt64LE(0));
   if (headerLength > buf.length - 8) throw new Error(`${path}: not a safetensors file (header length ${headerLength})`);
@@ -98,18 +103,19 @@ export function readSafetensors(path: string): SafetensorsFile {
     if (why) throw new Error(`${path}: not a safetensors file (tensor "${name}": ${why})`);
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (!(entry.dtype in BYTES)) throw new Error(`${path}: "${name}" has unsupported dtype ${entry.dtype}`);
-    if (end - begin !== count * BYTES[entry.dtype] || base + end > buf.length) {
+    if (!(entry.dtype in DTYPE_BYTES)) throw new Error(`${path}: "${name}" has unsupported dtype ${entry.dtype}`);
+    if (end - begin !== count * DTYPE_BYTES[entry.dtype] || base + end > buf.length) {
       throw new Error(`${path}: "${name}" data [${begin}, ${end}) does not match shape [${entry.shape}] ${entry.dtype}`);
     }
     // copy into an aligned buffer: the data offset need not be a multiple of the element size
     const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + base + begin, buf.byteOffset + base + end));
-    tensors[name] = { dtype: entry.dtype, shape: entry.shape, data: decode(entry.dtype, bytes, count) };
+    tensors[name] = { dtype: entry.dtype, shape: entry.shape, data: decodeTensorData(entry.dtype, bytes, count) };
   }
   return { tensors, metadata };
 }
 
-function decode(dtype: SafeDtype, bytes: Uint8Array, count: number): Float32Array | Int32Array | Uint8Array {
+/** `count` little-endian values of `dtype` (bytes aligned to the element size) as float32, int32 or bytes. */
+export function decodeTensorData(dtype: SafeDtype, bytes: Uint8Array, count: number): Float32Array | Int32Array | Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case "F32":

@@ -2,7 +2,7 @@
 // step to RECIPE_VERSION before validation. To change the format, bump RECIPE_VERSION
 // and add `MIGRATIONS[old] = (tree) => newTree` for the previous version.
 import type { Located } from "./located.js";
-import { isMapping, problemAt } from "./located.js";
+import { isMapping, pathKey, problemAt } from "./located.js";
 import type { Problem } from "./problems.js";
 import { RECIPE_VERSION } from "./schema.js";
 
@@ -27,4 +27,23 @@ export function migrate(located: Located): Problem[] {
   }
   located.tree = current;
   return [];
+}
+
+/**
+ * msr's `architecture: attention | mlp` became `pool: attention | mean` within version 1, when
+ * `shared` got the same `pool` (docs/model.md): older recipes and run directories still load.
+ * Applied to each file as it is read (before extends merges them), the key renamed where it
+ * stood (its place kept for errors); a router of another type keeps its keys.
+ */
+export function renameMsrArchitecture(located: Located): void {
+  const fusion = isMapping(located.tree) ? located.tree.fusion : undefined;
+  if (!isMapping(fusion)) return;
+  const router = fusion.router;
+  if (!isMapping(router) || (router.type !== undefined && router.type !== "msr") || !("architecture" in router) || "pool" in router) return;
+  const { architecture, ...rest } = router;
+  fusion.router = { ...rest, pool: architecture === "mlp" ? "mean" : architecture };
+  const [from, to] = [pathKey(["fusion", "router", "architecture"]), pathKey(["fusion", "router", "pool"])];
+  const where = located.places.get(from);
+  located.places.delete(from);
+  if (where) located.places.set(to, where);
 }

@@ -69,11 +69,39 @@ export interface Router {
 }
 
 // ── encoders ─────────────────────────────────────────────────────────────────
-export interface ImageEncoderBuildContext {
+/** What every encoder's build reads besides its params: where files are and whether to read them. */
+export interface EncoderFiles {
+  /** Relative file paths in the params (weights, GloVe) resolve against it: the working directory, as data.root. */
+  filesDir: string;
+  /**
+   * false: a checkpoint will set every weight (sdfn eval, query, --resume), so pretrained files are
+   * not read and the encoder reports no `pretrained` source. Default true.
+   */
+  pretrained?: boolean;
+}
+/** A file an encoder's weights started from: summary.json's `pretrained`, the report. */
+export interface PretrainedSource {
+  /** The param that named it (`weights`, `glove`): the recipe key is encoders.<image|text>.<param>. */
+  param: string;
+  /** Absolute path. */
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** What it initialised, e.g. "image.backbone: 318 tensors (torch zip)". */
+  loaded: string;
+}
+/** A file an encoder's params name that its build reads: refused before a run starts when it is missing. */
+export interface PretrainedFile {
+  /** The param naming it (`weights`, `glove`). */
+  param: string;
+  /** As the recipe gives it (relative to the working directory). */
+  path: string;
+  /** How to obtain it: the commands to run, on any machine with internet access. */
+  obtain: string;
+}
+export interface ImageEncoderBuildContext extends EncoderFiles {
   dim: number;
   scope: ParamScope;
-  /** Directory of the recipe file: relative weight paths resolve against it. */
-  recipeDir: string;
 }
 export interface ImageEncoder {
   /**
@@ -91,12 +119,13 @@ export interface ImageEncoder {
   readonly backboneFrozen?: boolean;
   /** Side of the token grid for a square input of `size` px (224 → 7 for ResNet); for summaries. */
   grid?(size: number): number;
+  /** The file its weights started from; absent when they are random (or a checkpoint's). */
+  readonly pretrained?: PretrainedSource;
 }
-export interface TextEncoderBuildContext {
+export interface TextEncoderBuildContext extends EncoderFiles {
   dim: number;
   vocabulary: { size: number; words: readonly string[] };
   scope: ParamScope;
-  recipeDir: string;
 }
 /** How a GloVe file covered the vocabulary (words missing from it start random). */
 export interface GloveStats {
@@ -109,6 +138,8 @@ export interface GloveStats {
 export interface TextEncoder {
   /** Present when the embeddings were initialised from GloVe. */
   readonly glove?: GloveStats;
+  /** The file its weights started from (GloVe); absent when they are random (or a checkpoint's). */
+  readonly pretrained?: PretrainedSource;
   /** tokens (B, T) int32, mask (B, T) float32 → word features (B, T, d) and sentence (B, d). */
   encode(
     tokens: tf.Tensor2D,

@@ -4,7 +4,7 @@
 // It is the only global mutable state (tests make their own instance). No scopes, no fallback.
 import type { z } from "zod";
 import { UserError } from "../util/errors.js";
-import type { KindContracts } from "./kinds.js";
+import type { KindContracts, PretrainedFile } from "./kinds.js";
 
 /**
  * One registered thing: its exact name, its params as a zod object (each field
@@ -21,6 +21,11 @@ export interface Declaration<Params extends z.ZodObject = z.ZodObject, Ctx = any
    * size is known only after reading the annotation files (checked when the dataset opens).
    */
   galleryBound?: (params: z.output<Params>) => number | undefined;
+  /**
+   * Encoders only, optional: the files the params name that build reads (pretrained weights,
+   * GloVe), so a missing one is refused before a run directory is made, with how to obtain it.
+   */
+  pretrainedFiles?: (params: z.output<Params>) => PretrainedFile[];
 }
 
 /** The kinds of registered things a recipe can name. */

@@ -36,11 +36,24 @@ function header(run: RunRecord): string {
     typeof s.seconds === "number" ? card(formatDuration(s.seconds), "time") : "",
     typeof s.samples_per_s === "number" ? card(s.samples_per_s.toFixed(1), "samples/s (training)") : "",
   ].join("");
+  const pretrained = pretrainedLine(s.pretrained);
   return (
     `<h1>${escapeHtml(name)}</h1><p class="sub">${escapeHtml(sub)}</p>` +
     `<p class="sub">run directory: <code>${escapeHtml(info?.runDir ?? run.dir)}</code></p>` +
+    (pretrained ? `<p class="sub">${pretrained}</p>` : "") +
     (cards ? `<div class="cards">${cards}</div>` : "")
   );
+}
+
+/** Which encoders started from pretrained files (path, SHA-256) and which from scratch (summary.json's `pretrained`). */
+function pretrainedLine(record: unknown): string {
+  if (!record || typeof record !== "object") return "";
+  const parts = Object.entries(record as Record<string, { file: string; sha256: string; loaded: string } | null>).map(([key, source]) =>
+    source
+      ? `${escapeHtml(key)}: pretrained from <code>${escapeHtml(source.file)}</code> (sha256 <code>${escapeHtml(source.sha256)}</code>; ${escapeHtml(source.loaded)})`
+      : `${escapeHtml(key)}: from scratch (random init)`,
+  );
+  return parts.join(" · ");
 }
 
 function lossSection(run: RunRecord): string {

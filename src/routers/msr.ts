@@ -1,57 +1,40 @@
-// msr, the modality-specific router (DESIGN §2): an image router and a text router of
-// different architectures (§1 of the paper) — the image router attention-pools its module's
-// N region tokens before its MLP, the text router reads the sentence (and optionally the
-// words) — their distributions combined by mean, product (renormalised) or a learned gate.
-// `architecture: mlp` keeps the earlier design: the same MLP on mean-pooled tokens and on s.
+// msr, the modality-specific router (docs/model.md): an image router and a text router of
+// different architectures (§1 of the paper) — the image router pools its module's N region
+// tokens (`pool`: attention by default, as `shared` does) before its MLP, the text router reads
+// the sentence (and optionally the words) — their distributions combined by mean, product
+// (renormalised) or a learned gate.
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { zeros } from "../nn/scope.js";
 import type { RouterRegions } from "../registry/kinds.js";
 import { defineRouter } from "../registry/define.js";
-import { attentionPool } from "./attention-pool.js";
+import { attentionPool, poolParam, regionPool } from "./attention-pool.js";
 import { distribution, perSender, senderMlp } from "./mlp.js";
 
 export const msr = defineRouter({
   name: "msr",
-  doc: "Modality-specific routing: an image router on the region tokens (attention pooling) and a text router on the sentence, combined by mean, product or a learned gate.",
+  doc: "Modality-specific routing: an image router on its module's pooled region tokens and a text router on the sentence, combined by mean, product or a learned gate.",
   params: z.object({
     combine: z
       .enum(["mean", "product", "gate"])
       .default("mean")
       .describe("How the image and text distributions combine: mean, product (renormalised) or gate (learned)."),
     hidden: z.number().int().min(0).default(256).describe("Hidden width of each router MLP; 0 = a single linear layer."),
-    architecture: z
-      .enum(["attention", "mlp"])
-      .default("attention")
-      .describe(
-        "attention: the image router attention-pools its module's region tokens (a learned query per sender) before its MLP; mlp: both routers are the same MLP, on the mean-pooled tokens and on s.",
-      ),
-    words: z
-      .boolean()
-      .default(false)
-      .describe("With architecture attention: the text router also attention-pools the words and reads [s; pooled words]."),
+    pool: poolParam,
+    words: z.boolean().default(false).describe("The text router also attention-pools the words (`text_query`) and reads [s; pooled words]."),
   }),
   build: (p, { dim, senders, receivers, final, scope }) => {
-    if (p.words && p.architecture !== "attention") {
-      throw new Error(`${scope.path}: msr words: true needs architecture: attention (the mlp routers read s only)`);
-    }
     const image = senderMlp(scope.child("image"), senders, dim, p.hidden, receivers);
     const text = senderMlp(scope.child("text"), senders, p.words ? 2 * dim : dim, p.hidden, receivers);
-    const imagePool = p.architecture === "attention" ? attentionPool(scope, "image_query", senders, dim) : null;
-    const wordPool = p.words ? attentionPool(scope, "text_query", senders, dim) : null;
-    const need = (regions: RouterRegions | undefined): RouterRegions => {
-      if (!regions) throw new Error(`${scope.path}: msr architecture: attention reads the region tokens; the caller passed none`);
-      return regions;
-    };
     /** (M, B, d) what each sender's image router reads */
-    const imageInput = (pooled: tf.Tensor3D, regions?: RouterRegions) =>
-      imagePool ? imagePool.ownTokens(need(regions).tokens) : (pooled.transpose([1, 0, 2]) as tf.Tensor3D);
+    const imageInput = regionPool(scope, p.pool, senders, dim);
+    const wordPool = p.words ? attentionPool(scope, "text_query", senders, dim) : null;
     /** (M, B, d or 2d) what each sender's text router reads */
     const textInput = (sentence: tf.Tensor2D, regions?: RouterRegions) => {
       const s = perSender(sentence, senders);
       if (!wordPool) return s;
-      const { words, mask } = need(regions);
-      return tf.concat([s, wordPool.sharedTokens(words, mask)], 2) as tf.Tensor3D;
+      if (!regions) throw new Error(`${scope.path}: msr words: true reads the words; the caller passed none`);
+      return tf.concat([s, wordPool.sharedTokens(regions.words, regions.mask)], 2) as tf.Tensor3D;
     };
     // combine = gate: a learned weight per sender, g_i = σ(gate_i) (starts at ½ = mean)
     const gate = p.combine === "gate" ? scope.param("gate", [senders], zeros) : null;

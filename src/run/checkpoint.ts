@@ -14,6 +14,7 @@ import { checkpointFiles, RunDir, type CheckpointTag } from "./run-dir.js";
 import { CheckpointError, checkpointFix, findUnit, writeUnit } from "./checkpoint-unit.js";
 import { jsonErrorPlace } from "../util/json-file.js";
 import { epochIndex, epochNumber } from "./epochs.js";
+import type { PretrainedRecord } from "./pretrained.js";
 
 export type { CheckpointTag } from "./run-dir.js";
 export { loadStoreTensors, storeTensors } from "../nn/store-io.js";
@@ -37,6 +38,8 @@ export interface CheckpointMeta extends TrainPosition {
   epochTotals: EpochTotals;
   /** Path-distillation teacher kept in the state file: "cache", "frozen" or none. */
   teacher: "cache" | "frozen" | null;
+  /** What the encoders started from (file, SHA-256; null = from scratch): a resume reports it. Absent before it was kept. */
+  pretrained?: PretrainedRecord;
   seconds: number;
   time: string;
 }

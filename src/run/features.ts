@@ -17,7 +17,8 @@ export async function featureSource(loaded: LoadedRecipe, dataset: OpenDataset, 
   const dir = loadingParams(dataset.params).feature_cache;
   if (!dir) return null;
   const { dim: _dim, ...encoder } = loaded.recipe.encoders.image as Record<string, unknown>; // dim only changes the projection
-  const weights = typeof encoder.weights === "string" && encoder.weights ? await fileHash(resolve(loaded.dir, encoder.weights)) : "";
+  // the weights file is relative to the working directory, as data.root
+  const weights = typeof encoder.weights === "string" && encoder.weights ? await fileHash(resolve(encoder.weights)) : "";
   const preprocessing = Object.fromEntries(PREPROCESSING.map((k) => [k, dataset.params[k]]));
   const backbone = cachedBackbone({
     loader: dataset.loader,

@@ -20,7 +20,7 @@ export interface SessionOptions {
   checkpoint?: Pick<LoadedCheckpoint, "weights" | "path">;
   /** false: no dataset (the caller brings its own inputs; `vocabulary` is then required). Default true. */
   dataset?: boolean;
-  /** Relative data paths resolve against it; default process.cwd(). */
+  /** Relative data paths (data.root, encoder weights, GloVe) resolve against it; default process.cwd(). */
   cwd?: string;
   /** Ranks of a data-parallel run (src/dist); default 1. */
   world?: number;
@@ -43,7 +43,7 @@ export interface Session {
   readonly schedule: Schedule;
   /** Steps in one epoch of the training set (0: no full batch; the trainer refuses that). */
   readonly stepsPerEpoch: number;
-  /** Another network of the same recipe and vocabulary (the frozen distillation teacher); disposed with the session. */
+  /** Another network of the same recipe and vocabulary (the frozen distillation teacher: it copies the student's weights before use, so no pretrained file is read); disposed with the session. */
   twin(): Network;
   /** Frees `part` (a compiled evaluation forward, say) with the session, before its network; returns it. */
   own<T extends { dispose(): void } | undefined>(part: T): T;
@@ -64,8 +64,11 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
   }
   const vocabulary = dataset?.vocabulary ?? opts.vocabulary;
   if (!vocabulary) throw new Error("openSession: a session without a dataset needs a vocabulary");
-  const compile = () => compileNetwork(recipe, registry, { vocabulary, recipeDir: loaded.dir });
-  const network = compile();
+  // Pretrained files are read once, into the network a run starts from: a checkpoint sets every
+  // weight (eval, query, --resume), and the frozen teacher's twin gets the student's weights.
+  const files = { vocabulary, filesDir: opts.cwd ?? process.cwd() };
+  const compile = () => compileNetwork(recipe, registry, { ...files, pretrained: false });
+  const network = compileNetwork(recipe, registry, { ...files, pretrained: !opts.checkpoint });
   const disposers: (() => void)[] = [() => network.dispose()];
   const dispose = () => {
     for (const d of disposers.splice(0).reverse()) d();

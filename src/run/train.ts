@@ -29,6 +29,7 @@ import { RunDir } from "./run-dir.js";
 import { claimRunDir, RunDirError } from "./run-lock.js";
 import { checkFreeSpace, checkpointBytes, type StatFs } from "./disk-space.js";
 import { tensorboardSink } from "./tensorboard.js";
+import { checkPretrainedFiles, pretrainedRecord, type PretrainedRecord } from "./pretrained.js";
 import { openSession, type Session } from "./session.js";
 
 export interface TrainOptions {
@@ -65,6 +66,8 @@ export interface RunSummary {
   baselines?: ReferenceRecalls;
   /** Set → kind of modification → recall and mean routing path, at the last evaluation (sets whose queries carry kinds: shapes). */
   kinds?: Record<string, KindBreakdown>;
+  /** Per encoder, the file (path, SHA-256) its weights started from, or null: from scratch. Absent when a resumed checkpoint predates the record. */
+  pretrained?: PretrainedRecord;
 }
 
 /** What the last evaluation found beyond the metrics (filled by the loop's evaluate). */
@@ -92,6 +95,10 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
   const job = DistJob.join(loaded, device);
   if (resumed) checkResumeWorld(resumed.meta, job?.world ?? 1, dir.path);
 
+  // A fresh run reads its pretrained files (a resume takes every weight from the checkpoint):
+  // a missing one is refused here, before the run directory exists.
+  if (!resumed) checkPretrainedFiles(loaded);
+
   // The directory is this run's alone (refused when it holds another run or is being written; one
   // that stopped before its first checkpoint starts afresh, said in one line); the claim's lock
   // file is the probe write. Released, and removed when nothing else was written, on any exit.
@@ -105,6 +112,8 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     claim?.release();
     throw err;
   });
+  // What the encoders started from: this network's files, or what the resumed run recorded.
+  const pretrained = resumed ? resumed.meta.pretrained : pretrainedRecord(session.network);
   let loop: TrainLoop | undefined;
   try {
     if (claim) checkFreeSpace(dir.path, checkpointBytes(session.network.store.variables), opts.statfs);
@@ -112,7 +121,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     const priorSeconds = resumed?.meta.seconds ?? 0;
     const elapsed = () => priorSeconds + (performance.now() - started) / 1000;
     const last: LastEvaluation = {};
-    loop = await assemble(session, dir, opts, state, elapsed, job, last);
+    loop = await assemble(session, dir, opts, state, elapsed, job, last, pretrained);
     if (resumed) restoreState(session, loop, resumed);
     if (job) loop = job.distribute(loop, session);
 
@@ -127,7 +136,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     // example retrievals for report.html (a failure costs the gallery, not the run)
     const warn = (err: Error) => loop!.emit({ type: "warning", time: Date.now(), message: `no retrieval gallery: ${err.message}` });
     if (status === "completed" && (!job || job.leader)) await writeSessionGallery(dir, session).catch(warn);
-    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path, baselines, kinds: last.kinds });
+    const summary = summarize(session, state, status, { backend, device, seconds: elapsed(), runDir: dir.path, baselines, kinds: last.kinds, pretrained });
     loop.emit({ type: "end", time: Date.now(), summary: summary as unknown as Record<string, unknown> });
     job?.leave(); // after a failure the process just exits: its peers learn of it from their collectives
     return summary;
@@ -149,6 +158,7 @@ async function assemble(
   elapsed: () => number,
   job: DistJob | null,
   last: LastEvaluation,
+  pretrained: PretrainedRecord | undefined,
 ): Promise<TrainLoop> {
   const { recipe } = session.loaded;
   const t = recipe.training;
@@ -191,7 +201,7 @@ async function assemble(
     async checkpoint(tag, reason, position) {
       const withState = tag === "last"; // "best" keeps the weights only
       const extra = withState ? await teacher.save() : {};
-      const meta = { ...checkpointMeta(session, teacher.kind, state, position, elapsed()), ...(job ? { world: job.world } : {}) };
+      const meta = { ...checkpointMeta(session, teacher.kind, state, position, elapsed()), ...(job ? { world: job.world } : {}), ...(pretrained ? { pretrained } : {}) };
       const path = await saveCheckpoint(dir.path, tag, { store: net.store, optimizer, extra, meta, withState });
       emit({ type: "checkpoint", time: Date.now(), epoch: state.epoch, step: state.step, path, reason });
     },
@@ -255,7 +265,15 @@ function summarize(
   session: Session,
   state: TrainState,
   status: Outcome,
-  at: { backend: string; device: string; seconds: number; runDir: string; baselines?: ReferenceRecalls; kinds?: Record<string, KindBreakdown> },
+  at: {
+    backend: string;
+    device: string;
+    seconds: number;
+    runDir: string;
+    baselines?: ReferenceRecalls;
+    kinds?: Record<string, KindBreakdown>;
+    pretrained?: PretrainedRecord;
+  },
 ): RunSummary {
   const { recipe, hash } = session.loaded;
   return {
@@ -274,5 +292,6 @@ function summarize(
     run_dir: at.runDir,
     ...(at.baselines ? { baselines: at.baselines } : {}),
     ...(at.kinds ? { kinds: at.kinds } : {}),
+    ...(at.pretrained ? { pretrained: at.pretrained } : {}),
   };
 }

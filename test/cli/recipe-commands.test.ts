@@ -85,7 +85,7 @@ describe("sdfn render", () => {
     expect(r.code).toBe(0);
     const rendered = parse(r.out);
     expect(rendered.fusion.layers).toBe(2);
-    expect(rendered.fusion.router).toEqual({ type: "msr", combine: "mean", hidden: 256, architecture: "attention", words: false }); // defaults written out
+    expect(rendered.fusion.router).toEqual({ type: "msr", combine: "mean", hidden: 256, pool: "attention", words: false }); // defaults written out
     expect(rendered.backend).toBe("auto");
     const json = await sdfn("render", "recipes/sdfn-fashioniq.yaml", "--json");
     const loaded = await loadRecipe(path.join(ROOT, "recipes/sdfn-fashioniq.yaml"));

@@ -73,6 +73,7 @@ describe("data.check_images: full", () => {
       recipe,
       [
         `extends: ${join(ROOT, "recipes/sdfn-fashion200k.yaml")}`,
+        `encoders: { image: { weights: null }, text: { glove: null } }   # from scratch: no pretrained files here`,
         `data: { root: ${root}, categories: [dress], image_size: 16, check_images: full }`,
         `evaluation: { recall_at: [1, 4] }`,
         ``,

@@ -27,7 +27,7 @@ describe.each(images.map((d) => [d.name, d] as const))("image encoder %s from it
   it("gives (B, N, d) tokens, trains every variable, leaks nothing", () => {
     const params = decl.params.parse({});
     const store = new ParamStore(1);
-    const encoder = decl.build(params, { dim: params.dim, scope: store.root().child("image"), recipeDir: "." }) as ImageEncoder;
+    const encoder = decl.build(params, { dim: params.dim, scope: store.root().child("image"), filesDir: "." }) as ImageEncoder;
     // features: 2×2 maps of the default 2048 channels; images: 32 px
     const [size, channels] = decl.name === "features" ? [2, params.channels] : [32, 3];
     const x = randn([2, size, size, channels], 1) as tf.Tensor4D;
@@ -56,7 +56,7 @@ describe.each(registry.list("text_encoder").map((d) => [d.name, d] as const))("t
       dim,
       vocabulary: { size: 6, words: ["<pad>", "a", "b", "c", "d", "e"] },
       scope: store.root().child("text"),
-      recipeDir: ".",
+      filesDir: ".",
     }) as TextEncoder;
     const tokens = tf.tensor2d([[1, 2, 3], [4, 5, 0]], undefined, "int32");
     const mask = tf.tensor2d([[1, 1, 1], [1, 1, 0]]);

@@ -15,9 +15,9 @@ import { missing } from "../support/requires.js";
 
 type Decl = typeof resnet18;
 
-function build(decl: Decl, params: Record<string, unknown>, recipeDir = ".", seed = 1) {
+function build(decl: Decl, params: Record<string, unknown>, filesDir = ".", seed = 1) {
   const store = new ParamStore(seed);
-  const encoder = decl.build(decl.params.parse({ dim: 8, ...params }), { dim: 8, scope: store.root().child("image"), recipeDir });
+  const encoder = decl.build(decl.params.parse({ dim: 8, ...params }), { dim: 8, scope: store.root().child("image"), filesDir });
   return { store, encoder: encoder as Required<ImageEncoder> };
 }
 

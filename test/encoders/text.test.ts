@@ -18,13 +18,13 @@ const VOCAB = ["<pad>", "<unk>", "red", "Blue", "circle", "square", "make", "the
 const vocabulary = { size: VOCAB.length, words: VOCAB };
 type Decl = typeof lstm;
 
-function build(decl: Decl, params: Record<string, unknown>, dim = 6, recipeDir = ".") {
+function build(decl: Decl, params: Record<string, unknown>, dim = 6, filesDir = ".") {
   const store = new ParamStore(3);
   const encoder = decl.build(decl.params.parse({ hidden: 5, embedding_dim: 4, ...params }), {
     dim,
     vocabulary,
     scope: store.root().child("text"),
-    recipeDir,
+    filesDir,
   }) as TextEncoder;
   // non-zero biases so the bias paths are compared too
   for (const [k, v] of store.variables) if (k.includes("bias")) v.assign(tf.tensor(normal(0.3)(store.rng, v.shape), v.shape));

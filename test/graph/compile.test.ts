@@ -12,7 +12,7 @@ import { defineModule } from "../../src/registry/define.js";
 import { evalFc, expectClose, randn, toArray, trainFc } from "../nn/helpers.js";
 
 const vocabulary = { size: 12, words: Array.from({ length: 12 }, (_, i) => `w${i}`) };
-const opts = { vocabulary, recipeDir: "." };
+const opts = { vocabulary, filesDir: "." };
 
 const tiny = (fusion: NetworkRecipe["fusion"], encoders?: Partial<NetworkRecipe["encoders"]>): NetworkRecipe => ({
   seed: 0,
@@ -178,8 +178,8 @@ describe("recipes change the graph without code changes", () => {
   it("--set fusion.layers=2 and a swapped module in the quickstart recipe", async () => {
     const base = await loadRecipe("recipes/quickstart.yaml");
     const changed = await loadRecipe("recipes/quickstart.yaml", { sets: ["fusion.layers=2", "fusion.modules.2.type=CAM"] });
-    const a = compileNetwork(base.recipe, base.registry, { vocabulary, recipeDir: base.dir });
-    const b = compileNetwork(changed.recipe, changed.registry, { vocabulary, recipeDir: changed.dir });
+    const a = compileNetwork(base.recipe, base.registry, { vocabulary, filesDir: "." });
+    const b = compileNetwork(changed.recipe, changed.registry, { vocabulary, filesDir: "." });
     expect(a.layers).toEqual([["JRM", "CAM", "GTM", "RCM"], ["JRM", "CAM", "GTM", "RCM"], ["JRM", "CAM", "GTM", "RCM"]]);
     expect(b.layers).toEqual([["JRM", "CAM", "CAM", "RCM"], ["JRM", "CAM", "CAM", "RCM"]]);
     expect([...b.store.variables.keys()].some((k) => k.startsWith("fusion.layers.2."))).toBe(false);
@@ -197,13 +197,14 @@ describe("recipes change the graph without code changes", () => {
         "encoders.image.dim=16",
         "encoders.text.hidden=16",
         "encoders.text.embedding_dim=8",
+        "encoders.text.glove=null", // the paper recipe's GloVe file: these 8-d embeddings learn from scratch
         "fusion.modules.0.heads=2",
         "fusion.modules.1.heads=2",
         "fusion.router.hidden=8",
         "fusion.layers=2",
       ],
     });
-    const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary, recipeDir: loaded.dir });
+    const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary, filesDir: "." });
     expect(net.layers[0]).toEqual(["JRM", "CAM", "GTM", "RCM", "acme/GatedSum"]);
     const input = batch(2, 32);
     const out = net.encodeQuery(input, evalFc);

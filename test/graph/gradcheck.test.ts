@@ -21,7 +21,7 @@ describe("gradients of the compiled network", () => {
         },
       },
       createRegistry(),
-      { vocabulary: { size: 7, words: [] }, recipeDir: "." },
+      { vocabulary: { size: 7, words: [] }, filesDir: "." },
     );
     const reference = randn([3, 8, 8, 3], 1) as tf.Tensor4D;
     const target = randn([3, 8, 8, 3], 2) as tf.Tensor4D;

@@ -59,7 +59,7 @@ describe.each(["cpu", "torch"] as const)("padding invariance on %s", (backend) =
     const encoder = registry.build(
       "text_encoder",
       { type: name, hidden: 5, embedding_dim: 6, dropout: 0.3 },
-      { dim: D, vocabulary: { size: 10, words: [] }, scope: store.root().child("text"), recipeDir: "." } as never,
+      { dim: D, vocabulary: { size: 10, words: [] }, scope: store.root().child("text"), filesDir: "." } as never,
       "text",
     );
     scramble(store);

@@ -15,7 +15,7 @@ describe("summarizeNetwork", () => {
         fusion: { layers: 2, modules: [{ type: "JRM", heads: 2 }, { type: "GTM" }, { type: "RCM" }], router: { type: "static" } },
       },
       createRegistry(),
-      { vocabulary: { size: 10, words: [] }, recipeDir: "." },
+      { vocabulary: { size: 10, words: [] }, filesDir: "." },
     );
     const text = summarizeNetwork(net);
     expect(text).toContain("network: d = 16, 2 fusion layers × 3 modules, router static");

@@ -67,6 +67,7 @@ describe("Recall@K beyond the gallery", () => {
       recipe,
       [
         `extends: ${join(ROOT, "recipes/sdfn-fashion200k.yaml")}`,
+        `encoders: { image: { weights: null }, text: { glove: null } }   # from scratch: no pretrained files here`,
         `data: { root: ${root}, categories: [dress] }`,
         `evaluation:`,
         `  recall_at: [1, 4, 5, 10]`,

@@ -69,7 +69,7 @@ export const CASES: ParityCase[] = [
     shape: { batch: 3, imageSize: 32, channels: 3, textLength: 5, seed: 11 },
   },
   {
-    name: "2 layers × CAM/GTM/CAM with the shared router (small_cnn, bilstm, l2 consistency)",
+    name: "2 layers × CAM/GTM/CAM with the shared router, attention-pooled as msr (small_cnn, bilstm, l2 consistency)",
     yaml: header(
       "{ type: small_cnn, dim: 16, channels: [8, 16] }",
       "{ type: bilstm, hidden: 12, embedding_dim: 8 }",
@@ -79,11 +79,11 @@ export const CASES: ParityCase[] = [
     shape: { batch: 3, imageSize: 24, channels: 3, textLength: 6, seed: 12 },
   },
   {
-    name: "precomputed features, gru, msr product with linear routers of the mlp architecture (mean-pooled tokens)",
+    name: "precomputed features, gru, msr product with linear routers on mean-pooled tokens (pool: mean)",
     yaml: header(
       "{ type: features, dim: 8, channels: 12 }",
       "{ type: gru, hidden: 8, embedding_dim: 6 }",
-      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: RCM }, { type: GTM }], router: { type: msr, combine: product, hidden: 0, architecture: mlp } }",
+      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: RCM }, { type: GTM }], router: { type: msr, combine: product, hidden: 0, pool: mean } }",
       ALL_LOSSES,
     ),
     shape: { batch: 4, imageSize: 3, channels: 12, textLength: 4, seed: 13 },

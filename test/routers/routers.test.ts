@@ -1,8 +1,13 @@
 // Routers: distributions sum to 1 (rows over receivers; the last layer over senders), static
 // is uniform, msr combines its image and text routers by mean / product / gate exactly as
-// a per-sender plain-JS MLP says, shared routes on concat(mean x, s).
+// a per-sender plain-JS MLP says, shared routes on concat(pooled x, s); both pool the region
+// tokens by the same `pool` param and default (Table 3's SR → MSR isolates the modality split).
 import * as tf from "@tensorflow/tfjs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadRecipe } from "../../src/recipe/index.js";
 import { normal, ParamStore } from "../../src/nn/scope.js";
 import type { Router } from "../../src/registry/kinds.js";
 import { createRegistry } from "../../src/builtins.js";
@@ -85,7 +90,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr mean = ½ (image softmax + text softmax), each sender through its own MLPs", () => {
-    const { store, router } = make(msr, { combine: "mean", hidden: 4, architecture: "mlp" }, final);
+    const { store, router } = make(msr, { combine: "mean", hidden: 4, pool: "mean" }, final);
     const x = pooled();
     const s = sentence();
     const { zi, zt } = msrParts(store, toArray(x), toArray(s));
@@ -96,7 +101,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr product = image ⊙ text, renormalised", () => {
-    const { store, router } = make(msr, { combine: "product", hidden: 4, architecture: "mlp" }, final);
+    const { store, router } = make(msr, { combine: "product", hidden: 4, pool: "mean" }, final);
     const x = pooled();
     const s = sentence();
     const { zi, zt } = msrParts(store, toArray(x), toArray(s));
@@ -112,7 +117,7 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 
   it("msr gate mixes by σ(gate_i) per sender (the last layer renormalised over senders)", () => {
-    const { store, router } = make(msr, { combine: "gate", hidden: 4, architecture: "mlp" }, final);
+    const { store, router } = make(msr, { combine: "gate", hidden: 4, pool: "mean" }, final);
     store.variables.get("r.gate")!.assign(tf.tensor1d([2, -1, 0]));
     const x = pooled();
     const s = sentence();
@@ -148,8 +153,20 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
     store.dispose();
   });
 
-  it("shared routes each sender on concat(its pooled tokens, s)", () => {
+  it("shared (pool: attention, the default) routes each sender on concat(its tokens pooled by its learned query, s)", () => {
     const { store, router } = make(shared, { hidden: 5 }, final);
+    const s = sentence();
+    const r = regions();
+    const [tok, ss] = [toArray(r.tokens), toArray(s)] as [number[][][][], number[][]];
+    const query = toArray(store.variables.get("r.image_query")!) as number[][];
+    const logits = ss.map((row, b) => tok.map((perModule, i) => senderLogits(store, "r.mlps", i, [...poolBy(query[i]!, perModule[b]!), ...row])));
+    // the queries are random here (std 0.7): the pooled input is not the mean
+    expectClose(toArray(router.route(pooled(), s, evalFc, r)), normalise(logits, final), 1e-5);
+    store.dispose();
+  });
+
+  it("shared with pool: mean routes each sender on concat(its mean-pooled tokens, s)", () => {
+    const { store, router } = make(shared, { hidden: 5, pool: "mean" }, final);
     const x = pooled();
     const s = sentence();
     const xs = toArray(x) as number[][][];
@@ -160,25 +177,50 @@ describe.each([false, true])("routers (final layer: %s)", (final) => {
   });
 });
 
-describe("msr architecture", () => {
-  it("a fresh attention router pools by the mean (queries start at 0), so it equals the mlp one with the same MLPs", () => {
+describe("router pooling (pool)", () => {
+  it("msr and shared default to the same pool, from one definition", () => {
+    expect(msr.params.parse({}).pool).toBe("attention");
+    expect(shared.params.parse({}).pool).toBe("attention");
+    expect(msr.params.shape.pool).toBe(shared.params.shape.pool);
+  });
+
+  it.each([
+    ["msr", msr],
+    ["shared", shared],
+  ] as const)("a fresh %s attention router pools by the mean (queries start at 0), so it equals the pool: mean one with the same MLPs", (_name, decl) => {
     const store = new ParamStore(5);
-    const build = (architecture: string, name: string) =>
-      msr.build(msr.params.parse({ architecture, hidden: 3 }), { dim: D, senders: M, receivers: M, final: false, scope: store.root().child(name) });
+    const build = (pool: string, name: string) =>
+      (decl as typeof msr).build((decl as typeof msr).params.parse({ pool, hidden: 3 }), { dim: D, senders: M, receivers: M, final: false, scope: store.root().child(name) });
     const attention = build("attention", "a");
-    const mlp = build("mlp", "b");
+    const mean = build("mean", "b");
     for (const [name, v] of store.variables) if (name.startsWith("a.") && !name.endsWith("_query")) store.variables.get(`b.${name.slice(2)}`)!.assign(v);
     const r = regions();
-    const mean = r.tokens.mean(2).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
+    const pooledMean = r.tokens.mean(2).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
     const s = sentence();
-    expectClose(toArray(attention.route(mean, s, evalFc, r)), toArray(mlp.route(mean, s, evalFc)), 1e-5);
+    expectClose(toArray(attention.route(pooledMean, s, evalFc, r)), toArray(mean.route(pooledMean, s, evalFc)), 1e-5);
     store.dispose();
   });
 
-  it("words: true needs the attention architecture", () => {
+  it("an older recipe's msr `architecture: mlp | attention` loads as `pool: mean | attention`, where it stood", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sdfn-pool-"));
+    const file = join(dir, "old.yaml");
+    const quickstart = join(import.meta.dirname, "../../recipes/quickstart.yaml");
+    writeFileSync(file, `extends: ${quickstart}\nfusion:\n  router: { type: msr, hidden: 16, architecture: mlp }\n`);
+    expect((await loadRecipe(file)).recipe.fusion.router).toEqual({ type: "msr", combine: "mean", hidden: 16, pool: "mean", words: false });
+    writeFileSync(file, `extends: ${quickstart}\nfusion:\n  router: { type: msr, architecture: sideways }\n`);
+    const err = (await loadRecipe(file).catch((e: Error) => e)) as Error;
+    // at the old value, in the old file: "  router: { type: msr, architecture: " is 37 characters
+    expect(err.message).toBe(`${file}:3:38: error: fusion.router.pool: expected one of attention, mean; got "sideways"`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("msr words: true reads [s; pooled words] whichever way the image router pools", () => {
     const store = new ParamStore(5);
     const ctx = { dim: D, senders: M, receivers: M, final: false, scope: store.root().child("r") };
-    expect(() => msr.build(msr.params.parse({ architecture: "mlp", words: true }), ctx)).toThrow(/words: true needs architecture: attention/);
+    const router = msr.build(msr.params.parse({ pool: "mean", words: true, hidden: 3 }), ctx);
+    expect(store.variables.get("r.text.0.0.weight")!.shape).toEqual([2 * D, 3]);
+    expect(store.variables.has("r.image_query")).toBe(false);
+    expect(() => router.route(pooled(), sentence(), evalFc)).toThrow(/words: true reads the words/);
     store.dispose();
   });
 });

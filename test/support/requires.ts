@@ -53,6 +53,15 @@ export const PARTS = {
       return r.status === 0 ? undefined : `${PYTHON} cannot import torch and numpy`;
     },
   },
+  torchvision: {
+    label: "python3-torchvision",
+    enable: INSTALL + " (writes real torchvision weight files for the .pth reader's tests)",
+    probe: () => {
+      const r = spawnSync(PYTHON, ["-c", "import torch, torchvision"], { encoding: "utf8" });
+      if (r.error) return `${PYTHON} did not start (${r.error.message})`;
+      return r.status === 0 ? undefined : `${PYTHON} cannot import torchvision`;
+    },
+  },
   chromium: { label: "chromium", enable: INSTALL, probe: () => onPath("chromium") },
   tmux: { label: "tmux", enable: INSTALL, probe: () => onPath("tmux") },
   npm: { label: "npm", enable: "npm (it comes with Node; scripts/test-node-only.sh hides it)", probe: () => onPath("npm") },

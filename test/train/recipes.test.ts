@@ -19,6 +19,15 @@ describe("paper recipes", () => {
     expect(r.fusion.router.type).toBe("msr");
     expect(r.losses.map((l) => l.type)).toEqual(["batch_classification", "consistency", "path_distillation"]);
   });
+
+  it.each(["sdfn-fashioniq.yaml", "sdfn-shoes.yaml", "sdfn-fashion200k.yaml"])(
+    "%s starts from ImageNet ResNet-50 (torchvision IMAGENET1K_V1) and GloVe 840B.300d at the documented paths",
+    async (file) => {
+      const r = await load(file);
+      expect(r.encoders.image).toMatchObject({ type: "resnet50", weights: "weights/resnet50-0676ba61.pth" });
+      expect(r.encoders.text).toMatchObject({ type: "lstm", embedding_dim: 300, glove: "weights/glove.840B.300d.txt" });
+    },
+  );
 });
 
 describe("Table 3 ablations", () => {
@@ -52,6 +61,20 @@ describe("Table 3 ablations", () => {
   it.each(sets)("$dir holds exactly its rows", ({ dir, names }) => {
     const files = readdirSync(join(recipes, dir)).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, ""));
     expect(files.sort()).toEqual([...names].sort());
+  });
+
+  // Table 3's "w/ SR → w/ MSR" step must change the modality split alone: the shared router
+  // pools its module's region tokens exactly as msr's image router does (same pool, same width).
+  it.each(sets)("$dir: the SR and MSR rows pool the region tokens the same way (attention) at the same width", async ({ dir, base }) => {
+    const routerOf = async (row: string) => (await load(`${dir}/${row}.yaml`)).fusion.router as { type: string; hidden?: number; pool?: string };
+    const [sr, msr, srCon, msrCon] = await Promise.all(["plus-sr", "plus-msr", "plus-sr-consistency", "plus-consistency"].map(routerOf));
+    const common = (r: { hidden?: number; pool?: string }) => ({ hidden: r.hidden, pool: r.pool });
+    expect([sr!.type, msr!.type, srCon!.type, msrCon!.type]).toEqual(["shared", "msr", "shared", "msr"]);
+    expect(common(sr!)).toEqual(common(msr!));
+    expect(common(srCon!)).toEqual(common(msrCon!));
+    expect(sr!.pool).toBe("attention");
+    // on the paper's datasets the full SDFN (plus-spd, without-*) pools the same way too
+    if (base !== "quickstart.yaml") expect((await load(base)).fusion.router).toMatchObject({ type: "msr", pool: "attention" });
   });
 
   const cases = sets.flatMap((set) => set.names.map((row) => ({ ...set, row, want: rows[row]! })));

@@ -141,7 +141,7 @@ describe("trainer", () => {
     const loaded = await loadRecipe(RECIPE);
     const vocab = JSON.parse(readFileSync(join(outDir, "vocabulary.json"), "utf8"));
     const { vocabularyFromJSON } = await import("../../src/data/vocabulary.js");
-    const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: vocabularyFromJSON(vocab), recipeDir: loaded.dir });
+    const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary: vocabularyFromJSON(vocab), filesDir: "." });
     const conv = "image.backbone.stages.0.0.weight";
     expect(Array.from(trained[conv]!.data)).toEqual(Array.from(net.store.variables.get(conv)!.dataSync()));
     expect(Array.from(trained["image.proj.weight"]!.data)).not.toEqual(Array.from(net.store.variables.get("image.proj.weight")!.dataSync()));

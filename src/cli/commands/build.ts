@@ -138,16 +138,21 @@ function sdfnHere(): string {
 
 /** Compiles the network and prints its summary; writes nothing. */
 async function dryRun(loaded: import("../../recipe/index.js").LoadedRecipe): Promise<number> {
-  const [{ openDataset }, { compileNetwork }, { summarizeNetwork }] = await Promise.all([
+  const [{ openDataset }, { compileNetwork }, { summarizeNetwork }, { pretrainedFiles }] = await Promise.all([
     import("../../data/index.js"),
     import("../../graph/compile.js"),
     import("../../graph/summary.js"),
+    import("../../run/pretrained.js"),
   ]);
   // The graph is printed even when the data is not there yet (e.g. the paper recipes before
   // a download): the vocabulary then is a placeholder and text.embedding is counted for it.
+  // Pretrained files are listed, not read (a GloVe file is gigabytes).
   const dataset = await openDataset(loaded.recipe, loaded.registry, { allowOutsideRoot: loaded.allowOutsideRoot }).catch((err: Error) => err);
   const vocabulary = dataset instanceof Error ? { size: 1, words: ["<pad>"] } : dataset.vocabulary;
-  const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary, recipeDir: loaded.dir });
+  const net = compileNetwork(loaded.recipe, loaded.registry, { vocabulary, filesDir: process.cwd(), pretrained: false });
+  const files = pretrainedFiles(loaded)
+    .map((f) => `pretrained: ${f.key} = ${f.file} (${f.found ? `${f.bytes} bytes` : `missing: build stops here; ${f.obtain}`})\n`)
+    .join("");
   try {
     const t = loaded.recipe.training;
     process.stdout.write(`${summarizeNetwork(net)}\n`);
@@ -155,6 +160,7 @@ async function dryRun(loaded: import("../../recipe/index.js").LoadedRecipe): Pro
       (dataset instanceof Error
         ? `data: not available (${dataset.message.split("\n")[0]}); text.embedding counted for a 1-word vocabulary\n`
         : `data: ${dataset.train.length} training pairs, ${dataset.evalSets.map((s) => `${s.name} ${s.queries.length} queries / ${s.gallery.length} images`).join(", ")}; vocabulary ${dataset.vocabulary.size}\n`) +
+        (files || "pretrained: none (every encoder starts from random weights)\n") +
         `training: ${t.epochs} epochs × batch ${t.batch_size}, ${t.optimizer.type}, schedule ${t.schedule.type}; losses ${loaded.recipe.losses.map((l) => `${l.type}×${String(l.weight)}`).join(" + ")}\n` +
         `recipe valid (hash ${loaded.hash.slice(0, 12)}); --dry-run: nothing trained or written\n`,
     );
