@@ -1,4 +1,4 @@
-"""Image and text encoders of SDFN (DESIGN §2 "Features"), in plain PyTorch.
+"""Image and text encoders of SDFN (docs/model.md §1), in plain PyTorch.
 
 Image: a backbone (ResNet family, a small CNN, or precomputed feature maps)
 then a 1x1 conv to d. Reference image -> region tokens X (B, N, d); target

@@ -1,4 +1,4 @@
-"""Fusion of SDFN (DESIGN §2): the operation modules JRM, CAM, GTM, RCM, the
+"""Fusion of SDFN (docs/model.md): the operation modules JRM, CAM, GTM, RCM, the
 routers msr / shared / static, and L layers of dynamic routing between them.
 
 Every module maps (x (B, N, d), W (B, T, d), mask (B, T), s (B, d)) -> (B, N, d).

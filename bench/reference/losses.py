@@ -1,4 +1,4 @@
-"""The three SDFN losses (DESIGN §2): total = sum of weight * loss."""
+"""The three SDFN losses (docs/model.md §5): total = sum of weight * loss."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

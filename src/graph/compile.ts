@@ -148,7 +148,7 @@ function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOption
   };
 }
 
-/** The query path of DESIGN §2: X, (W, s) → L routed layers → f, q. */
+/** The query path of docs/model.md §4: X, (W, s) → L routed layers → f, q. */
 function fuse(
   fusion: FusionLayer[],
   names: string[],

@@ -1,4 +1,4 @@
-// CAM, the cross-attention module (DESIGN §2): queries from LN(x), keys and values from
+// CAM, the cross-attention module (docs/model.md §2): queries from LN(x), keys and values from
 // the (masked) word features → multi-head attention → residual → FFN (pre-norm residual).
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";

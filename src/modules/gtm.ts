@@ -1,4 +1,4 @@
-// GTM, the global transformation module (DESIGN §2): FiLM of the image tokens by the
+// GTM, the global transformation module (docs/model.md §2): FiLM of the image tokens by the
 // sentence, γ = W_γ s + b_γ, β = W_β s + b_β, out = γ ⊙ x + β. b_γ starts at 1 so the
 // module starts near the identity.
 import * as tf from "@tensorflow/tfjs";

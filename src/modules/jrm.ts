@@ -1,4 +1,4 @@
-// JRM, the joint reasoning module (DESIGN §2): concat(x, s) along tokens → linear →
+// JRM, the joint reasoning module (docs/model.md §2): concat(x, s) along tokens → linear →
 // multi-head self-attention → FFN (residual + LayerNorm each) → keep the N image tokens.
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";

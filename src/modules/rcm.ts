@@ -1,4 +1,4 @@
-// RCM, the residual connection module (DESIGN §2): out = x, no parameters.
+// RCM, the residual connection module (docs/model.md §2): out = x, no parameters.
 import { z } from "zod";
 import { defineModule } from "../registry/define.js";
 

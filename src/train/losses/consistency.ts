@@ -1,4 +1,4 @@
-// Consistency (DESIGN §2): a distance between the pooled final output f̄ and the
+// Consistency (docs/model.md §5): a distance between the pooled final output f̄ and the
 // target t, plus one between f̄ and the sum of the pooled inputs of the last
 // fusion layer's modules. Each term is averaged over the batch.
 import * as tf from "@tensorflow/tfjs";

@@ -1,4 +1,4 @@
-// Self path distillation (DESIGN §2): the teacher is the previous epoch's path
+// Self path distillation (docs/model.md §5): the teacher is the previous epoch's path
 // prediction of the same sample; τ²·KL(softmax(z_t/τ) ‖ softmax(z/τ)) with
 // z = log p, summed over the sample's (L−1)·M + 1 distributions, averaged over
 // the samples of the batch that have a teacher (zero when none has).
