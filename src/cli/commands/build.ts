@@ -18,7 +18,10 @@ export const command = defineCommand({
   name: "build",
   summary: "validate a recipe, train and evaluate it, write a run directory",
   usage: "RECIPE [options]",
-  description: "Validates RECIPE, compiles its network, trains, evaluates and writes a run directory.",
+  description:
+    "Validates RECIPE, compiles its network, trains, evaluates and writes a run directory. Pretrained files the recipe names " +
+    "(the paper recipes: ImageNet ResNet-50 and GloVe under weights/, docs/weights.md) are checked before anything is written; " +
+    "--set encoders.image.weights=null (or encoders.text.glove=null) trains that encoder from scratch.",
   options: {
     out: { type: "string", arg: "DIR", help: "run directory (default runs/<name>-<timestamp>)" },
     resume: { type: "string", arg: "RUN_DIR", help: "continue RUN_DIR from its last checkpoint (same recipe and --set options)" },
@@ -32,7 +35,10 @@ export const command = defineCommand({
     "allow-outside-root": ALLOW_OUTSIDE_ROOT_OPTION,
   },
   notes: "Runs plugin code (also with --dry-run): the recipe's plugins are imported once it validates without them (--no-plugins runs none).",
-  examples: ["sdfn build recipes/quickstart.yaml --set fusion.router.type=static"],
+  examples: [
+    "sdfn build recipes/quickstart.yaml --set fusion.router.type=static",
+    "sdfn build recipes/sdfn-fashioniq.yaml --set encoders.image.weights=null   # a randomly initialised ResNet-50, on purpose",
+  ],
   async run({ values, positionals }) {
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.length}: ${positionals.join(" ")}`);
     const resume = values.resume;
@@ -50,10 +56,13 @@ export const command = defineCommand({
     const log = values.log ?? "auto";
     if (!(LOG_MODES as readonly string[]).includes(log)) throw new UsageError(`--log ${log}: expected auto, plain or json`);
 
-    const { loadRecipe } = await import("../../recipe/index.js");
+    const { loadRecipe, RecipeError } = await import("../../recipe/index.js");
     const { plugins, noPlugins } = pluginFlags(values);
     const allowOutsideRoot = values["allow-outside-root"] ?? false;
     const loaded = await loadRecipe(file, { sets: values.set ?? [], plugins, noPlugins, allowOutsideRoot });
+    // Too large for this machine (or training.max_memory): refused before anything allocates.
+    const tooLarge = await (await import("../memory-check.js")).memoryProblem(loaded);
+    if (tooLarge) throw new RecipeError([tooLarge]);
     // Verified (a corrupt last falls back to last.prev); a run without a checkpoint starts afresh (train says so).
     const { readCheckpointMeta } = await import("../../run/checkpoint.js");
     const saved = previous?.hasCheckpoint("last") ? readCheckpointMeta(previous.path, "last") : undefined;

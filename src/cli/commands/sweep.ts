@@ -3,6 +3,7 @@
 import { basename, join, relative, resolve } from "node:path";
 import { ALLOW_OUTSIDE_ROOT_OPTION, BACKEND_OPTION, defineCommand, NO_PLUGINS_OPTION, SET_OPTION, UsageError, type OptionSpecs, type ParsedArgs } from "../command.js";
 import { defaultRunDir } from "./build.js";
+import { memoryProblem } from "../memory-check.js";
 
 const SPEC = {
   grid: { type: "string", multiple: true, arg: "KEY=[V1,V2,…]", help: "values to sweep for one recipe key (repeatable: every combination)" },
@@ -78,10 +79,12 @@ Compare the runs with \`sdfn compare SWEEP_DIR\`.`,
     const problems: string[] = [];
     const variants = new Map(plan.runs.map((r) => [r.variant, r]));
     for (const run of variants.values()) {
-      await loadRecipe(run.recipe, { sets: run.sets, ...load }).catch((err: Error) => {
+      const loaded = await loadRecipe(run.recipe, { sets: run.sets, ...load }).catch((err: Error) => {
         if (!(err instanceof RecipeError)) throw err;
         problems.push(`variant ${run.variant} (${run.label}):\n${err.message}`);
       });
+      const tooLarge = loaded && (await memoryProblem(loaded));
+      if (tooLarge) problems.push(`variant ${run.variant} (${run.label}):\n${new RecipeError([tooLarge]).message}`);
     }
     if (problems.length > 0) {
       process.stderr.write(`${problems.join("\n")}\n`);

@@ -1,5 +1,6 @@
 // `sdfn validate RECIPE...` — loads each recipe (extends, --set, plugins) and reports every problem.
 import { formatProblem } from "../../recipe/problems.js";
+import { memoryProblem } from "../memory-check.js";
 import { PLUGIN_OPTION, SET_OPTION, UsageError, defineCommand, pluginFlags } from "../command.js";
 
 export const command = defineCommand({
@@ -13,8 +14,9 @@ router, encoder, loss, dataset, optimizer and schedule, plugins included): print
   recipes/x.yaml:21:15: error: unknown fusion module "JMR"; did you mean "JRM"? (registered fusion modules: JRM, CAM, GTM, RCM)
 
 Plugins are code: validating a recipe that lists \`plugins:\` (or given --plugin) runs those
-files with your permissions, as render, build, eval and query do. For a recipe you do not
-trust, use --no-plugins: nothing is run, and the names its plugins would register
+files with your permissions, as render, data, build, sweep, eval and query do, but only
+once the recipe has no problem of its own (checked first without them). For a recipe you
+do not trust, use --no-plugins: nothing is run, and the names its plugins would register
 (acme/…) are reported as not checked instead of unknown.`,
   options: {
     set: {
@@ -25,7 +27,10 @@ trust, use --no-plugins: nothing is run, and the names its plugins would registe
     plugin: { ...PLUGIN_OPTION, help: "load a plugin (.ts/.js, relative to the working directory) before validating. Repeatable." },
     "no-plugins": { type: "boolean", help: "run no plugin file (for untrusted recipes); their names are not checked" },
   },
-  notes: `A directory stands for the .yaml/.yml files directly inside it.
+  notes: `A recipe whose training would need more memory than this machine has (or than
+training.max_memory) is refused at the key to change, with the estimate: parameters (with
+gradients and Adam's moments) and one step's activations, counted from the recipe.
+A directory stands for the .yaml/.yml files directly inside it.
 
 Exit code: 0 when every recipe is valid, 2 otherwise.`,
   examples: ["sdfn validate recipes/", "sdfn validate recipes/sdfn-fashioniq.yaml --set training.epochs=5"],
@@ -37,7 +42,9 @@ Exit code: 0 when every recipe is valid, 2 otherwise.`,
     for (const file of files) {
       const noPlugins = Boolean(values["no-plugins"]);
       try {
-        await loadRecipe(file, { sets: values.set, ...pluginFlags(values) });
+        const loaded = await loadRecipe(file, { sets: values.set, ...pluginFlags(values) });
+        const tooLarge = await memoryProblem(loaded);
+        if (tooLarge) throw new RecipeError([tooLarge]);
         process.stdout.write(`ok ${file}\n`);
       } catch (err) {
         if (!(err instanceof RecipeError)) throw err;

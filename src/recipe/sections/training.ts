@@ -37,6 +37,13 @@ export const trainingSection = (k: KindSchemas) =>
         .min(0)
         .default(0)
         .describe("Also write the last checkpoint every N training steps (a killed run loses at most N steps); 0 = at each epoch's end only."),
+      max_memory: z
+        .string()
+        .regex(/^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, 'expected a size such as "24GiB" or "16 GB"')
+        .optional()
+        .describe(
+          'Memory training may use, e.g. "80GiB" for the GPU machine a recipe is for; validate and build refuse a recipe whose estimate (parameters, gradients, optimizer state, one step\'s activations) is larger. Default: this machine\'s memory.',
+        ),
       max_steps_per_epoch: z
         .number()
         .int()
