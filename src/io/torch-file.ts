@@ -75,7 +75,7 @@ function readLegacy(buf: Buffer, file: string): unknown {
   const keys = unpickle(reader, file);
   if (!Array.isArray(keys)) throw new StateDictError(`${file}: byte ${reader.position}: no list of storage keys after the object`);
   // The storages follow in the listed order, each as an int64 element count and its bytes.
-  const storages = new Map<string, StorageRef>();
+  const storages = new Map<string, StorageRef>(); // the storages the tensors name, by key
   mapTensors(root, (view) => storages.set(view.storage.key, view.storage));
   const bytes = new Map<string, Uint8Array>();
   for (const key of keys as unknown[]) {

@@ -76,6 +76,14 @@ describe("pretrained files in sdfn build", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("build --dry-run lists the files, found or missing, without reading them (exit 0)", async () => {
+    const missingWeights = join(scratch, "nowhere", "resnet18-f37072fd.pth");
+    const r = await sdfn("build", recipe("dry", missingWeights, glove), "--dry-run", "--backend", "cpu");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`pretrained: encoders.image.weights = ${missingWeights} (missing: build stops here; download torchvision's ImageNet resnet18 weights`);
+    expect(r.out).toContain(`pretrained: encoders.text.glove = ${glove} (${readFileSync(glove).length} bytes)\n`);
+  });
+
   it("a file that is not weights: exit 2 naming the key, no run directory", async () => {
     const file = recipe("bad", glove, glove); // a text file as the ResNet weights
     const out = join(scratch, "bad-run");
