@@ -45,11 +45,12 @@ function tableHtml(table: CompareTable): string {
     });
     return `<tr><td title="${escapeHtml(row.label)}">${escapeHtml(row.variant)}</td><td>${row.seeds.length}</td>${cells.join("")}</tr>`;
   });
-  return `<table class="compare">${head}${rows.join("")}</table><p class="note">mean ± std over seeds, in percent; bold: the best mean of its column.</p>`;
+  return `<table class="compare">${head}${rows.join("")}</table><p class="note">each run's best evaluation (its best checkpoint's); mean ± std over seeds, in percent; bold: the best mean of its column.</p>`;
 }
 
 export function renderCompare(variants: readonly Variant[], table: CompareTable, title: string): string {
-  const labels = table.rows.map((r) => `<li><b>${escapeHtml(r.variant)}</b>: ${escapeHtml(r.label)}${r.missing.length ? ` — not finished: ${escapeHtml(r.missing.join(", "))}` : ""}</li>`);
+  const note = (r: CompareTable["rows"][number]) => (r.label && r.label !== r.variant ? `: ${escapeHtml(r.label)}` : "");
+  const labels = table.rows.map((r) => `<li><b>${escapeHtml(r.variant)}</b>${note(r)}${r.missing.length ? ` — not finished: ${escapeHtml(r.missing.join(", "))}` : ""}</li>`);
   return [
     `<!doctype html>`,
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,

@@ -1,6 +1,7 @@
 // The paper's table layout: one row per variant, one column per metric (R@K per
 // dataset/category, then their means), each cell the mean ± sample standard deviation
 // over the variant's seeds, the best mean per column marked; as text, Markdown or JSON.
+import { shownMetrics } from "../view/metrics.js";
 import { formatTable } from "../view/table.js";
 import type { Variant } from "./collect.js";
 
@@ -16,6 +17,8 @@ export interface CompareRow {
   variant: string;
   label: string;
   seeds: (number | null)[];
+  /** Per run, the epoch (from 1) of the best evaluation its values come from; null when unknown. */
+  epochs: (number | null)[];
   dirs: string[];
   missing: string[];
   cells: Record<string, Cell | null>;
@@ -30,11 +33,7 @@ export interface CompareTable {
 
 /** Column order: every set's metrics as the runs list them, the "avg/…" columns last; avg dropped when one set only (it repeats it). */
 export function metricColumns(variants: readonly Variant[]): string[] {
-  const seen: string[] = [];
-  for (const v of variants) for (const r of v.runs) for (const k of Object.keys(r.metrics)) if (!seen.includes(k)) seen.push(k);
-  const sets = new Set(seen.filter((k) => !k.startsWith("avg/")).map((k) => k.slice(0, k.lastIndexOf("/"))));
-  const own = seen.filter((k) => !k.startsWith("avg/"));
-  return sets.size === 1 ? own : [...own, ...seen.filter((k) => k.startsWith("avg/"))];
+  return shownMetrics(variants.flatMap((v) => v.runs.flatMap((r) => Object.keys(r.metrics))));
 }
 
 export function cellOf(values: number[]): Cell | null {
@@ -51,6 +50,7 @@ export function compareTable(variants: readonly Variant[]): CompareTable {
     variant: v.name,
     label: v.label,
     seeds: v.runs.map((r) => r.seed),
+    epochs: v.runs.map((r) => (r.epoch === null ? null : r.epoch + 1)),
     dirs: v.runs.map((r) => r.dir),
     missing: v.missing,
     cells: Object.fromEntries(columns.map((c) => [c, cellOf(v.runs.map((r) => r.metrics[c]).filter((x): x is number => Number.isFinite(x)))])),
@@ -82,7 +82,7 @@ export function formatText(table: CompareTable): string {
     ...table.columns.map((c) => formatCell(row.cells[c] ?? null) + (table.best[c]!.includes(row.variant) ? " *" : "  ")),
   ]);
   const lines = formatTable(header, body, { left: 2, trimEnd: true });
-  return [...lines, "", "mean ± std over seeds, in percent; * the best mean of its column"].join("\n") + "\n";
+  return [...lines, "", "each run's best evaluation (its best checkpoint's); mean ± std over seeds, in percent; * the best mean of its column"].join("\n") + "\n";
 }
 
 /** A Markdown table (the best per column in bold). */

@@ -36,6 +36,7 @@ export type TrainEvent =
       losses: Record<string, number>;
       total: number;
       lr: number;
+      /** This epoch's samples per second so far (at its last step, the epoch event's figure). */
       samplesPerSec: number;
       /**
        * Routing made visible: one row per fusion layer, one value per module: for

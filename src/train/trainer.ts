@@ -194,7 +194,8 @@ function record(loop: TrainLoop, state: TrainState, result: StepResult, s: { epo
     losses: result.losses,
     total: result.total,
     lr: s.lr,
-    samplesPerSec: s.samples / Math.max(s.seconds, 1e-9),
+    // The epoch's rate so far, not this step's alone: the live figure ends equal to the epoch's.
+    samplesPerSec: totals.samples / Math.max(totals.seconds, 1e-9),
     routing: result.routing,
   });
 }

@@ -31,6 +31,9 @@ export function formatLoss(x: number): string {
   return x.toFixed(4);
 }
 
+/** "1 epoch", "3 epochs". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** Learning rate: "1.0e-4". */
 export const formatLr = (lr: number): string => lr.toExponential(1);
 
@@ -46,8 +49,8 @@ const SPARK = "▁▂▃▄▅▆▇█";
 
 /**
  * One character per value, scaled between the values' min and max; a constant
- * series is drawn at mid height, a non-finite value as "×". At most `width`
- * characters: the most recent values.
+ * series is drawn at mid height (at the bottom when it is 0: a loss that is off),
+ * a non-finite value as "×". At most `width` characters: the most recent values.
  */
 export function sparkline(values: readonly number[], width: number): string {
   const recent = values.slice(Math.max(0, values.length - width));
@@ -58,7 +61,7 @@ export function sparkline(values: readonly number[], width: number): string {
   return recent
     .map((v) => {
       if (!Number.isFinite(v)) return "×";
-      if (hi === lo) return SPARK[3];
+      if (hi === lo) return lo === 0 ? SPARK[0] : SPARK[3];
       return SPARK[Math.round(((v - lo) / (hi - lo)) * (SPARK.length - 1))];
     })
     .join("");

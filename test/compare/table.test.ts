@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Variant } from "../../src/compare/collect.js";
 import { compareTable, formatMarkdown, formatText, metricColumns } from "../../src/compare/table.js";
 
-const run = (metrics: Record<string, number>, seed: number) => ({ dir: `/r/${seed}`, seed, metrics, status: "completed", events: [] });
+const run = (metrics: Record<string, number>, seed: number) => ({ dir: `/r/${seed}`, seed, metrics, epoch: null, status: "completed", events: [] });
 const variant = (name: string, ...runs: Record<string, number>[]): Variant => ({ name, label: name, runs: runs.map(run), missing: [] });
 
 const twoSets = [

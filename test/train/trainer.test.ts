@@ -71,6 +71,10 @@ describe("trainer", () => {
       expect(s.routing[1]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(s.total).toBeCloseTo(Object.values(s.losses).reduce((a, b) => a + b, 0), 4);
     }
+    // The live samples/s is the epoch's so far: at an epoch's last step it is the epoch's own figure.
+    for (const e of events.filter((x): x is Extract<TrainEvent, { type: "epoch" }> => x.type === "epoch")) {
+      expect(steps.filter((s) => s.epoch === e.epoch).at(-1)!.samplesPerSec).toBe(e.samplesPerSec);
+    }
     // Path distillation: zero in the first epoch (no teacher yet), positive in the second.
     expect(steps.filter((s) => s.epoch === 0).every((s) => s.losses.path_distillation === 0)).toBe(true);
     expect(steps.filter((s) => s.epoch === 1).every((s) => s.losses.path_distillation! > 0)).toBe(true);

@@ -12,7 +12,8 @@ export const command = defineCommand({
   description: `Compares finished runs: a sweep directory (from \`sdfn sweep\`) gives one row per variant with
 mean ± std over its seeds; a run directory (from \`sdfn build\`) gives a row of its own.
 Columns: each set's R@K and mean (e.g. dress/R@10), then their averages (avg/…), in percent,
-from each run's last evaluation; the best mean per column is marked.`,
+from each run's best evaluation (the one its best checkpoint holds); the best mean per column
+is marked. Each variant's note (--html, --json) is the settings in which its recipe differs.`,
   options: {
     markdown: { type: "boolean", help: "a Markdown table instead of text" },
     json: { type: "boolean", help: "the table as JSON (every run's value included)" },

@@ -13,6 +13,15 @@ export interface Ranked {
   top: { id: string; score: number }[];
   /** The targets when (reference, text) is a query of an evaluation set. */
   targets: string[];
+  /** 0-based rank of the best-ranked target in the whole gallery (beyond the top K too); null when no target is known there. */
+  targetRank: number | null;
+}
+
+/** "target test/0/0/2: rank 37 of 1024 (beyond the top 5)". */
+export function targetLine(r: Ranked): string {
+  const what = `target${r.targets.length > 1 ? "s" : ""} ${r.targets.join(", ")}`;
+  if (r.targetRank === null) return `${what}: not in this gallery${r.set ? ` (--eval-set ${r.set})` : ""}`;
+  return `${what}: rank ${r.targetRank + 1} of ${r.gallerySize}${r.targetRank >= r.top.length ? ` (beyond the top ${r.top.length})` : ""}`;
 }
 
 /** The evaluation queries, `limit` per set: set, index, reference, text, targets. */
@@ -37,21 +46,20 @@ export function knownTargets(dataset: OpenDataset, reference: string, text: stri
 }
 
 export const rankedJson = (r: Ranked) =>
-  `${JSON.stringify({ reference: r.reference, text: r.text, set: r.set, gallery_size: r.gallerySize, targets: r.targets, top: r.top.map((t, i) => ({ rank: i + 1, ...t })) }, null, 2)}\n`;
+  `${JSON.stringify({ reference: r.reference, text: r.text, set: r.set, gallery_size: r.gallerySize, targets: r.targets, target_rank: r.targetRank === null ? null : r.targetRank + 1, top: r.top.map((t, i) => ({ rank: i + 1, ...t })) }, null, 2)}\n`;
 
 /** Writes the one-query gallery page (thumbnails of the reference, the results and a known target). */
 export async function writeQueryPage(file: string, dataset: OpenDataset, r: Ranked, paths: number[][][], layers: string[][], referenceFile?: string): Promise<void> {
   const { imagesOf } = await import("../../run/gallery.js");
   const { galleryPage } = await import("../../report/gallery.js");
   const targets = new Set(r.targets);
-  const rank = r.targets.length ? r.top.findIndex((t) => targets.has(t.id)) : -1;
   const example: RetrievalExample = {
     set: r.set ?? "all sets",
     query: -1,
     reference: r.reference,
     text: r.text,
     targets: r.targets,
-    rank: rank >= 0 ? rank : null,
+    rank: r.targetRank,
     top: r.top.map((t) => ({ ...t, hit: targets.has(t.id) })),
     paths,
   };

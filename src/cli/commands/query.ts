@@ -30,7 +30,7 @@ export const command = defineCommand({
   notes: "Runs plugin code: the run's plugins are imported once its recipe validates (--no-plugins runs none).",
   examples: [
     "sdfn query runs/quickstart-20260101-120000 --list -k 3",
-    'sdfn query runs/quickstart-20260101-120000 --image s12 --text "make the red circle blue" -k 5 --html q.html',
+    'sdfn query runs/quickstart-20260101-120000 --image test/0/0 --text "make the red square blue" -k 5 --html q.html',
   ],
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError(`query: expected one RUN_DIR, got ${positionals.length} (see sdfn query --help)`);
@@ -41,7 +41,7 @@ export const command = defineCommand({
     const { embedGallery } = await import("../../eval/embed.js");
     const { compiledForward } = await import("../../eval/compiled-forward.js");
     const { inference } = await import("../../nn/context.js");
-    const { topK } = await import("../../eval/retrieval.js");
+    const { positiveRanks, topK } = await import("../../eval/retrieval.js");
     const run = await openRunForCommand(positionals[0]!, values);
     const { loaded, dataset, net } = run;
     try {
@@ -65,9 +65,13 @@ export const command = defineCommand({
       const forward = run.session.own(compiledForward(net, loaded.recipe.training.compile, (message) => process.stderr.write(`warning: ${message}\n`)));
       const embeddings = await embedGallery(forward ?? net, dataset.loader, gallery, loaded.recipe.evaluation.batch_size);
       const self = gallery.indexOf(values.image);
-      const [top] = await topK(query, embeddings, [{ exclude: self >= 0 ? [self] : [] }], k);
+      const exclude = self >= 0 ? [self] : [];
+      const [top] = await topK(query, embeddings, [{ exclude }], k);
+      const { knownTargets, rankedJson, targetLine, writeQueryPage } = await import("./query-output.js");
+      // A known target's rank over the whole gallery, inside the top K or beyond it.
+      const positives = knownTargets(dataset, values.image, values.text).map((id) => gallery.indexOf(id)).filter((i) => i >= 0);
+      const [rank] = positives.length ? await positiveRanks(query, embeddings, [{ exclude, positives }]) : [Infinity];
       tf.dispose([query, embeddings]);
-      const { knownTargets, rankedJson, writeQueryPage } = await import("./query-output.js");
       const ranked = {
         reference: values.image,
         text: values.text,
@@ -75,12 +79,14 @@ export const command = defineCommand({
         gallerySize: gallery.length,
         top: top!.map(({ index, score }) => ({ id: gallery[index]!, score })),
         targets: knownTargets(dataset, values.image, values.text),
+        targetRank: Number.isFinite(rank) ? rank! : null,
       };
       if (values.json) process.stdout.write(rankedJson(ranked));
       else {
         process.stdout.write(`top ${k} of ${gallery.length} gallery images for "${values.text}" (reference ${values.image}):\n`);
         const targets = new Set(ranked.targets);
         ranked.top.forEach(({ id, score }, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${score.toFixed(4)}  ${id}${targets.has(id) ? "  ← target" : ""}\n`));
+        if (ranked.targets.length) process.stdout.write(`${targetLine(ranked)}\n`);
       }
       if (values.html) {
         await writeQueryPage(values.html, dataset, ranked, path, net.layers, existsSync(values.image) ? values.image : undefined);

@@ -6,7 +6,8 @@
 import { Box, Text } from "ink";
 import { ProgressBar, Spinner } from "@inkjs/ui";
 import type { TrainEvent } from "../../train/events.js";
-import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, sparkline } from "../../view/format.js";
+import { bar, fit, formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, plural, sparkline } from "../../view/format.js";
+import { shownMetrics } from "../../view/metrics.js";
 import { routingRows } from "../../view/routing.js";
 import { etaSeconds, routingMeans, type DashboardState, type Message } from "./state.js";
 import { formatProgress, formatRanks } from "./lines.js";
@@ -53,7 +54,7 @@ export function ProgressPanel({ state, width }: { state: DashboardState; width: 
   const info = state.info;
   const e = state.lastStep;
   if (!info) return null;
-  if (!e) return <Text dimColor>{`waiting for the first step of ${info.epochs} epochs × ${info.stepsPerEpoch} steps…`}</Text>;
+  if (!e) return <Text dimColor>{`waiting for the first step of ${plural(info.epochs, "epoch")} × ${plural(info.stepsPerEpoch, "step")}…`}</Text>;
   const epochFraction = (e.epoch + (e.epochStep + 1) / e.stepsPerEpoch) / info.epochs;
   const eta = etaSeconds(state);
   const stats = [
@@ -157,17 +158,14 @@ interface Column {
   name: string;
 }
 
-/** Metric columns grouped by category/protocol ("dress/R@10" → dress, R@10), in first-seen order. */
+/** Metric columns grouped by category/protocol ("dress/R@10" → dress, R@10), in first-seen order; no avg group for a single set. */
 function metricColumns(evaluations: readonly Evaluation[]): Column[] {
-  const seen = new Map<string, Column>();
-  for (const e of evaluations)
-    for (const name of Object.keys(e.metrics)) {
-      if (seen.has(name)) continue;
-      const cut = name.lastIndexOf("/");
-      seen.set(name, { group: cut < 0 ? "" : name.slice(0, cut), metric: cut < 0 ? name : name.slice(cut + 1), name });
-    }
-  const groups = [...new Set([...seen.values()].map((c) => c.group))];
-  return groups.flatMap((g) => [...seen.values()].filter((c) => c.group === g));
+  const seen = shownMetrics(evaluations.flatMap((e) => Object.keys(e.metrics))).map((name): Column => {
+    const cut = name.lastIndexOf("/");
+    return { group: cut < 0 ? "" : name.slice(0, cut), metric: cut < 0 ? name : name.slice(cut + 1), name };
+  });
+  const groups = [...new Set(seen.map((c) => c.group))];
+  return groups.flatMap((g) => seen.filter((c) => c.group === g));
 }
 
 const VALUE = 7; // "100.00" and a space
@@ -231,7 +229,7 @@ export function EvaluationPanel({ state, width, maxRows }: { state: DashboardSta
       })}
       {baselinesOf(state).map(([name, metrics]) => (
         <Text key={name} dimColor>
-          {`${fit(`  ${name}`, lead)}${columns.map((c) => fit(c.name in metrics ? formatPercent(metrics[c.name]!) : "", VALUE - 1, "right") + " ").join("")}`}
+          {`${fit(` ${name}`, lead)}${columns.map((c) => fit(c.name in metrics ? formatPercent(metrics[c.name]!) : "", VALUE - 1, "right") + " ").join("")}`}
         </Text>
       ))}
     </Box>

@@ -3,7 +3,8 @@
 import type { RunInfo, TrainEvent } from "../../train/events.js";
 import type { ReferenceRecalls } from "../../eval/baselines.js";
 import { comparisonLine } from "../../view/baselines.js";
-import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate } from "../../view/format.js";
+import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, plural } from "../../view/format.js";
+import { shownMetrics } from "../../view/metrics.js";
 
 type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
 
@@ -21,7 +22,7 @@ export function formatStart(info: RunInfo): string[] {
   const resumed = info.startEpoch > 0 ? ` · resumed at epoch ${info.startEpoch + 1}` : "";
   return [
     `${info.recipeName} · ${info.backend} (${info.device}) · ${formatCount(info.parameters)} parameters · ${info.runDir}`,
-    `${info.epochs} epochs × ${info.stepsPerEpoch} steps · batch ${info.batchSize} · ${layers}${resumed}`,
+    `${plural(info.epochs, "epoch")} × ${plural(info.stepsPerEpoch, "step")} · batch ${info.batchSize} · ${layers}${resumed}`,
   ];
 }
 
@@ -55,8 +56,8 @@ export function formatEvaluation(e: Of<"evaluation">, full = true): string {
   const best = e.best ? " ★ best" : "";
   const primary = `${e.primary.name} ${formatPercent(e.primary.value)}${best}`;
   if (!full) return `evaluation after epoch ${e.epoch + 1}: ${primary}`;
-  const metrics = Object.entries(e.metrics)
-    .map(([k, v]) => `${k} ${formatPercent(v)}`)
+  const metrics = shownMetrics(Object.keys(e.metrics))
+    .map((k) => `${k} ${formatPercent(e.metrics[k]!)}`)
     .join(" · ");
   const compared = comparisonLine(e.metrics, e.baselines);
   return `evaluation after epoch ${e.epoch + 1}: ${metrics} · primary ${primary}${compared ? ` · ${compared}` : ""}`;

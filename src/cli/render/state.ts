@@ -97,7 +97,8 @@ export function applyEvent(s: DashboardState, e: TrainEvent): void {
     case "start":
       s.info = e.info;
       s.startTime = e.time;
-      for (const line of formatStart(e.info)) finish(s, line);
+      // The first start line is the live header (name, backend, parameters, run directory): kept once, there.
+      for (const line of formatStart(e.info).slice(1)) finish(s, line);
       break;
     case "step":
       applyStep(s, e);

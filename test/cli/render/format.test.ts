@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bar, fit, formatCount, formatDuration, formatLoss, sparkline } from "../../../src/view/format.js";
+import { bar, fit, formatCount, formatDuration, formatLoss, plural, sparkline } from "../../../src/view/format.js";
 import { formatEpoch } from "../../../src/cli/render/lines.js";
 
 describe("formatters", () => {
@@ -25,7 +25,12 @@ describe("formatters", () => {
     // Only the last 3 values, rescaled to their own range.
     expect(sparkline([100, 0, 7, 14], 3)).toBe("▁▅█");
     expect(sparkline([2, 2], 5)).toBe("▄▄");
+    expect(sparkline([0, 0, 0], 5)).toBe("▁▁▁"); // a loss that is off (path distillation in epoch 1) lies at the bottom
     expect(sparkline([1, Number.NaN, 3], 3)).toBe("▁×█");
+  });
+
+  it("counts in the singular for one", () => {
+    expect([plural(1, "epoch"), plural(3, "epoch"), plural(0, "step")]).toEqual(["1 epoch", "3 epochs", "0 steps"]);
   });
 
   it("draws bars in eighths of a cell, always exactly the given width", () => {

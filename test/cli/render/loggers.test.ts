@@ -46,6 +46,17 @@ describe("plain logger", () => {
     expect(evals[2]).not.toContain("★");
   });
 
+  it("a single evaluation set's metrics are listed once (no avg/… repeating them); the start says 1 epoch", () => {
+    const { out, lines } = collect();
+    const logger = createPlainLogger(out);
+    const info = runInfo({ epochs: 1, stepsPerEpoch: 4 });
+    logger.sink({ type: "start", time: T0, info });
+    const metrics = { "shapes/R@1": 6.25, "shapes/mean": 34.38, "avg/R@1": 6.25, "avg/mean": 34.38 };
+    logger.sink({ type: "evaluation", time: T0 + 1, epoch: 0, metrics, primary: { name: "avg/mean", value: 34.38 }, best: true });
+    expect(lines()[1]).toBe("1 epoch × 4 steps · batch 4 · 3×4 fusion [JRM CAM GTM RCM]");
+    expect(lines()[2]).toBe("evaluation after epoch 1: shapes/R@1 6.25 · shapes/mean 34.38 · primary avg/mean 34.38 ★ best");
+  });
+
   it("also prints a step line when the last one is older than maxQuietMs", () => {
     const { out, lines } = collect();
     const logger = createPlainLogger(out, { every: 1000, maxQuietMs: 1000 });

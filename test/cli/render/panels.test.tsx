@@ -111,6 +111,26 @@ describe("dashboard panels", () => {
     ]);
   });
 
+  it("a single evaluation set is shown once: no avg group repeating it; the references' names whole", () => {
+    const metrics = { "shapes/R@1": 6.25, "shapes/R@5": 62.5, "shapes/mean": 34.38, "avg/R@1": 6.25, "avg/R@5": 62.5, "avg/mean": 34.38 };
+    const baselines = { "image only": { "shapes/R@1": 25, "avg/R@1": 25 }, "text only": { "shapes/R@1": 25, "avg/R@1": 25 } };
+    const e: TrainEvent = { type: "evaluation", time: T0, epoch: 0, metrics, primary: { name: "avg/mean", value: 34.38 }, best: true, baselines };
+    const rows = plain(frame(<EvaluationPanel state={stateOf([e])} width={100} maxRows={5} />)).split("\n");
+    expect(rows[0]!.trimEnd()).toMatch(/^Evaluation\s+shapes$/);
+    expect(rows[1]!.trim().split(/\s+/)).toEqual(["epoch", "R@1", "R@5", "mean"]);
+    expect(rows[2]!.trim().split(/\s+/)).toEqual(["★", "1", "6.25", "62.50", "34.38"]);
+    expect(rows[3]!.trimEnd()).toBe(" image only 25.00");
+    expect(rows[4]!.trimEnd()).toBe(" text only  25.00");
+  });
+
+  it("the run's header is drawn once: the live header, and the run's shape as a finished line", () => {
+    const info = runInfo({ epochs: 1, stepsPerEpoch: 3 });
+    const s = stateOf([{ type: "start", time: T0, info }, stepEvent(0, 0, info, T0 + 250)]);
+    expect(s.finished.map((l) => l.text)).toEqual(["1 epoch × 3 steps · batch 4 · 3×4 fusion [JRM CAM GTM RCM]"]);
+    const text = plain(frame(<Dashboard state={s} columns={100} rows={40} />));
+    expect(text.match(/sdfn-synthetic · cpu \(cpu\)/g)).toHaveLength(1);
+  });
+
   it("evaluation keeps the best row when only the latest fit", () => {
     const s = stateOf([evaluationEvent(0, 1, true), evaluationEvent(1, 2, false), evaluationEvent(2, 3, false)]);
     const rows = plain(frame(<EvaluationPanel state={s} width={80} maxRows={2} />)).split("\n");
