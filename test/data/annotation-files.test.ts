@@ -319,3 +319,22 @@ describe("symbolic links", () => {
     expect(JSON.parse((await sdfn("data", file)).out).missing_images.count).toBe(10);
   });
 });
+
+describe("shapes: its parameters are bounded, and an impossible combination is exit 2", () => {
+  const QUICKSTART = join(ROOT, "recipes/quickstart.yaml");
+  it("train_pairs: 1e9 is refused at validation, at the override", async () => {
+    const r = await sdfn("validate", QUICKSTART, "--set", "data.train_pairs=1000000000");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("--set data.train_pairs=1000000000: error: data.train_pairs: must be <= 200000, got 1000000000\n");
+  });
+
+  it("more reference scenes than a 2×2 grid can make: a data error naming the keys, no run directory", async () => {
+    const out = join(work, "run-shapes");
+    const r = await sdfn("build", QUICKSTART, "--set", "data.grid=2", "--set", "data.train_pairs=10", "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "error: shapes: only 6 distinct reference scenes fit a group of data.test_references = 32; lower data.test_references or raise data.colors/shapes/grid\n",
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -9,28 +9,40 @@ import { shapesBaselines } from "../shapes/baselines.js";
 import { generateShapes } from "../shapes/generate.js";
 import { renderScene } from "../shapes/render.js";
 
+/** Generation holds every training scene in memory (~9 KB a pair with its target and text). */
+const MAX_TRAIN_PAIRS = 200_000;
+
 export const shapes = defineDataset({
   name: "shapes",
   doc: 'Generated scenes of coloured shapes with edits ("make the red circle blue"); neither image nor text alone finds the target.',
   params: z.object({
     seed: z.number().int().nonnegative().default(0).describe("Generator seed, added to the recipe seed."),
-    train_pairs: z.number().int().positive().default(2000).describe("Training pairs (random scene, random edit)."),
+    train_pairs: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_TRAIN_PAIRS)
+      .default(2000)
+      .describe(`Training pairs (random scene, random edit); at most ${MAX_TRAIN_PAIRS} (every scene is held in memory: 100000 take ~0.9 GB and 30 s to generate).`),
     test_groups: z
       .number()
       .int()
       .positive()
+      .max(64)
       .default(1)
       .describe("Evaluation groups; each is test_references scenes × test_edits edits, all in one gallery."),
     test_references: z
       .number()
       .int()
       .min(2)
+      .max(1024)
       .default(32)
       .describe("Reference scenes per group; they share the edited objects, so each text fits this many targets."),
     test_edits: z
       .number()
       .int()
       .min(2)
+      .max(1024)
       .default(32)
       .describe("Edits per group applied to every reference, so each reference has this many one-edit neighbours."),
     test_queries: z
