@@ -96,7 +96,7 @@ function decide(dir: string, opts: ClaimOptions): string | undefined {
   if (!opts.resume && foreign.length) {
     throw new RunDirError(`${dir} is not empty (${listed(foreign)}) and holds no sdfn run; give a new or an empty --out DIR`);
   }
-  if (ours.length === 0) return opts.resume ? `${dir} holds no run yet: starting it afresh` : undefined;
+  if (ours.length === 0) return opts.resume ? `starting afresh in ${dir}: it holds no run yet` : undefined;
   // A run that stopped before its first checkpoint: nothing to continue from.
   const recipe = new RunDir(dir).recipe;
   const hash = existsSync(recipe) ? resolvedRecipeHash(readFileSync(recipe, "utf8")) : undefined;
@@ -112,7 +112,7 @@ function decide(dir: string, opts: ClaimOptions): string | undefined {
         `give a new --out DIR, or start afresh there with --resume ${dir}`,
     );
   }
-  return `${dir} holds a run of this recipe that stopped before its first checkpoint: starting it afresh (its files are replaced)`;
+  return `starting afresh in ${dir}: it holds a run of this recipe that stopped before its first checkpoint (its files are replaced)`;
 }
 
 /** Removes the files sdfn wrote into `dir` (its logs/ and the user's own files stay; so does the lock). */

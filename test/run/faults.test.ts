@@ -214,7 +214,7 @@ describe("a killed process loses at most checkpoint_every steps", () => {
 });
 
 describe("a run that dies before its first checkpoint is no dead end", () => {
-  const restartLine = (dir: string) => `${dir} holds a run of this recipe that stopped before its first checkpoint: starting it afresh (its files are replaced)`;
+  const restartLine = (dir: string) => `starting afresh in ${dir}: it holds a run of this recipe that stopped before its first checkpoint (its files are replaced)`;
   /** `sdfn build --out OUT` killed (-9) after its first step: the first checkpoint comes at step 2. */
   async function killedEarly(): Promise<string> {
     const out = fresh();
@@ -233,7 +233,7 @@ describe("a run that dies before its first checkpoint is no dead end", () => {
     const r = sdfnProcess(["build", "--resume", out, "--log", "plain"]); // the run's own recipe (RECIPE omitted)
     expect(r.code, r.err).toBe(0);
     expect(r.out.split("\n")[0]).toBe(`warning: ${restartLine(out)}`);
-    expect(r.out.match(/starting it afresh/g)).toHaveLength(1);
+    expect(r.out.match(/starting afresh/g)).toHaveLength(1);
     expectSameWeights(out, reference);
     // metrics.jsonl holds the new run alone: one start, steps 0…5 once each.
     const events = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; step?: number });
