@@ -14,7 +14,7 @@ import { compiledForward } from "../eval/compiled-forward.js";
 import { evaluateDetailed } from "../eval/evaluate.js";
 import type { KindBreakdown } from "../eval/kinds.js";
 import { summaryRecall } from "../eval/protocols.js";
-import type { LoadedRecipe } from "../recipe/index.js";
+import { RecipeError, type LoadedRecipe } from "../recipe/index.js";
 import { UserError } from "../util/errors.js";
 import type { EventSink, RunInfo } from "../train/events.js";
 import { stepCompiler } from "../train/compiled-step.js";
@@ -165,7 +165,9 @@ async function assemble(
   const { dataset, network: net, losses, optimizer } = session;
   const steps = session.stepsPerEpoch;
   if (steps === 0) {
-    throw new Error(`data: ${dataset.train.length} training pairs give no batch of ${t.batch_size}; lower training.batch_size`);
+    // A recipe problem (exit 2), at the value to change; known only once the data is read.
+    const why = `${dataset.train.length} training pairs give no training step at batch_size ${t.batch_size}; lower training.batch_size, or train on more pairs`;
+    throw new RecipeError([session.loaded.locate(["training", "batch_size"], why)]);
   }
   const schedule = session.schedule;
   // Frozen backbone + data.feature_cache: feature maps instead of pixels.

@@ -4,7 +4,7 @@
 // not parse behind a rehashed manifest, a cut-off vocabulary.json, `--out` naming a file.
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,5 +98,15 @@ describe("a problem the user fixes exits 2 with the file and the fix, from every
     expect(r.code).toBe(2);
     expect(r.err).toBe(`error: ${file} is a file, not a directory; give a directory for the run (--out DIR: a new one, or an empty one)\n`);
     expect(readFileSync(file, "utf8")).toBe("mine\n");
+  });
+
+  it("a batch larger than the training set: at its recipe line, exit 2, no run directory (was: exit 1)", async () => {
+    const recipe = join(scratch, "big-batch.yaml");
+    writeFileSync(recipe, `extends: ${RECIPE}\nname: big-batch\ntraining:\n  batch_size: 64\n  drop_last: true\n`);
+    const out = join(scratch, "big-batch-run");
+    const r = await sdfn("build", recipe, "--out", out, "--log", "plain");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`${recipe}:4:15: error: 20 training pairs give no training step at batch_size 64; lower training.batch_size, or train on more pairs\n`);
+    expect(existsSync(out)).toBe(false);
   });
 });
