@@ -103,8 +103,9 @@ def export_sdfn_weights(model):
     return out
 
 
-def sdfn_gradients(model):
-    """{sdfn name: gradient in sdfn layout} of every trainable parameter after backward().
+def sdfn_gradients(model, grads=None):
+    """{sdfn name: gradient in sdfn layout} of every trainable parameter after backward(), or of
+    `grads` ({PyTorch parameter name: gradient}) when given.
     (sdfn's one LSTM bias gets PyTorch's bias_ih gradient, which equals bias_hh's.)"""
     out = {}
     for name, p in model.named_parameters():
@@ -113,6 +114,7 @@ def sdfn_gradients(model):
         module, leaf = _owner(model, name), name.split(".")[-1]
         if isinstance(module, nn.RNNBase) and leaf.startswith("bias_hh"):
             continue
-        grad = p.grad if p.grad is not None else torch.zeros_like(p)
+        grad = (grads or {}).get(name) if grads is not None else p.grad
+        grad = grad if grad is not None else torch.zeros_like(p)
         out[sdfn_name(name)] = to_sdfn_layout(module, leaf, grad).contiguous()
     return out
