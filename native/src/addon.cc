@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "cpu-info.h"
 #include "dist.h"
 #include "napi.h"
 #include "ops.h"
@@ -145,7 +146,8 @@ napi_value Init(napi_env env, napi_callback_info info) {
   SDFN_CATCH
 }
 
-// info() → { version, cuda, cudaDevices, threads }: what this libtorch offers, without choosing.
+// info() → { version, cuda, cudaDevices, threads, onednnVersion, onednnIsa, atenCapability,
+// convFormat }: what this libtorch offers and how its CPU kernels run here, without choosing.
 napi_value Info(napi_env env, napi_callback_info info) {
   SDFN_TRY
   napi_value result, v;
@@ -156,6 +158,16 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "cuda", v);
   napi_set_named_property(env, result, "cudaDevices", make_int(env, at::hasCUDA() ? gpu_count(at::detail::getCUDAHooks(), 0) : 0));
   napi_set_named_property(env, result, "threads", make_int(env, at::get_num_threads()));
+  CpuInfo cpu = cpu_info();
+  auto set_string = [&](const char* key, const std::string& value) {
+    napi_create_string_utf8(env, value.c_str(), value.size(), &v);
+    napi_set_named_property(env, result, key, v);
+  };
+  set_string("onednnVersion", cpu.onednn_version);
+  set_string("onednnIsa", cpu.onednn_isa);
+  set_string("atenCapability", cpu.aten_capability);
+  static const char* formats[] = {"auto", "nchw", "channels_last"};
+  set_string("convFormat", formats[static_cast<int>(conv_format_setting())]);
   return result;
   SDFN_CATCH
 }

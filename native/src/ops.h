@@ -46,6 +46,12 @@ const std::vector<OpEntry>& op_table();
 
 constexpr auto kCL = at::MemoryFormat::ChannelsLast;
 
+// The memory format of forward convolutions on the CPU (ops/nn.cc): SDFN_TORCH_CONV_FORMAT=auto
+// (NCHW but for stems of ≤ 4 channels; the default), nchw or channels_last, read once. Depthwise
+// and CUDA convolutions are channels-last whatever it says.
+enum class ConvFormat { Auto, Nchw, ChannelsLast };
+ConvFormat conv_format_setting();
+
 inline std::vector<int64_t> ivec(const int32_t* p, int64_t n) { return std::vector<int64_t>(p, p + n); }
 
 // NHWC <-> NCHW views: an NHWC-contiguous tensor is a channels-last NCHW tensor.

@@ -5,7 +5,8 @@
 // Optional backends are imported dynamically; none of them is a dependency.
 import * as tf from "@tensorflow/tfjs";
 
-import { loadAddon } from "./torch/native.js";
+import { cpuFacts, type CpuFacts } from "./cpu-facts.js";
+import { loadAddon, type TorchInfo } from "./torch/native.js";
 import { registerTorchBackend } from "./torch/register.js";
 import { registerCompositeKernels } from "./composite.js";
 import { registerWasmGradients } from "./wasm/register.js";
@@ -50,10 +51,21 @@ function resolvable(specifier: string): boolean {
   }
 }
 
-async function torchStatus(): Promise<BackendAvailability> {
+/** The addon's info(), or why it cannot give it (an unknown SDFN_TORCH_CONV_FORMAT, say). */
+function torchInfo(): { info: TorchInfo } | { error: string } {
   const loaded = loadAddon();
-  if ("error" in loaded) return { name: "torch", available: false, why: loaded.error };
-  const info = loaded.addon.info();
+  if ("error" in loaded) return { error: loaded.error };
+  try {
+    return { info: loaded.addon.info() };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+async function torchStatus(): Promise<BackendAvailability> {
+  const got = torchInfo();
+  if ("error" in got) return { name: "torch", available: false, why: got.error };
+  const { info } = got;
   const device = process.env.SDFN_TORCH_DEVICE ?? (info.cuda ? "cuda" : "cpu");
   return { name: "torch", available: true, device: `${device} (libtorch ${info.version}, ${info.cuda ? `${info.cudaDevices} CUDA device(s)` : "no CUDA"})` };
 }
@@ -96,6 +108,29 @@ export async function backendStatus(): Promise<BackendAvailability[]> {
     wasmStatus(),
     webgpu.adapter ? { name: "webgpu", available: true, device: "gpu (Dawn)" } : { name: "webgpu", available: false, why: webgpu.why },
   ];
+}
+
+/** The machine facts behind numerical results, for bug reports (`sdfn doctor`). */
+export interface MachineFacts {
+  cpu: CpuFacts;
+  /** How the torch addon's CPU kernels run here; absent without the addon (or from an addon older than these fields). */
+  torchCpu?: { onednnVersion: string; onednnIsa: string; atenCapability: string; convFormat: string };
+}
+
+export function machineFacts(): MachineFacts {
+  const got = torchInfo();
+  const info = "info" in got && got.info.convFormat !== undefined ? got.info : undefined;
+  return {
+    cpu: cpuFacts(),
+    ...(info && {
+      torchCpu: {
+        onednnVersion: info.onednnVersion ?? "",
+        onednnIsa: info.onednnIsa ?? "",
+        atenCapability: info.atenCapability ?? "",
+        convFormat: info.convFormat ?? "auto",
+      },
+    }),
+  };
 }
 
 /** The backend `auto` starts given these statuses: the first available of torch, tensorflow, wasm, cpu. */

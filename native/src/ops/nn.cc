@@ -1,6 +1,8 @@
 // Convolutions, pooling, matrix products and inference batch norm (src/backend/torch/kernels/nn.ts).
 // Inputs are tfjs layouts (NHWC images, [kh, kw, in, out] filters), viewed as channels-last NCHW.
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "../ops.h"
 #include "../precision.h"
@@ -53,8 +55,16 @@ at::Tensor activate(at::Tensor y, int act, const at::Tensor& prelu, double alpha
 // convolution takes ~1.4x its NCHW one over ResNet-50's shapes at 64 px, even counting the copies
 // in and out of tfjs's NHWC (python3-torch, 1 thread: 526 against 375 ms over 17 layer shapes),
 // but a stem with a few input channels is faster channels-last. CUDA and depthwise keep channels-last.
+// Both formats give the same result to float32 rounding (issue #28: not a wrong gradient, a ReLU
+// knife edge; test/backend/layout-chains.test.ts checks both against PyTorch's float64 autograd).
 at::MemoryFormat forward_format(const at::Tensor& x, bool depthwise) {
-  return x.is_cuda() || depthwise || x.size(3) <= 4 ? kCL : at::MemoryFormat::Contiguous;
+  if (depthwise || x.is_cuda()) return kCL;
+  switch (conv_format_setting()) {
+    case ConvFormat::Nchw: return at::MemoryFormat::Contiguous;
+    case ConvFormat::ChannelsLast: return kCL;
+    case ConvFormat::Auto: break;
+  }
+  return x.size(3) <= 4 ? kCL : at::MemoryFormat::Contiguous;
 }
 
 void conv2d(Call& c) {
@@ -227,6 +237,17 @@ void batch_norm(Call& c) {
 }
 
 }  // namespace
+
+ConvFormat conv_format_setting() {
+  static const std::string value = [] {
+    const char* v = std::getenv("SDFN_TORCH_CONV_FORMAT");
+    return std::string(v && *v ? v : "auto");
+  }();
+  if (value == "auto") return ConvFormat::Auto;
+  if (value == "nchw") return ConvFormat::Nchw;
+  if (value == "channels_last") return ConvFormat::ChannelsLast;
+  throw std::runtime_error("SDFN_TORCH_CONV_FORMAT must be auto, nchw or channels_last, not '" + value + "'");
+}
 
 std::vector<OpEntry> nn_ops() {
   return {

@@ -4,11 +4,26 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
+/** What libtorch offers here (addon.cc Info); the CPU fields are absent from builds older than them. */
+export interface TorchInfo {
+  version: string;
+  cuda: boolean;
+  cudaDevices: number;
+  threads: number;
+  /** oneDNN's version and the ISA it dispatches to ("" when libtorch's oneDNN is not visible). */
+  onednnVersion?: string;
+  onednnIsa?: string;
+  /** ATen's vectorised CPU kernels: "AVX2", "AVX512", "DEFAULT". */
+  atenCapability?: string;
+  /** SDFN_TORCH_CONV_FORMAT as the addon read it. */
+  convFormat?: string;
+}
+
 /** The functions native/src/addon.cc exports. */
 export interface TorchAddon {
   /** `layouts[k]`: the argument layout op k was compiled against (layouts.json; absent before it existed). */
   init(meta: Int32Array, ints: Int32Array, floats: Float64Array, device: string): { ops: string[]; layouts?: string[] };
-  info(): { version: string; cuda: boolean; cudaDevices: number; threads: number };
+  info(): TorchInfo;
   upload(values: Float32Array | Int32Array | Uint8Array, dtype: number, rank: number): number;
   download(handle: number, out: Float32Array | Int32Array | Uint8Array): void;
   free(handle: number): void;

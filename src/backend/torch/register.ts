@@ -7,6 +7,7 @@ import { cpuKernel } from "./fallback.js";
 import { torchKernels } from "./kernels/index.js";
 import { staleLayouts } from "./kernels/layouts.js";
 import { loadAddon, TorchNative } from "./native.js";
+import { UserError } from "../../util/errors.js";
 
 export const torchBackendName = "torch";
 
@@ -19,9 +20,20 @@ export function torchDevice(): string {
   return process.env.SDFN_TORCH_DEVICE ?? (loaded.addon.info().cuda ? "cuda" : "cpu");
 }
 
+/** Values of SDFN_TORCH_CONV_FORMAT, the memory format of CPU forward convolutions (native/README.md). */
+export const convFormats = ["auto", "nchw", "channels_last"] as const;
+
+function checkConvFormat(): void {
+  const value = process.env.SDFN_TORCH_CONV_FORMAT;
+  if (value && !(convFormats as readonly string[]).includes(value)) {
+    throw new UserError(`SDFN_TORCH_CONV_FORMAT=${value}: must be one of ${convFormats.join(", ")} (unset means auto)`);
+  }
+}
+
 /** Registers backend `torch` with tfjs; throws an error that says how to build the addon when it is missing. */
 export function registerTorchBackend(): { device: string } {
   if (registered) return registered;
+  checkConvFormat();
   const loaded = loadAddon();
   if ("error" in loaded) throw new Error(`backend torch: ${loaded.error}`);
   const device = torchDevice();
