@@ -70,6 +70,9 @@ await build({
   logLevel: "warning",
   external: ["sharp", "tsx", "tsx/*", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "@tensorflow/tfjs-backend-webgpu", "webgpu"],
   alias: {
+    // jsonc-parser's "main" is a UMD build whose factory requires ./impl/* at run time, which a
+    // bundle cannot follow; its ES module build bundles
+    "jsonc-parser": join(ROOT, "node_modules/jsonc-parser/lib/esm/main.js"),
     "react-devtools-core": join(ROOT, "bench/device/stub.mjs"),
     vitest: join(ROOT, "bench/device/expect.ts"),
   },
