@@ -96,6 +96,21 @@ export { readCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointTag
 export { evaluate, rankSet, type EvaluateOptions } from "./eval/evaluate.js";
 export { recallMetrics, summaryRecall } from "./eval/protocols.js";
 export { positiveRanks, topK, recallAt } from "./eval/retrieval.js";
-export { embedGallery, embedQueries } from "./eval/embed.js";
-export { openRun, type OpenedRun } from "./run/open-run.js";
+export { embedGallery, embedQueries as embedEvaluationQueries } from "./eval/embed.js";
+export { openRun as openRunWithDataset, type OpenedRun } from "./run/open-run.js";
+export { embedImages, embedQueries } from "./infer/api.js";
+export {
+  openRun,
+  RunModel,
+  InputError,
+  type OpenRunOptions,
+  type RunIdentity,
+  type Embeddings,
+  type Query,
+  type QueryEmbeddings,
+  type EmbedOptions,
+  type ImageInput,
+} from "./infer/model.js";
+export { openIndex, search, CatalogueIndex, type Hit, type SearchOptions } from "./catalogue/search.js";
+export { IndexError } from "./catalogue/files.js";
 export { Rng } from "./util/rng.js";

@@ -13,6 +13,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   build: async () => (await import("./commands/build.js")).command,
   eval: async () => (await import("./commands/eval.js")).command,
   query: async () => (await import("./commands/query.js")).command,
+  index: async () => (await import("./commands/catalogue-index.js")).command,
   validate: async () => (await import("./commands/validate.js")).command,
   render: async () => (await import("./commands/render.js")).command,
   modules: async () => (await import("./commands/modules.js")).command,

@@ -18,9 +18,14 @@ interface Rgb {
   width: number;
 }
 
-async function decodeResized(file: string, o: Pick<ImageOptions, "image_size" | "resize" | "pad_square">): Promise<Rgb> {
+/** Where an image comes from: a file, or encoded bytes (an upload) named `name` in errors, decoded up to `maxPixels`. */
+export type ImageSourceBytes = { bytes: Uint8Array; name: string; maxPixels: number };
+
+async function decodeResized(input: string | ImageSourceBytes, o: Pick<ImageOptions, "image_size" | "resize" | "pad_square">): Promise<Rgb> {
   const r = resizeOf(o);
-  const image = sharp(file, { failOn: "truncated" }) // a cut-off file is an error naming it, not grey pixels
+  const file = typeof input === "string" ? input : input.name;
+  // a cut-off file is an error naming it, not grey pixels; bytes from elsewhere are bounded in decoded pixels too
+  const image = (typeof input === "string" ? sharp(input, { failOn: "truncated" }) : sharp(input.bytes, { failOn: "truncated", limitInputPixels: input.maxPixels }))
     .rotate().flatten({ background: WHITE });
   // contain: pad to an r×r white square; outside: shorter side = r, aspect kept.
   const resized = o.pad_square
@@ -106,8 +111,9 @@ export function cropNormalise(
  * One image file → normalised (image_size, image_size, 3) written into `out` at `offset`;
  * `augment` given = training crop/flip.
  */
-export async function decodeImageInto(file: string, o: ImageOptions, augment: Augment | undefined, out: Float32Array, offset: number): Promise<void> {
-  const rgb = await decodeResized(file, o);
+export async function decodeImageInto(input: string | ImageSourceBytes, o: ImageOptions, augment: Augment | undefined, out: Float32Array, offset: number): Promise<void> {
+  const rgb = await decodeResized(input, o);
+  const file = typeof input === "string" ? input : input.name;
   const s = o.image_size;
   if (rgb.width < s || rgb.height < s) {
     throw new ImageError(`${file}: resized to ${rgb.width}×${rgb.height}, smaller than image_size ${s}; raise data.resize`);
@@ -119,10 +125,10 @@ export async function decodeImageInto(file: string, o: ImageOptions, augment: Au
 }
 
 /** One image file → normalised (image_size, image_size, 3); `augment` given = training crop/flip. */
-export async function decodeImage(file: string, o: ImageOptions, augment?: Augment): Promise<Pixels> {
+export async function decodeImage(input: string | ImageSourceBytes, o: ImageOptions, augment?: Augment): Promise<Pixels> {
   const s = o.image_size;
   const out = new Float32Array(s * s * 3);
-  await decodeImageInto(file, o, augment, out, 0);
+  await decodeImageInto(input, o, augment, out, 0);
   return { data: out, height: s, width: s };
 }
 

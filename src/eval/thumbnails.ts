@@ -36,10 +36,21 @@ export async function thumbnails(loader: Pick<BatchLoader, "images">, ids: reado
   return out;
 }
 
-/** RGB bytes → a data URI of side `size` (small images scaled up without blur, as PNG). */
-export async function encodeThumbnail(rgb: Buffer, width: number, height: number, size: number): Promise<string> {
+/** An encoded thumbnail and its media type. */
+export interface Thumbnail {
+  bytes: Buffer;
+  type: "image/png" | "image/jpeg";
+}
+
+/** RGB bytes → an image of side `size` (small images scaled up without blur, as PNG; photos as JPEG). */
+export async function thumbnailOf(rgb: Buffer, width: number, height: number, size: number): Promise<Thumbnail> {
   const small = Math.max(width, height) < size;
   const img = sharp(rgb, { raw: { width, height, channels: 3 } }).resize(size, size, { fit: "inside", kernel: small ? "nearest" : "lanczos3" });
-  const encoded = small ? await img.png().toBuffer() : await img.jpeg({ quality: 75 }).toBuffer();
-  return `data:image/${small ? "png" : "jpeg"};base64,${encoded.toString("base64")}`;
+  return small ? { bytes: await img.png().toBuffer(), type: "image/png" } : { bytes: await img.jpeg({ quality: 75 }).toBuffer(), type: "image/jpeg" };
+}
+
+/** RGB bytes → a data URI of side `size` (thumbnailOf). */
+export async function encodeThumbnail(rgb: Buffer, width: number, height: number, size: number): Promise<string> {
+  const { bytes, type } = await thumbnailOf(rgb, width, height, size);
+  return `data:${type};base64,${bytes.toString("base64")}`;
 }

@@ -1,0 +1,153 @@
+// Searching a catalogue index: exact by default — one matrix product of the queries with every
+// embedding on the tfjs backend, then its top K — or through the approximate (HNSW) index when
+// the index has one and the caller asks. Scores are cosines (rows and queries are normalised).
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { Embeddings, RunIdentity } from "../infer/model.js";
+import { InputError } from "../infer/inputs.js";
+import { ApproxIndex, type RowHits } from "./approx.js";
+import { checkSameRun, INDEX_FILES, IndexError, readIndex, ThumbnailReader, type IndexItem, type IndexMeta } from "./files.js";
+
+/** One retrieved item. */
+export interface Hit {
+  row: number;
+  id: string;
+  score: number;
+}
+
+export interface SearchOptions {
+  /** How many items per query (1 ≤ k ≤ the catalogue's size, less the excluded). */
+  k: number;
+  /** Per query, rows to leave out (the reference item itself, when it is a catalogue item). */
+  exclude?: readonly (readonly number[])[];
+  /** Search the approximate index (the index must have one: sdfn index --approx). Default false: exact. */
+  approximate?: boolean;
+}
+
+/** Exact top K of each query against `matrix` (N, d) on the backend: one product, one topk. */
+export async function exactTopK(matrix: tf.Tensor2D, queries: Embeddings, k: number): Promise<RowHits[]> {
+  if (queries.count === 0) return [];
+  const { values, indices } = tf.tidy(() => {
+    const q = tf.tensor2d(queries.data, [queries.count, queries.dim]);
+    return tf.topk(tf.matMul(q, matrix, false, true), Math.min(k, matrix.shape[0]));
+  });
+  try {
+    const [scores, rows] = await Promise.all([values.data(), indices.data()]);
+    const kk = values.shape[1]!;
+    return Array.from({ length: queries.count }, (_, q) => ({
+      rows: Array.from(rows.subarray(q * kk, (q + 1) * kk)),
+      scores: Array.from(scores.subarray(q * kk, (q + 1) * kk)),
+    }));
+  } finally {
+    tf.dispose([values, indices]);
+  }
+}
+
+/** An opened catalogue index: its items, their embeddings on the backend, thumbnails on demand. */
+export class CatalogueIndex {
+  readonly dir: string;
+  readonly meta: IndexMeta;
+  readonly items: IndexItem[];
+  /** (count, dim) row-major, L2-normalised. */
+  readonly embeddings: Float32Array;
+  private readonly rowOf: Map<string, number>;
+  private matrix: tf.Tensor2D | null = null;
+  private approx: ApproxIndex | null = null;
+  private readonly thumbnails: ThumbnailReader;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    const contents = readIndex(this.dir);
+    this.meta = contents.meta;
+    this.items = contents.items;
+    this.embeddings = contents.embeddings;
+    this.rowOf = new Map(this.items.map((item, row) => [item.id, row]));
+    this.thumbnails = new ThumbnailReader(this.dir);
+  }
+
+  get count(): number {
+    return this.meta.count;
+  }
+
+  /** The row of a catalogue id, or undefined. */
+  row(id: string): number | undefined {
+    return this.rowOf.get(id);
+  }
+
+  /** Row `row`'s embedding (a view). */
+  embedding(row: number): Float32Array {
+    return this.embeddings.subarray(row * this.meta.dim, (row + 1) * this.meta.dim);
+  }
+
+  thumbnail(row: number): { bytes: Buffer; type: string } {
+    const item = this.items[row]!;
+    return { bytes: this.thumbnails.read(item), type: item.type };
+  }
+
+  /** Refuses a model of another run (IndexError naming index.json). */
+  checkRun(run: RunIdentity): void {
+    checkSameRun(this.dir, this.meta, run);
+  }
+
+  /** The `k` best items of each query, best first. */
+  async search(queries: Embeddings, o: SearchOptions): Promise<Hit[][]> {
+    if (queries.dim !== this.meta.dim) throw new InputError("queries", `have dimension ${queries.dim}, the index ${this.meta.dim}`);
+    const extra = Math.max(0, ...(o.exclude ?? []).map((e) => e.length));
+    const limit = this.count - extra;
+    if (!Number.isInteger(o.k) || o.k < 1 || o.k > limit) {
+      throw new InputError("k", `must be an integer from 1 to ${limit} (the catalogue's ${this.count} items${extra ? " less the reference" : ""}), got ${String(o.k)}`);
+    }
+    const found = o.approximate ? this.approximate().search(queries, o.k + extra) : await exactTopK(this.onBackend(), queries, o.k + extra);
+    return found.map(({ rows, scores }, q) => {
+      const skip = new Set(o.exclude?.[q] ?? []);
+      const hits: Hit[] = [];
+      rows.forEach((row, i) => {
+        if (!skip.has(row) && hits.length < o.k) hits.push({ row, id: this.items[row]!.id, score: scores[i]! });
+      });
+      return hits;
+    });
+  }
+
+  /** The embeddings as one (N, d) tensor on the active backend, made on first use. */
+  private onBackend(): tf.Tensor2D {
+    this.matrix ??= tf.tensor2d(this.embeddings, [this.count, this.meta.dim]);
+    return this.matrix;
+  }
+
+  private approximate(): ApproxIndex {
+    if (this.approx) return this.approx;
+    const file = join(this.dir, INDEX_FILES.approx);
+    if (!this.meta.approx || !existsSync(file)) {
+      throw new IndexError(`${this.dir}: has no approximate index; build one with sdfn index RUN … --out ${this.dir} --approx (exact search needs none)`);
+    }
+    this.approx = ApproxIndex.open(file, this.meta.approx, this.meta.dim);
+    return this.approx;
+  }
+
+  /** Frees the tensor and closes the files. */
+  close(): void {
+    this.matrix?.dispose();
+    this.matrix = null;
+    this.thumbnails.close();
+  }
+}
+
+/** Opens (and verifies) the index in `dir`; with `run`, refuses an index another run's model embedded. */
+export function openIndex(dir: string, run?: RunIdentity | { identity: RunIdentity }): CatalogueIndex {
+  const index = new CatalogueIndex(dir);
+  if (run) {
+    try {
+      index.checkRun("identity" in run ? run.identity : run);
+    } catch (err) {
+      index.close();
+      throw err;
+    }
+  }
+  return index;
+}
+
+/** The `k` best catalogue items of each query, best first (exact unless `approximate`): `index.search`. */
+export function search(index: CatalogueIndex, queries: Embeddings, o: SearchOptions): Promise<Hit[][]> {
+  return index.search(queries, o);
+}
