@@ -67,8 +67,10 @@ export interface Network {
   image: ImageEncoder;
   text: TextEncoder;
   fusion: FusionLayer[];
+  /** Learning-rate multipliers the encoders ask for, by full parameter-name prefix (the optimizer reads them). */
+  lrMults: ReadonlyMap<string, number>;
   encodeQuery(input: QueryInput, fc: ForwardContext): QueryOutput;
-  /** (B, d) average-pooled target t */
+  /** (B, d) the target t: the image encoder's pooled embedding (average-pooled tokens unless it defines one) */
   encodeTarget(images: tf.Tensor4D, fc: ForwardContext): tf.Tensor2D;
   dispose(): void;
 }
@@ -140,12 +142,20 @@ function assemble(recipe: NetworkRecipe, registry: Registry, opts: CompileOption
     image,
     text,
     fusion,
+    lrMults: new Map([...(image.lrMults ?? []), ...(text.lrMults ?? [])]),
     encodeQuery: (input, fc) =>
       // tidy keeps the tensors nested in the returned object (its arrays included)
       tf.tidy(() => fuse(fusion, moduleNames, dim, image, text, input, fc) as unknown as tf.TensorContainer) as unknown as QueryOutput,
-    encodeTarget: (images, fc) => tf.tidy(() => image.encode(images, fc).mean(1) as tf.Tensor2D),
+    encodeTarget: (images, fc) => tf.tidy(() => encodeImage(image, images, fc).pooled),
     dispose: () => store.dispose(),
   };
+}
+
+/** Region tokens X (B, N, d) and the pooled embedding (B, d): the encoder's own, else the mean of X. */
+function encodeImage(image: ImageEncoder, images: tf.Tensor4D, fc: ForwardContext): { tokens: tf.Tensor3D; pooled: tf.Tensor2D } {
+  if (image.encodePooled) return image.encodePooled(images, fc);
+  const tokens = image.encode(images, fc);
+  return { tokens, pooled: tokens.mean(1) as tf.Tensor2D };
 }
 
 /** The query path of docs/model.md §4: X, (W, s) → L routed layers → f, q. */
@@ -158,17 +168,19 @@ function fuse(
   { reference, tokens, mask }: QueryInput,
   fc: ForwardContext,
 ): QueryOutput {
-  const x = image.encode(reference, fc); // (B, N, d)
+  const { tokens: x, pooled } = encodeImage(image, reference, fc); // (B, N, d), (B, d)
   const [b, n] = x.shape;
   const { words, sentence } = text.encode(tokens, mask, fc); // (B, T, d), (B, d)
   const m = names.length;
   let inputs: tf.Tensor3D[] = names.map(() => x); // layer 1: every module takes X
+  // layer 1: the encoder's pooled embedding; later layers: the mean of each module's input
+  let pooledInputs: tf.Tensor2D[] = names.map(() => pooled);
   const paths: tf.Tensor3D[] = [];
   let fused: tf.Tensor3D | null = null;
   let lastInputs: tf.Tensor3D | null = null;
   fusion.forEach(({ modules, router }, l) => {
     const outputs = modules.map((module, i) => {
-      const y = module.forward({ tokens: inputs[i]!, words, wordMask: mask, sentence }, fc);
+      const y = module.forward({ tokens: inputs[i]!, words, wordMask: mask, sentence, pooled: pooledInputs[i]! }, fc);
       if (y.shape.length !== 3 || y.shape[0] !== b || y.shape[1] !== n || y.shape[2] !== dim) {
         throw new Error(`fusion.layers.${l}.modules.${i} (${names[i]}) returned shape [${y.shape}], expected [${b}, ${n}, ${dim}]`);
       }
@@ -186,8 +198,10 @@ function fuse(
     if (l < fusion.length - 1) {
       // receiver-major again, so each receiver's input is one contiguous block
       inputs = unstack<tf.Tensor2D>(mixed.transpose([1, 0, 2]), 0).map((t) => t.reshape([b, n, dim]) as tf.Tensor3D);
+      pooledInputs = inputs.map((t) => t.mean(1) as tf.Tensor2D);
     } else {
-      lastInputs = tf.stack(inputs.map((t) => t.mean(1))).transpose([1, 0, 2]) as tf.Tensor3D; // (B, M, d)
+      // (B, M, d); in layer 1 pooledInputs holds the encoder's pooled embedding, not X's mean
+      lastInputs = tf.stack(l > 0 ? pooledInputs : inputs.map((t) => t.mean(1))).transpose([1, 0, 2]) as tf.Tensor3D;
       fused = mixed.reshape([b, n, dim]) as tf.Tensor3D; // f = Σ_i w_i y^L_i
     }
   });

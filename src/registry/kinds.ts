@@ -5,7 +5,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { ForwardContext } from "../nn/context.js";
 import type { ParamScope } from "../nn/scope.js";
 // Type-only: the training and data kinds keep their contracts beside their code.
-import type { DatasetBuildContext, DatasetSource } from "../data/types.js";
+import type { DatasetBuildContext, DatasetSource, Vocabulary } from "../data/types.js";
 import type { Loss, LossBuildContext, Optimizer, OptimizerBuildContext, Schedule, ScheduleBuildContext } from "../train/kinds.js";
 
 export type { ForwardContext } from "../nn/context.js";
@@ -28,6 +28,13 @@ export interface FusionInput {
   words: tf.Tensor3D; // (B, T, d) word features W
   wordMask: tf.Tensor2D; // (B, T) float32, 1 for a real word, 0 for padding
   sentence: tf.Tensor2D; // (B, d) sentence feature s
+  /**
+   * (B, d) the pooled embedding of the input tokens: in the first layer the image encoder's own
+   * (CLIP: its projected class token; the mean of X for encoders without one), in later layers the
+   * mean of the module's input tokens. Global composition methods (TIRG, ARTEMIS, CLIP4Cir's
+   * Combiner) compose it with the sentence.
+   */
+  pooled: tf.Tensor2D;
 }
 export interface ModuleBuildContext {
   dim: number;
@@ -98,7 +105,18 @@ export interface PretrainedFile {
   path: string;
   /** How to obtain it: the commands to run, on any machine with internet access. */
   obtain: string;
+  /** What a null path means instead, for the message when the file is missing (default: train from scratch). */
+  instead?: string;
 }
+/** What a text encoder's tokenizer is built from besides its params. */
+export interface TokenizerContext {
+  /** Relative paths in the params resolve against it (the working directory). */
+  filesDir: string;
+  /** The most tokens a text keeps (data.max_words); the tokenizer truncates to it. */
+  maxTokens: number;
+}
+/** A text encoder's own tokenizer: a vocabulary whose `encode` truncates to the context's maxTokens itself. */
+export type Tokenizer = Vocabulary;
 export interface ImageEncoderBuildContext extends EncoderFiles {
   dim: number;
   scope: ParamScope;
@@ -121,7 +139,21 @@ export interface ImageEncoder {
   grid?(size: number): number;
   /** The file its weights started from; absent when they are random (or a checkpoint's). */
   readonly pretrained?: PretrainedSource;
+  /**
+   * images (B, H, W, 3) → region tokens (B, N, d) and the encoder's pooled embedding (B, d) in one
+   * pass (CLIP: the projected class token). Absent: the pooled embedding is the mean of the tokens.
+   * The network's target embedding t is this pooled embedding.
+   */
+  encodePooled?(images: tf.Tensor4D, fc: ForwardContext): { tokens: tf.Tensor3D; pooled: tf.Tensor2D };
+  /** Learning-rate multipliers of its parameters by name prefix (e.g. "image.backbone." → 0.1); see EncoderLrMults. */
+  readonly lrMults?: EncoderLrMults;
 }
+/**
+ * Learning-rate multipliers an encoder asks for, keyed by the full parameter-name prefix they apply
+ * to ("text.backbone." → 0.1: its pretrained part trains at a tenth of the optimizer's rate; 0 = frozen).
+ * The optimizer multiplies each parameter's rate by the multiplier of the longest matching prefix.
+ */
+export type EncoderLrMults = ReadonlyMap<string, number>;
 export interface TextEncoderBuildContext extends EncoderFiles {
   dim: number;
   vocabulary: { size: number; words: readonly string[] };
@@ -140,6 +172,8 @@ export interface TextEncoder {
   readonly glove?: GloveStats;
   /** The file its weights started from (GloVe); absent when they are random (or a checkpoint's). */
   readonly pretrained?: PretrainedSource;
+  /** Learning-rate multipliers of its parameters by name prefix (see EncoderLrMults). */
+  readonly lrMults?: EncoderLrMults;
   /** tokens (B, T) int32, mask (B, T) float32 → word features (B, T, d) and sentence (B, d). */
   encode(
     tokens: tf.Tensor2D,

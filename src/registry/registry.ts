@@ -4,7 +4,7 @@
 // It is the only global mutable state (tests make their own instance). No scopes, no fallback.
 import type { z } from "zod";
 import { UserError } from "../util/errors.js";
-import type { KindContracts, PretrainedFile } from "./kinds.js";
+import type { KindContracts, PretrainedFile, Tokenizer, TokenizerContext } from "./kinds.js";
 
 /**
  * One registered thing: its exact name, its params as a zod object (each field
@@ -26,6 +26,12 @@ export interface Declaration<Params extends z.ZodObject = z.ZodObject, Ctx = any
    * GloVe), so a missing one is refused before a run directory is made, with how to obtain it.
    */
   pretrainedFiles?: (params: z.output<Params>) => PretrainedFile[];
+  /**
+   * Text encoders only, optional: the tokenizer the encoder was trained with (CLIP's byte-level
+   * BPE), built from its params. A run then tokenizes with it instead of a vocabulary of the
+   * training words, and keeps it as its vocabulary.json.
+   */
+  tokenizer?: (params: z.output<Params>, ctx: TokenizerContext) => Tokenizer;
 }
 
 /** The kinds of registered things a recipe can name. */

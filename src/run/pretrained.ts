@@ -21,6 +21,8 @@ export interface PretrainedFileStatus {
   bytes?: number;
   /** The steps that obtain it. */
   obtain: string;
+  /** What a null path means instead (default: train from scratch). */
+  instead?: string;
 }
 
 const ENCODERS = [
@@ -37,7 +39,7 @@ export function pretrainedFiles(loaded: LoadedRecipe, cwd = process.cwd()): Pret
     return (declaration.pretrainedFiles?.(params) ?? []).map((f) => {
       const file = resolve(cwd, f.path);
       const stat = existsSync(file) ? statSync(file) : undefined;
-      return { key: `${where}.${f.param}`, file, found: Boolean(stat?.isFile()), bytes: stat?.isFile() ? stat.size : undefined, obtain: f.obtain };
+      return { key: `${where}.${f.param}`, file, found: Boolean(stat?.isFile()), bytes: stat?.isFile() ? stat.size : undefined, obtain: f.obtain, instead: f.instead };
     });
   });
 }
@@ -53,7 +55,7 @@ export function checkPretrainedFiles(loaded: LoadedRecipe, cwd = process.cwd()):
       loaded.locate(
         f.key.split("."),
         `${f.key}: no file at ${f.file}${existsSync(f.file) ? " (it is a directory)" : ""} (paths are relative to the working directory); ` +
-          `${f.obtain}; or, to train from scratch on purpose, --set ${f.key}=null`,
+          `${f.obtain}; or, ${f.instead ?? "to train from scratch on purpose"}, --set ${f.key}=null`,
       ),
     );
   if (problems.length) throw new RecipeError(problems);

@@ -12,6 +12,7 @@ import type { NamedLoss } from "../train/step.js";
 import { stepsPerEpoch } from "../train/trainer.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import { UserError } from "../util/errors.js";
+import { PretrainedFileError } from "../encoders/pretrained.js";
 
 export interface SessionOptions {
   /** The vocabulary to use (a run's, or a synthetic `{ size, words }` with `dataset: false`); default: built from the training captions. */
@@ -57,7 +58,8 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
   let dataset: OpenDataset | null = null;
   if (opts.dataset !== false) {
     const { openDataset } = await import("../data/index.js");
-    const vocabulary = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
+    const given = opts.vocabulary && "encode" in opts.vocabulary ? opts.vocabulary : undefined;
+    const vocabulary = given ?? encoderTokenizer(loaded, opts.cwd ?? process.cwd());
     const check = opts.checkImages ? { checkImages: true, onProgress: opts.checkImages.onProgress } : {};
     dataset = await openDataset(recipe, registry, { vocabulary, cwd: opts.cwd, allowOutsideRoot: loaded.allowOutsideRoot, ...check });
     checkRecallWithinGalleries(loaded, dataset);
@@ -91,6 +93,23 @@ export async function openSession(loaded: LoadedRecipe, opts: SessionOptions = {
   } catch (err) {
     dispose();
     throw err;
+  }
+}
+
+/**
+ * The text encoder's own tokenizer (CLIP's BPE) when it declares one, truncating to data.max_words;
+ * undefined: the dataset builds a vocabulary of the training words. A missing or unreadable
+ * merges file is reported at its recipe key (exit 2).
+ */
+function encoderTokenizer(loaded: LoadedRecipe, cwd: string): Vocabulary | undefined {
+  const { recipe, registry } = loaded;
+  const { declaration, params } = registry.resolve("text_encoder", recipe.encoders.text, "encoders.text");
+  if (!declaration.tokenizer) return undefined;
+  const maxTokens = Number(registry.resolve("dataset", recipe.data, "data").params.max_words ?? 32);
+  try {
+    return declaration.tokenizer(params, { filesDir: cwd, maxTokens });
+  } catch (err) {
+    throw err instanceof PretrainedFileError ? err.at("encoders.text") : err;
   }
 }
 
@@ -149,7 +168,7 @@ function sessionOf(p: Parts): Session {
     get optimizer() {
       if (!optimizer) {
         const trainable = [...p.network.store.variables].filter(([, v]) => v.trainable);
-        const built = registry.build("optimizer", t.optimizer, { variables: new Map(trainable) }, "training.optimizer");
+        const built = registry.build("optimizer", t.optimizer, { variables: new Map(trainable), lrMults: p.network.lrMults }, "training.optimizer");
         p.disposers.push(() => built.dispose());
         optimizer = built;
       }

@@ -42,6 +42,11 @@ export interface Loss {
 export interface OptimizerBuildContext {
   /** Trainable variables by dotted parameter name, in store order. */
   variables: ReadonlyMap<string, tf.Variable>;
+  /**
+   * Learning-rate multipliers by parameter-name prefix that the network's encoders ask for
+   * (a CLIP encoder's `lr_mult`): a parameter's rate is multiplied by the longest matching prefix's.
+   */
+  lrMults?: ReadonlyMap<string, number>;
 }
 
 /** Serializable optimizer state: moment tensors by name ("m/<param>", "v/<param>") and scalars. */

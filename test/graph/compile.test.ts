@@ -119,7 +119,7 @@ describe("the routed fusion", () => {
     // with X from the encoder, layer 1's mean = (GTM_0(X) + GTM_1(X) + X) / 3
     const x = net.image.encode(input.reference, evalFc);
     const { words, sentence } = net.text.encode(input.tokens, input.mask, evalFc);
-    const ys = net.fusion[0]!.modules.map((mod) => mod.forward({ tokens: x, words, wordMask: input.mask, sentence }, evalFc));
+    const ys = net.fusion[0]!.modules.map((mod) => mod.forward({ tokens: x, words, wordMask: input.mask, sentence, pooled: x.mean(1) }, evalFc));
     const mean = tf.mean(tf.stack(ys), 0).mean(1);
     expectClose(li.map((rows) => rows[0]), toArray(mean), 1e-5);
     net.dispose();

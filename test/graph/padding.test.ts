@@ -81,9 +81,10 @@ describe.each(["cpu", "torch"] as const)("padding invariance on %s", (backend) =
     tf.tidy(() => {
       const regions = randn([B, 5, D], 1) as tf.Tensor3D;
       const sentence = randn([B, D], 3) as tf.Tensor2D;
-      const plain = module.forward({ tokens: regions, words: words(), wordMask: mask(), sentence }, training());
+      const pooled = regions.mean(1) as tf.Tensor2D;
+      const plain = module.forward({ tokens: regions, words: words(), wordMask: mask(), sentence, pooled }, training());
       // padded word features are arbitrary (not 0): the mask alone must hide them
-      const padded = module.forward({ tokens: regions, words: padWords(words(), 5), wordMask: padWords(mask()), sentence }, training());
+      const padded = module.forward({ tokens: regions, words: padWords(words(), 5), wordMask: padWords(mask()), sentence, pooled }, training());
       expect(maxDiff(plain, padded)).toBeLessThanOrEqual(1e-6);
     });
     store.dispose();

@@ -34,6 +34,7 @@ function input(): FusionInput {
       [1, 1, 0, 0],
     ]),
     sentence: randn([2, D], 3) as tf.Tensor2D,
+    pooled: randn([2, D], 4) as tf.Tensor2D,
   };
 }
 
@@ -147,6 +148,7 @@ describe.each(createRegistry().list("module").map((d) => [d.name, d] as const))(
         [1, 0, 0],
       ]),
       sentence: randn([2, dim], 3) as tf.Tensor2D,
+      pooled: randn([2, dim], 4) as tf.Tensor2D,
     };
     const step = () => {
       const { value: loss, grads } = tf.variableGrads(() => {

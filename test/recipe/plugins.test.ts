@@ -30,7 +30,7 @@ describe("acme/GatedSum (examples/plugins/gated-sum.ts)", () => {
     v("gate.bias").assign(tf.tensor1d([0, -1]));
     const x = tf.tensor3d([[[2, -1]]]); // (B=1, N=1, d=2)
     const s = tf.tensor2d([[1, 1]]);
-    const out = module.forward({ tokens: x, sentence: s, words: tf.zeros([1, 1, 2]), wordMask: tf.ones([1, 1]) }, fc);
+    const out = module.forward({ tokens: x, sentence: s, words: tf.zeros([1, 1, 2]), wordMask: tf.ones([1, 1]), pooled: x.mean(1) }, fc);
     // p = [1.5, 2]; gate logits = x·W_x + p·W_s + b = [2, 0] + [0, 2] + [0, -1] = [2, 1]
     const sig = (z: number) => 1 / (1 + Math.exp(-z));
     const [g0, g1] = [sig(2), sig(1)];
@@ -48,7 +48,7 @@ describe("acme/GatedSum (examples/plugins/gated-sum.ts)", () => {
     expect(local.variables.get("gate.bias")!.shape).toEqual([1]); // one gate per token
     const x = tf.randomNormal([2, 3, 4], 0, 1, "float32", 1) as tf.Tensor3D;
     const s = tf.randomNormal([2, 4], 0, 1, "float32", 2) as tf.Tensor2D;
-    const input = { tokens: x, sentence: s, words: tf.zeros([2, 1, 4]) as tf.Tensor3D, wordMask: tf.ones([2, 1]) as tf.Tensor2D };
+    const input = { tokens: x, sentence: s, words: tf.zeros([2, 1, 4]) as tf.Tensor3D, wordMask: tf.ones([2, 1]) as tf.Tensor2D, pooled: x.mean(1) as tf.Tensor2D };
     const before = tf.memory().numTensors;
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(module.forward(input, fc))) as tf.Scalar, local.trainable());
     expect(Object.keys(grads).length).toBe(5);

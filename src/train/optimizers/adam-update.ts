@@ -43,7 +43,7 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
   const slots = new Map<string, Slot>();
   const updated = new Map<string, tf.Variable>();
   for (const [name, variable] of ctx.variables) {
-    const lrMult = name.startsWith(BACKBONE_PREFIX) ? p.backbone_lr_mult : 1;
+    const lrMult = (name.startsWith(BACKBONE_PREFIX) ? p.backbone_lr_mult : 1) * prefixMult(ctx.lrMults, name);
     if (lrMult === 0) continue; // frozen: no moments, and no gradient is computed for it
     updated.set(name, variable);
     slots.set(name, {
@@ -122,6 +122,16 @@ export function createAdam(p: AdamParams, ctx: OptimizerBuildContext, decoupled:
       slots.clear();
     },
   };
+}
+
+/** The multiplier of the longest prefix of `name` in `mults` (1 when none matches). */
+export function prefixMult(mults: ReadonlyMap<string, number> | undefined, name: string): number {
+  let best = "";
+  let mult = 1;
+  for (const [prefix, m] of mults ?? []) {
+    if (name.startsWith(prefix) && prefix.length >= best.length) [best, mult] = [prefix, m];
+  }
+  return mult;
 }
 
 /** Scalar factor min(1, maxNorm / ‖g‖) over the global L2 norm of all gradients. */
