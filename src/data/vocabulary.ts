@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { replaceFile } from "../io/owned-files.js";
 import { DamagedFileError, readJsonFile } from "../util/json-file.js";
 import type { Vocabulary } from "./types.js";
+import { clipBpeFromJSON } from "./clip-bpe.js";
 
 export const PAD = 0;
 export const UNK = 1;
@@ -63,6 +64,7 @@ export function buildVocabulary(texts: Iterable<string>, minCount = 1): Vocabula
 
 /** The vocabulary a `toJSON()` produced; throws with the reason when the object is not one. */
 export function vocabularyFromJSON(json: unknown, where = "vocabulary"): Vocabulary {
+  if ((json as { format?: unknown } | null)?.format === "sdfn-clip-bpe") return clipBpeFromJSON(json, where); // a CLIP text encoder's tokenizer
   const v = json as Partial<VocabularyJSON> | null;
   if (!v || v.format !== "sdfn-vocabulary" || v.version !== 1 || !Array.isArray(v.words)) {
     throw new Error(`${where}: not an sdfn vocabulary (expected {"format": "sdfn-vocabulary", "version": 1, "words": [...]})`);
