@@ -132,6 +132,10 @@ class ImageEncoder(nn.Module):
         x = self.proj(x)
         return x.flatten(2).transpose(1, 2)
 
+    def encode(self, images):  # -> tokens (B, N, d), pooled (B, d): their mean
+        tokens = self(images)
+        return tokens, tokens.mean(1)
+
 
 # ── text ─────────────────────────────────────────────────────────────────────
 class TextEncoder(nn.Module):

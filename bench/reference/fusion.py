@@ -1,7 +1,8 @@
 """Fusion of SDFN (docs/model.md): the operation modules JRM, CAM, GTM, RCM, the
 routers msr / shared / static, and L layers of dynamic routing between them.
 
-Every module maps (x (B, N, d), W (B, T, d), mask (B, T), s (B, d)) -> (B, N, d).
+Every module maps (x (B, N, d), W (B, T, d), mask (B, T), s (B, d), pooled (B, d)) -> (B, N, d);
+pooled is the image encoder's pooled embedding in layer 1 and the mean of x in later layers.
 """
 import math
 
@@ -58,7 +59,7 @@ class JRM(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(float(cfg.get("dropout", 0.1)))
 
-    def forward(self, x, words, mask, sentence):
+    def forward(self, x, words, mask, sentence, pooled=None):
         n = x.shape[1]
         z = self.input(torch.cat([x, sentence[:, None, :]], 1))  # (B, N+1, d)
         z = self.norm1(z + self.dropout(self.attn(z, z)))
@@ -78,7 +79,7 @@ class CAM(nn.Module):
         self.ffn = FeedForward(dim, _ffn_width(dim, cfg), float(cfg.get("dropout", 0.1)))
         self.dropout = nn.Dropout(float(cfg.get("dropout", 0.1)))
 
-    def forward(self, x, words, mask, sentence):
+    def forward(self, x, words, mask, sentence, pooled=None):
         h = x + self.dropout(self.attn(self.norm1(x), words, mask))
         return h + self.dropout(self.ffn(self.norm2(h)))
 
@@ -91,7 +92,7 @@ class GTM(nn.Module):
         self.gamma = nn.Linear(dim, dim)
         self.beta = nn.Linear(dim, dim)
 
-    def forward(self, x, words, mask, sentence):
+    def forward(self, x, words, mask, sentence, pooled=None):
         return self.gamma(sentence)[:, None, :] * x + self.beta(sentence)[:, None, :]
 
 
@@ -101,11 +102,102 @@ class RCM(nn.Module):
     def __init__(self, dim, cfg):
         super().__init__()
 
-    def forward(self, x, words, mask, sentence):
+    def forward(self, x, words, mask, sentence, pooled=None):
         return x
 
 
-MODULES = {"JRM": JRM, "CAM": CAM, "GTM": GTM, "RCM": RCM}
+# ── the peers' composition methods (src/modules/{tirg,artemis,combiner}.ts) ──
+def _l2(x):
+    return x / x.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+class _MLP(nn.Module):
+    def __init__(self, cin, hidden, cout):
+        super().__init__()
+        self.fc1 = nn.Linear(cin, hidden)
+        self.fc2 = nn.Linear(hidden, cout)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class TIRG(nn.Module):
+    """TIRG (Vo et al. 2019): w_g * sigmoid(MLP_g[x; s]) * x + w_r * MLP_r[x; s], on the pooled
+    feature (every token gets the result) or on each token."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        hidden = int(round(float(cfg.get("hidden_mult", 2)) * dim))
+        self.tokens = cfg.get("apply_to", "pooled") == "tokens"
+        self.gate = _MLP(2 * dim, hidden, dim)
+        self.residual = _MLP(2 * dim, hidden, dim)
+        self.gate_weight = nn.Parameter(torch.tensor([float(cfg.get("gate_weight", 1.0))]))
+        self.residual_weight = nn.Parameter(torch.tensor([float(cfg.get("residual_weight", 10.0))]))
+
+    def _compose(self, x, s):
+        xs = torch.cat([x, s.expand_as(x)], -1)
+        return self.gate_weight * torch.sigmoid(self.gate(xs)) * x + self.residual_weight * self.residual(xs)
+
+    def forward(self, x, words, mask, sentence, pooled=None):
+        if self.tokens:
+            return self._compose(x, sentence[:, None, :])
+        return self._compose(pooled, sentence)[:, None, :].expand_as(x)
+
+
+class ChannelAttention(nn.Module):
+    """softmax over the channels of MLP(m)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, dim)
+        self.fc2 = nn.Linear(dim, dim)
+
+    def forward(self, m):
+        return self.fc2(F.relu(self.fc1(m))).softmax(-1)
+
+
+class ARTEMIS(nn.Module):
+    """ARTEMIS (Delmas et al. 2022) as one query vector: score(t) = <q, t> with
+    q = A_EM(m) * n(T m) + A_IS(m) * n(A_IS(m) * r), r and m L2-normalised (the attended target is
+    not re-normalised: see src/modules/artemis.ts)."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        self.transform = nn.Linear(dim, dim)
+        self.attention_em = ChannelAttention(dim)
+        self.attention_is = ChannelAttention(dim)
+
+    def forward(self, x, words, mask, sentence, pooled=None):
+        r, m = _l2(pooled), _l2(sentence)
+        a_em, a_is = self.attention_em(m), self.attention_is(m)
+        q = a_em * _l2(self.transform(m)) + a_is * _l2(a_is * r)
+        return q[:, None, :].expand_as(x)
+
+
+class Combiner(nn.Module):
+    """CLIP4Cir's Combiner (Baldrati et al. 2022): n(W_o c + lambda s + (1 - lambda) r)."""
+
+    def __init__(self, dim, cfg):
+        super().__init__()
+        width = int(round(float(cfg.get("projection_mult", 4)) * dim))
+        hidden = int(round(float(cfg.get("hidden_mult", 8)) * dim))
+        self.text_projection = nn.Linear(dim, width)
+        self.image_projection = nn.Linear(dim, width)
+        self.combiner = nn.Linear(2 * width, hidden)
+        self.output = nn.Linear(hidden, dim)
+        self.scalar = _MLP(2 * width, hidden, 1)
+        self.dropout = nn.Dropout(float(cfg.get("dropout", 0.5)))
+
+    def forward(self, x, words, mask, sentence, pooled=None):
+        s, r = sentence, pooled
+        projected = torch.cat([self.dropout(F.relu(self.text_projection(s))), self.dropout(F.relu(self.image_projection(r)))], -1)
+        c = self.dropout(F.relu(self.combiner(projected)))
+        lam = torch.sigmoid(self.scalar.fc2(self.dropout(F.relu(self.scalar.fc1(projected)))))
+        out = _l2(self.output(c) + lam * s + (1 - lam) * r)
+        return out[:, None, :].expand_as(x)
+
+
+MODULES = {"JRM": JRM, "CAM": CAM, "GTM": GTM, "RCM": RCM, "TIRG": TIRG, "ARTEMIS": ARTEMIS, "Combiner": Combiner}
 
 
 def _ffn_width(dim, cfg):
@@ -246,15 +338,21 @@ class Fusion(nn.Module):
             FusionLayer(dim, mods, 1 if l == count - 1 else len(mods), l == count - 1, router) for l in range(count)
         )
 
-    def forward(self, x, words, mask, sentence):
-        """-> f (B, N, d), paths [(B, M, M)] * (L-1) + [(B, M, 1)], last layer's pooled inputs (B, M, d)."""
+    def forward(self, x, words, mask, sentence, pooled=None):
+        """-> f (B, N, d), paths [(B, M, M)] * (L-1) + [(B, M, 1)], last layer's pooled inputs (B, M, d).
+        pooled (B, d): the image encoder's pooled embedding, what layer 1's modules get as theirs
+        (default: the mean of x); later layers' modules get the mean of their inputs."""
         m = len(self.layers[0].modules_)
         inputs = x[:, None].expand(-1, m, -1, -1)  # (B, M, N, d)
+        pooled_inputs = (x.mean(1) if pooled is None else pooled)[:, None].expand(-1, m, -1)  # (B, M, d)
         paths = []
         for layer in self.layers:
             last_inputs = inputs.mean(2)
-            y = torch.stack([mod(inputs[:, j], words, mask, sentence) for j, mod in enumerate(layer.modules_)], 1)
+            y = torch.stack(
+                [mod(inputs[:, j], words, mask, sentence, pooled_inputs[:, j]) for j, mod in enumerate(layer.modules_)], 1
+            )
             p = layer.router(y, words, mask, sentence)  # (B, M, R)
             paths.append(p)
             inputs = torch.einsum("bij,bind->bjnd", p, y)  # the last layer: R = 1 -> f
+            pooled_inputs = inputs.mean(2)
         return inputs[:, 0], paths, last_inputs

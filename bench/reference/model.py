@@ -32,13 +32,13 @@ class SDFN(nn.Module):
             self.weights[item["type"]] = float(item.get("weight", 1.0))
 
     def encode_query(self, reference, tokens, mask):
-        x = self.image(reference)
+        x, pooled = self.image.encode(reference)
         words, sentence = self.text(tokens, mask)
-        f, paths, last_inputs = self.fusion(x, words, mask, sentence)
+        f, paths, last_inputs = self.fusion(x, words, mask, sentence, pooled)
         return {"query": f.mean(1), "tokens": f, "paths": paths, "last_inputs": last_inputs}
 
     def encode_target(self, images):
-        return self.image(images).mean(1)
+        return self.image.encode(images)[1]
 
     def forward(self, batch, teacher=None):
         """batch: reference, target (B, H, W, C), tokens (B, T), mask (B, T).

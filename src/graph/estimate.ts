@@ -170,6 +170,18 @@ function moduleActivations(spec: Typed, tokens: number, words: number, dim: numb
       return 3 * nd;
     case "RCM":
       return 0;
+    case "TIRG": { // [x; s], both MLPs' hidden layers and outputs, per token or once (then laid over the N tokens)
+      const hidden = Number(spec.hidden_mult ?? 2) * dim;
+      const per = 2 * dim + 4 * hidden + 4 * dim;
+      return spec.apply_to === "tokens" ? tokens * per : per + 2 * nd;
+    }
+    case "ARTEMIS": // two channel attentions, the transform, normalisations: a few d-vectors, then laid over the tokens
+      return 12 * dim + 2 * nd;
+    case "Combiner": { // the projections, the combining layer, λ's hidden layer (with ReLU and dropout each)
+      const width = Number(spec.projection_mult ?? 4) * dim;
+      const hidden = Number(spec.hidden_mult ?? 8) * dim;
+      return 6 * width + 6 * hidden + 4 * dim + 2 * nd;
+    }
     default: // a plugin's module: as much as an attention module
       return nd * 8 + 2 * ffn * nd;
   }

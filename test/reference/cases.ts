@@ -108,6 +108,35 @@ export const CASES: ParityCase[] = [
     ),
     shape: { batch: 3, imageSize: 3, channels: 5, textLength: 4, seed: 15 },
   },
+  // The peers' composition methods (src/modules/{tirg,artemis,combiner}.ts), each as its recipe
+  // runs it (one layer, the static router, the classification loss), then together under msr.
+  ...(
+    [
+      ["TIRG on the pooled feature (recipes/peers/tirg-*)", "{ type: TIRG }"],
+      ["TIRG on every region token (apply_to: tokens)", "{ type: TIRG, apply_to: tokens, hidden_mult: 1.5 }"],
+      ["ARTEMIS as one query vector (recipes/peers/artemis-*)", "{ type: ARTEMIS }"],
+      ["CLIP4Cir's Combiner (recipes/peers/clip4cir-*)", "{ type: Combiner, projection_mult: 2, hidden_mult: 3 }"],
+    ] as const
+  ).map(([name, module], i) => ({
+    name: `${name}: one layer, static router (features, lstm)`,
+    yaml: header(
+      `{ type: features, dim: 8, channels: ${5 + i} }`,
+      "{ type: lstm, hidden: 8, embedding_dim: 6 }",
+      `{ layers: 1, modules: [${module}], router: { type: static } }`,
+      "[{ type: batch_classification, weight: 1 }]",
+    ),
+    shape: { batch: 4, imageSize: 3, channels: 5 + i, textLength: 5, seed: 21 + i },
+  })),
+  {
+    name: "TIRG, ARTEMIS, Combiner and CAM routed over 2 layers by msr (features, gru, all losses)",
+    yaml: header(
+      "{ type: features, dim: 8, channels: 6 }",
+      "{ type: gru, hidden: 8, embedding_dim: 6 }",
+      "{ layers: 2, modules: [{ type: TIRG }, { type: ARTEMIS }, { type: Combiner, projection_mult: 1, hidden_mult: 2 }, { type: CAM, heads: 2 }], router: { type: msr, hidden: 4 } }",
+      ALL_LOSSES,
+    ),
+    shape: { batch: 3, imageSize: 2, channels: 6, textLength: 4, seed: 25 },
+  },
   {
     name: "training mode: batch norm from the batch, running statistics updated (small_cnn, dropout 0, msr mean)",
     yaml: header(
