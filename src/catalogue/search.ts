@@ -17,8 +17,8 @@ export interface Hit {
 }
 
 export interface SearchOptions {
-  /** How many items per query (1 ≤ k ≤ the catalogue's size, less the excluded). */
-  k: number;
+  /** How many items per query, or one count per query (1 ≤ k ≤ the catalogue's size, less the excluded). */
+  k: number | readonly number[];
   /** Per query, rows to leave out (the reference item itself, when it is a catalogue item). */
   exclude?: readonly (readonly number[])[];
   /** Search the approximate index (the index must have one: sdfn index --approx). Default false: exact. */
@@ -93,20 +93,26 @@ export class CatalogueIndex {
   /** The `k` best items of each query, best first. */
   async search(queries: Embeddings, o: SearchOptions): Promise<Hit[][]> {
     if (queries.dim !== this.meta.dim) throw new InputError("queries", `have dimension ${queries.dim}, the index ${this.meta.dim}`);
-    const extra = Math.max(0, ...(o.exclude ?? []).map((e) => e.length));
-    const limit = this.count - extra;
-    if (!Number.isInteger(o.k) || o.k < 1 || o.k > limit) {
-      throw new InputError("k", `must be an integer from 1 to ${limit} (the catalogue's ${this.count} items${extra ? " less the reference" : ""}), got ${String(o.k)}`);
-    }
-    const found = o.approximate ? this.approximate().search(queries, o.k + extra) : await exactTopK(this.onBackend(), queries, o.k + extra);
+    const ks = Array.from({ length: queries.count }, (_, q) => (Array.isArray(o.k) ? o.k[q] : o.k) as number);
+    ks.forEach((k, q) => this.checkK(k, o.exclude?.[q]?.length ?? 0));
+    const most = Math.min(this.count, Math.max(0, ...ks.map((k, q) => k + (o.exclude?.[q]?.length ?? 0))));
+    const found = o.approximate ? this.approximate().search(queries, most) : await exactTopK(this.onBackend(), queries, most);
     return found.map(({ rows, scores }, q) => {
       const skip = new Set(o.exclude?.[q] ?? []);
       const hits: Hit[] = [];
       rows.forEach((row, i) => {
-        if (!skip.has(row) && hits.length < o.k) hits.push({ row, id: this.items[row]!.id, score: scores[i]! });
+        if (!skip.has(row) && hits.length < ks[q]!) hits.push({ row, id: this.items[row]!.id, score: scores[i]! });
       });
       return hits;
     });
+  }
+
+  /** k must leave room in the catalogue (less the `excluded` rows): else an InputError on "k". */
+  checkK(k: unknown, excluded = 0): void {
+    const limit = this.count - excluded;
+    if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > limit) {
+      throw new InputError("k", `must be an integer from 1 to ${limit} (the catalogue's ${this.count} items${excluded ? " less the reference" : ""}), got ${JSON.stringify(k)}`);
+    }
   }
 
   /** The embeddings as one (N, d) tensor on the active backend, made on first use. */

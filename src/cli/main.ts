@@ -14,6 +14,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   eval: async () => (await import("./commands/eval.js")).command,
   query: async () => (await import("./commands/query.js")).command,
   index: async () => (await import("./commands/catalogue-index.js")).command,
+  serve: async () => (await import("./commands/serve.js")).command,
   validate: async () => (await import("./commands/validate.js")).command,
   render: async () => (await import("./commands/render.js")).command,
   modules: async () => (await import("./commands/modules.js")).command,
