@@ -60,7 +60,7 @@ describe.skipIf(missing("chromium"))("the web page in headless chromium", () => 
     await page.click("#search");
     await page.waitForSelector("#results .result");
     const shown = await page.locator("#results .result").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.id!));
-    const api = await apiTop({ image: new Blob([await photo(5)], { type: "image/png" }), text: "make the blue circle red", k: "5" });
+    const api = await apiTop({ image: new Blob([new Uint8Array(await photo(5))], { type: "image/png" }), text: "make the blue circle red", k: "5" });
     expect(shown).toEqual(api);
     expect(await page.locator("table.path").count()).toBe(2);
     expect(await page.locator("table.path").first().locator("th").allTextContents()).toEqual(["JRM", "CAM", "GTM", "RCM", "JRM", "CAM", "GTM", "RCM"]);

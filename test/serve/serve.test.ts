@@ -86,7 +86,7 @@ describe("POST /query", () => {
 
   it("an upload, as multipart or base64 JSON, gives what the library gives for the same bytes", async () => {
     const bytes = await photo(3);
-    const viaForm = (await (await form({ image: new Blob([bytes], { type: "image/png" }), text: "add a small green square", k: "4" })).json()) as QueryJson;
+    const viaForm = (await (await form({ image: new Blob([new Uint8Array(bytes)], { type: "image/png" }), text: "add a small green square", k: "4" })).json()) as QueryJson;
     const viaJson = (await (await post({ image: bytes.toString("base64"), text: "add a small green square", k: 4 })).json()) as QueryJson;
     const q = await model.embedQueries([{ image: bytes, text: "add a small green square" }]);
     const [hits] = await index.search(q, { k: 4 });
