@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from clip import text_from, vision_from
+
 
 # ── ResNet family (torchvision layout and names) ─────────────────────────────
 class BasicBlock(nn.Module):
@@ -170,3 +172,48 @@ class TextEncoder(nn.Module):
         words = words * mask.unsqueeze(-1)
         sentence = words.masked_fill(mask.unsqueeze(-1) == 0, float("-inf")).max(1).values
         return words, sentence
+
+
+# ── CLIP (clip.py): towers under `backbone` in OpenAI's names, then a linear to d when d != e ──
+class ClipImageEncoder(nn.Module):
+    """Region tokens = the patch tokens, pooled = the class token (CLIP's image embedding)."""
+
+    def __init__(self, cfg, dim):
+        super().__init__()
+        self.backbone = vision_from(cfg)
+        e = int(cfg["embed_dim"])
+        self.proj = nn.Linear(e, dim) if e != dim else None
+
+    def encode(self, images):  # (B, H, W, 3) -> tokens (B, N, d), pooled (B, d)
+        y = self.backbone(images.permute(0, 3, 1, 2))
+        if self.proj is not None:
+            y = self.proj(y)
+        return y[:, 1:], y[:, 0]
+
+    def forward(self, images):
+        return self.encode(images)[0]
+
+
+class ClipTextEncoder(nn.Module):
+    """W = every token's feature (0 at padding); s = the feature at the last real token (<|endoftext|>)."""
+
+    def __init__(self, cfg, dim):
+        super().__init__()
+        self.backbone = text_from(cfg)
+        e = int(cfg["embed_dim"])
+        self.proj = nn.Linear(e, dim) if e != dim else None
+
+    def forward(self, tokens, mask):  # (B, T), (B, T) -> (B, T, d), (B, d)
+        x = self.backbone(tokens)
+        if self.proj is not None:
+            x = self.proj(x)
+        last = mask.sum(1).long() - 1
+        return x * mask.unsqueeze(-1), x[torch.arange(x.shape[0]), last]
+
+
+def image_encoder(cfg, dim):
+    return ClipImageEncoder(cfg, dim) if cfg["type"].startswith("clip_vit") else ImageEncoder(cfg, dim)
+
+
+def text_encoder(cfg, dim, vocab_size):
+    return ClipTextEncoder(cfg, dim) if cfg["type"] == "clip_text" else TextEncoder(cfg, dim, vocab_size)

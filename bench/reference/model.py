@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from encoders import ImageEncoder, TextEncoder
+from encoders import image_encoder, text_encoder
 from fusion import Fusion
 from losses import LOSSES
 
@@ -19,8 +19,8 @@ class SDFN(nn.Module):
         if image_channels is not None:
             image_cfg.setdefault("channels", image_channels)
         self.dim = int(image_cfg.get("dim", enc.get("dim", 0)) or recipe.get("dim", 0))
-        self.image = ImageEncoder(image_cfg, self.dim)
-        self.text = TextEncoder(_typed(enc["text"]), self.dim, vocab_size)
+        self.image = image_encoder(image_cfg, self.dim)
+        self.text = text_encoder(_typed(enc["text"]), self.dim, vocab_size)
         self.fusion = Fusion(self.dim, recipe["fusion"])
         self.losses = nn.ModuleDict()
         self.weights = {}

@@ -46,6 +46,8 @@ def to_torch_layout(module, leaf, value):
         return value.permute(3, 2, 0, 1)  # [kh, kw, in, out] -> [out, in, kh, kw]
     if isinstance(module, nn.RNNBase) and leaf.startswith("weight_"):
         return value.t()
+    if isinstance(module, nn.MultiheadAttention) and leaf == "in_proj_weight":  # CLIP: sdfn [w, 3w]
+        return value.t()
     return value
 
 
@@ -85,6 +87,8 @@ def to_sdfn_layout(module, leaf, value):
     if isinstance(module, nn.Conv2d) and leaf == "weight":
         return value.permute(2, 3, 1, 0)
     if (isinstance(module, nn.Linear) and leaf == "weight") or (isinstance(module, nn.RNNBase) and leaf.startswith("weight_")):
+        return value.t()
+    if isinstance(module, nn.MultiheadAttention) and leaf == "in_proj_weight":
         return value.t()
     return value
 

@@ -1,5 +1,6 @@
-// The built-in image encoders (resnet family, small_cnn, features), in the order `sdfn modules` lists them.
+// The built-in image encoders (resnet family, CLIP ViTs, small_cnn, features), in the order `sdfn modules` lists them.
 import type { DeclarationOf } from "../registry/registry.js";
+import { clipVitB16, clipVitB32, clipVitL14 } from "./clip-vit.js";
 import { features } from "./features.js";
 import { resnet101, resnet18, resnet34, resnet50 } from "./resnet.js";
 import { smallCnn } from "./small-cnn.js";
@@ -9,6 +10,9 @@ export const builtinImageEncoders: DeclarationOf<"image_encoder">[] = [
   resnet34,
   resnet50,
   resnet101,
+  clipVitB32,
+  clipVitB16,
+  clipVitL14,
   smallCnn,
   features,
 ];

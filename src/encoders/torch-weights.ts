@@ -13,7 +13,7 @@ import { PretrainedFileError } from "./pretrained.js";
 /** Prefixes some checkpoints put before the model's own names (DataParallel, timm wrappers). */
 const WRAPPER_PREFIXES = ["module.", "model.", "backbone.", "encoder."];
 
-const stripWrappers = (key: string) => {
+export const stripWrappers = (key: string) => {
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of WRAPPER_PREFIXES) {
@@ -27,7 +27,7 @@ const stripWrappers = (key: string) => {
 };
 
 /** The variables under `scope` as (local name, variable), in creation order. */
-function variablesUnder(scope: ParamScope): [string, tf.Variable][] {
+export function variablesUnder(scope: ParamScope): [string, tf.Variable][] {
   const prefix = `${scope.path}.`;
   return [...scope.store.variables].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]);
 }

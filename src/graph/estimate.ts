@@ -10,6 +10,7 @@
 // float32 tensors one step holds at its peak, modelled per part below (README: "When a recipe is wrong").
 import { totalmem } from "node:os";
 import type * as tf from "@tensorflow/tfjs";
+import { CLIP_VITS } from "../encoders/clip-vit.js";
 import { RESNET_DEPTHS, type ResnetName } from "../encoders/resnet.js";
 import { ParamScope, type Init, type ParamStore } from "../nn/scope.js";
 import type { Registry } from "../registry/registry.js";
@@ -143,12 +144,26 @@ function imageActivations(type: string, p: Record<string, unknown>, size: number
     return { map, tokens: side(size, 2 ** channels.length) ** 2 };
   }
   if (type === "features") return { map: 0, tokens: 49 }; // stored 7×7 maps
+  if (type in CLIP_VITS) {
+    const tokens = Math.floor(size / Number(p.patch)) ** 2;
+    return { map: transformerActivations(p, tokens + 1) + (tokens + 1) * Number(p.embed_dim), tokens };
+  }
   // An encoder without a model here (a plugin's): a 64-channel map at full resolution, 7×7 tokens.
   return { map: 3 * size * size * 64, tokens: 49 };
 }
 
+/**
+ * CLIP's transformer over `length` positions, per block: the two norms, q/k/v, the attention
+ * weights of every head, the output projection, the MLP's 4w hidden layer and its QuickGELU.
+ */
+function transformerActivations(p: Record<string, unknown>, length: number): number {
+  const w = Number(p.width);
+  return Number(p.layers) * length * (16 * w + 2 * Number(p.heads) * length);
+}
+
 /** Per text: embeddings, the gates and states of each step, the projection to d. */
 function textActivations(type: string, p: Record<string, unknown>, words: number, dim: number): number {
+  if (type === "clip_text") return transformerActivations(p, Math.min(words, Number(p.context_length))) + words * (Number(p.embed_dim) + dim);
   const hidden = Number(p.hidden ?? dim);
   const embedding = Number(p.embedding_dim ?? 300);
   const gates = type === "gru" ? 3 : 4;

@@ -6,9 +6,9 @@ export interface LayerNorm {
   apply<T extends tf.Tensor>(x: T): T;
 }
 
-export function layerNorm(scope: ParamScope, dim: number, eps = 1e-5): LayerNorm {
-  const weight = scope.param("weight", [dim], ones);
-  const bias = scope.param("bias", [dim], zeros);
+export function layerNorm(scope: ParamScope, dim: number, eps = 1e-5, trainable = true): LayerNorm {
+  const weight = scope.param("weight", [dim], ones, trainable);
+  const bias = scope.param("bias", [dim], zeros, trainable);
   return {
     apply<T extends tf.Tensor>(x: T): T {
       return tf.tidy(() => {

@@ -10,7 +10,7 @@ type At = (path: Path, message: string) => Problem;
 
 /** Every cross-section problem of `recipe`. */
 export function crossChecks(recipe: Recipe, at: At, registry: Registry): Problem[] {
-  return [...headsDivideWidth(recipe, at), ...recallWithinBound(recipe, at, registry)];
+  return [...headsDivideWidth(recipe, at), ...encoderShapes(recipe, at), ...recallWithinBound(recipe, at, registry)];
 }
 
 /** One evaluation gallery's name and size (images), or the bound the dataset's params set on every gallery. */
@@ -49,6 +49,32 @@ function recallWithinBound(recipe: Recipe, at: At, registry: Registry): Problem[
   const bound = declaration.galleryBound?.(params);
   if (bound === undefined) return [];
   return recallBeyondGallery(recipe.evaluation.recall_at, [{ name: recipe.data.dataset, size: bound, bound: true }], at);
+}
+
+/**
+ * Transformer encoders (CLIP's towers) split their `width` into `heads`; a ViT's `patch` tiles its
+ * `image_resolution`, which its positional embedding fixes: data.image_size must equal it.
+ */
+function encoderShapes(recipe: Recipe, at: At): Problem[] {
+  const problems: Problem[] = [];
+  for (const part of ["image", "text"] as const) {
+    const e = recipe.encoders[part] as { type: string; width?: unknown; heads?: unknown; patch?: unknown; image_resolution?: unknown };
+    const key = `encoders.${part}`;
+    if (typeof e.width === "number" && typeof e.heads === "number" && e.width % e.heads !== 0) {
+      problems.push(at(["encoders", part, "heads"], `${key}.heads: ${e.heads} heads do not divide the width ${e.width} (${key}.width); use a divisor of ${e.width}`));
+    }
+    if (part !== "image" || typeof e.patch !== "number" || typeof e.image_resolution !== "number") continue;
+    if (e.image_resolution % e.patch !== 0) {
+      problems.push(at(["encoders", part, "patch"], `${key}.patch: ${e.patch} px patches do not tile ${key}.image_resolution ${e.image_resolution}; use a divisor of it`));
+    }
+    const side = (recipe.data as { image_size?: unknown }).image_size;
+    if (typeof side === "number" && side !== e.image_resolution) {
+      problems.push(
+        at(["data", "image_size"], `data.image_size: ${side} px, but ${key} (${e.type}) has positional embeddings for ${e.image_resolution} px images (${key}.image_resolution); set data.image_size: ${e.image_resolution}`),
+      );
+    }
+  }
+  return problems;
 }
 
 /** A module with `heads` splits the width d (encoders.image.dim) into equal heads. */

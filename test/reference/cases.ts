@@ -39,12 +39,12 @@ export async function exportCase(c: ParityCase, dir: string): Promise<ExchangeFi
   return exportParity(await loadRecipe(join(dir, "recipe.yaml")), dir, c.shape, { training: c.training });
 }
 
-const header = (image: string, text: string, fusion: string, losses: string) =>
+const header = (image: string, text: string, fusion: string, losses: string, data = "{ dataset: shapes }") =>
   [
     "version: 1",
     "name: parity",
     "seed: 3",
-    "data: { dataset: shapes }",
+    `data: ${data}`,
     "encoders:",
     `  image: ${image}`,
     `  text: ${text}`,
@@ -136,6 +136,17 @@ export const CASES: ParityCase[] = [
       ALL_LOSSES,
     ),
     shape: { batch: 3, imageSize: 2, channels: 6, textLength: 4, seed: 25 },
+  },
+  {
+    name: "SDFN on CLIP features: a CLIP-shaped ViT (width 32, 2 layers, patch 8 at 32 px) and text transformer, 2 layers × JRM/CAM/GTM/RCM/Combiner, msr",
+    yaml: header(
+      "{ type: clip_vit_b32, dim: 16, patch: 8, width: 32, layers: 2, heads: 4, image_resolution: 32, embed_dim: 24 }",
+      "{ type: clip_text, dim: 16, bpe: null, vocab_size: 64, context_length: 8, width: 16, layers: 2, heads: 2, embed_dim: 24 }",
+      "{ layers: 2, modules: [{ type: JRM, heads: 2 }, { type: CAM, heads: 4 }, { type: GTM }, { type: RCM }, { type: Combiner, projection_mult: 1, hidden_mult: 2 }], router: { type: msr, hidden: 8 } }",
+      ALL_LOSSES,
+      "{ dataset: shapes, image_size: 32 }",
+    ),
+    shape: { batch: 3, imageSize: 32, channels: 3, textLength: 6, seed: 26 },
   },
   {
     name: "training mode: batch norm from the batch, running statistics updated (small_cnn, dropout 0, msr mean)",

@@ -23,8 +23,8 @@ describe.skipIf(missing("addon", "pythonTorch"))("parity with the PyTorch refere
     expect((await useBackend("torch")).name).toBe("torch");
   });
 
-  // resnet18, small_cnn/bilstm/shared, and batch norm in training mode
-  for (const [i, c] of [CASES[0]!, CASES[1]!, CASES.find((c) => c.training)!].entries()) {
+  // resnet18, small_cnn/bilstm/shared, batch norm in training mode, and CLIP's towers with the peers' Combiner
+  for (const [i, c] of [CASES[0]!, CASES[1]!, CASES.find((c) => c.training)!, CASES.find((c) => c.name.startsWith("SDFN on CLIP"))!].entries()) {
     it(`agrees to 1e-4: ${c.name}`, async () => {
       const files = await exportCase(c, join(work, `case${i}`));
       const r = check(files);
