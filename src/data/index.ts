@@ -10,6 +10,7 @@ import { imageParams, loaderParams, textParams } from "./params.js";
 import type { Baselines, BatchLoader, DatasetSource, EvalSet, Pair, Vocabulary } from "./types.js";
 import { buildVocabulary } from "./vocabulary.js";
 import { badImagesMessage, decodeAll, imageIds, type Progress } from "./check-images.js";
+import { dropMissingImages, missingImagesPolicy, type MissingImagesRecord } from "./missing-images.js";
 
 export type * from "./types.js";
 export type { Progress } from "./check-images.js";
@@ -19,6 +20,7 @@ export { cachedBackbone, type CachedBackbone } from "./backbone-cache.js";
 export { datasetStatistics, type DataStatistics } from "./stats.js";
 export { DataError } from "./data-error.js";
 export { ALLOW_OUTSIDE_ROOT_FLAG } from "./data-paths.js";
+export { missingImagesLine, NOT_COMPARABLE, type KeptDropped, type MissingImagesPolicy, type MissingImagesRecord } from "./missing-images.js";
 
 /** The part of a recipe the data area reads (the full Recipe type satisfies it). */
 export interface RecipeData {
@@ -39,6 +41,8 @@ export interface OpenDataset {
   params: Record<string, unknown>;
   /** The dataset's single-modality baselines per evaluation set, when it has them (shapes). */
   baselines?: Baselines;
+  /** With data.missing_images: skip, what the missing images took with them (per split and category). */
+  missingImages?: MissingImagesRecord;
 }
 
 /** What the loader and the vocabulary read from a dataset's params (defaults: the shared schema, data/params.ts). */
@@ -71,12 +75,16 @@ export interface OpenOptions extends DataOptions {
   onProgress?: (p: Progress) => void;
 }
 
-/** Builds the recipe's dataset declaration without checking images (statistics use this). */
+/**
+ * Builds the recipe's dataset declaration without checking images (statistics use this). With
+ * data.missing_images: skip the source comes without what its missing images take with them;
+ * `missingImages` counts that (under error: what skip would drop).
+ */
 export async function loadDatasetSource(
   recipe: RecipeData,
   registry: Registry,
   opts: DataOptions = {},
-): Promise<{ source: DatasetSource; params: Record<string, any> }> {
+): Promise<{ source: DatasetSource; params: Record<string, any>; missingImages: MissingImagesRecord }> {
   let resolved;
   try {
     resolved = registry.resolve("dataset", recipe.data, "data");
@@ -88,8 +96,10 @@ export async function loadDatasetSource(
   const allowOutsideRoot = opts.allowOutsideRoot ?? false;
   // The path parameters (captions_file, labels_dir, …) stay under data.root before any file is read.
   if (typeof params.root === "string") checkDataPaths(params, dataPathKeys(declaration.params), resolve(cwd, params.root), allowOutsideRoot);
-  const source = await declaration.build(params, { seed: recipe.seed, cwd, allowOutsideRoot });
-  return { source, params };
+  const built = await declaration.build(params, { seed: recipe.seed, cwd, allowOutsideRoot });
+  const policy = missingImagesPolicy(params);
+  const { source: kept, record } = dropMissingImages(built, policy);
+  return { source: policy === "skip" ? kept : built, params, missingImages: record };
 }
 
 /** "N of the images are missing…" with the first few paths, or undefined when none are. */
@@ -101,7 +111,9 @@ export function missingImagesMessage(dataset: string, source: DatasetSource): st
   const where = source.root ? ` under ${source.root}` : "";
   return (
     `${dataset}: ${n} image${n === 1 ? " is" : "s are"} missing${where}:${first}${more}\n` +
-    `Check data.root (relative paths resolve against the working directory) and the image folder parameters, or download the images (DESIGN.md §3).`
+    `Check data.root (relative paths resolve against the working directory) and the image folder parameters, and download the images ` +
+    `(docs/datasets.md says where each dataset's come from); or set data.missing_images: skip to leave out the pairs and queries ` +
+    `whose images are missing (counted, and the evaluation marked not comparable to published numbers).`
   );
 }
 
@@ -111,8 +123,8 @@ export async function openDataset(
   registry: Registry,
   opts: OpenOptions = {},
 ): Promise<OpenDataset> {
-  const { source, params } = await loadDatasetSource(recipe, registry, opts);
-  const missing = missingImagesMessage(recipe.data.dataset, source);
+  const { source, params, missingImages } = await loadDatasetSource(recipe, registry, opts);
+  const missing = missingImages.policy === "error" ? missingImagesMessage(recipe.data.dataset, source) : undefined;
   if (missing) throw new DataError(missing);
   const loading = loadingParams(params);
   if (opts.checkImages && loading.check_images === "full") {
@@ -130,5 +142,6 @@ export async function openDataset(
     imagePath: (id) => source.images.path(id),
     params,
     baselines: source.baselines,
+    ...(missingImages.policy === "skip" ? { missingImages } : {}),
   };
 }

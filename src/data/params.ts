@@ -48,13 +48,36 @@ export const loaderParams = {
     .describe("first_use: a corrupt, truncated or empty image stops training when it is first decoded, naming it; full: before training, decode every image of the dataset once (with progress) and report every bad one by file name."),
 };
 
-/** Caption joining for datasets with two captions per pair (FashionIQ). */
+/**
+ * How a FashionIQ pair's two captions become texts (docs/datasets.md "Query forms"): the peers
+ * pose them differently, and a recall is comparable only to a table that used the same form.
+ */
+export const QUERY_FORMS = ["per_caption", "both_orders", "joined"] as const;
+export type QueryForm = (typeof QUERY_FORMS)[number];
+
+/** Query forms for datasets with two captions per pair (FashionIQ). */
 export const captionParams = {
-  caption_join: z.string().default("and").describe('Word joining a pair\'s two captions: "c1 and c2".'),
-  reversed_captions: z
-    .enum(["none", "train", "train_and_eval"])
-    .default("none")
-    .describe('Also use the reversed order "c2 and c1": as an extra training pair ("train"), and as a second query per evaluation pair ("train_and_eval").'),
+  query_form: z
+    .enum(QUERY_FORMS)
+    .default("per_caption")
+    .describe(
+      'Evaluation queries (and training texts, unless train_form says otherwise): per_caption = one per caption, as VAL poses them (the paper\'s protocol); both_orders = "c1 and c2" and "c2 and c1", as CoSMo and ARTEMIS; joined = one "c1 and c2" per pair, as CLIP4Cir.',
+    ),
+  train_form: z
+    .enum(["same", ...QUERY_FORMS])
+    .default("same")
+    .describe("Training texts: same = as query_form, or another form (e.g. both_orders to train on both orders while evaluating joined)."),
+  caption_join: z.string().default("and").describe('Word joining a pair\'s two captions in both_orders and joined: "c1 and c2".'),
+};
+
+/** What to do with images the annotation files name but the disk lacks (src/data/missing-images.ts). */
+export const missingImagesParams = {
+  missing_images: z
+    .enum(["error", "skip"])
+    .default("error")
+    .describe(
+      "error: a missing image stops the run before anything is written; skip: drop the training pairs and evaluation queries whose images are missing (and missing gallery images), count them per split and category, and mark the evaluation not comparable to published numbers (docs/datasets.md).",
+    ),
 };
 
 export type ImageOptions = { [K in keyof typeof imageParams]: z.output<(typeof imageParams)[K]> };

@@ -1,5 +1,7 @@
 // Dataset statistics for `sdfn data`: per split and category the pairs, queries,
-// gallery size, images, missing images and out-of-vocabulary words.
+// gallery size, images, missing images and out-of-vocabulary words, and what
+// data.missing_images: skip keeps and drops.
+import type { MissingImagesRecord } from "./missing-images.js";
 import type { DatasetSource, Vocabulary } from "./types.js";
 import { countUnknown } from "./vocabulary.js";
 
@@ -19,7 +21,14 @@ export interface DataStatistics {
   vocabulary: { size: number; min_count: number };
   train: SplitStatistics & { categories?: Record<string, SplitStatistics> };
   eval: Record<string, SplitStatistics>;
-  missing_images: { count: number; first: string[] };
+  /**
+   * The missing images; when some are missing or data.missing_images is skip, also the policy and per
+   * split and category the pairs, queries and gallery images that skip keeps and drops (under `error`,
+   * what it would; the splits above are then the whole annotation files, under `skip` what is kept).
+   */
+  missing_images: { count: number; first: string[] } & Partial<Omit<MissingImagesRecord, "missing" | "fingerprint">>;
+  /** What the dataset reports about its evaluation protocol (docs/datasets.md). */
+  protocol?: Record<string, number>;
 }
 
 function split(source: DatasetSource, vocabulary: Vocabulary, images: Iterable<string>, texts: string[]): SplitStatistics {
@@ -35,6 +44,7 @@ export function datasetStatistics(
   source: DatasetSource,
   vocabulary: Vocabulary,
   minCount: number,
+  missingImages?: MissingImagesRecord,
 ): DataStatistics {
   const trainOf = (pairs: typeof source.train) => ({
     pairs: pairs.length,
@@ -72,6 +82,14 @@ export function datasetStatistics(
         : {}),
     },
     eval: evalSplits,
-    missing_images: { count: source.missing.length, first: source.missing.slice(0, 5) },
+    missing_images: { count: source.missing.length, first: source.missing.slice(0, 5), ...dropped(missingImages) },
+    ...(source.protocolCounts ? { protocol: source.protocolCounts } : {}),
   };
+}
+
+/** The record's policy and counts, when there is something to say: images missing, or skip asked for (the count is said above, the fingerprint is for resumes). */
+function dropped(r: MissingImagesRecord | undefined) {
+  if (!r || (r.missing === 0 && r.policy === "error")) return {};
+  const { missing: _count, fingerprint: _fingerprint, ...counts } = r;
+  return counts;
 }

@@ -30,6 +30,11 @@ export interface EvalSet {
   /** Image ids. */
   gallery: string[];
   queries: EvalQuery[];
+  /**
+   * The gallery is the images its queries name, references and targets (FashionIQ's VAL
+   * protocol): dropping queries (data.missing_images: skip) drops the images only they named.
+   */
+  galleryOfQueries?: boolean;
 }
 
 export interface Vocabulary {
@@ -105,6 +110,8 @@ export interface DatasetSource {
   root?: string;
   /** Reference recalls of single-modality baselines on `set`, in percent: {"image only": {"R@10": …}, …}. */
   baselines?: Baselines;
+  /** Counts the dataset reports about its evaluation protocol (Fashion200k: duplicate label lines, …); `sdfn data` prints them. */
+  protocolCounts?: Record<string, number>;
 }
 
 /** Baseline name → "R@K" → percent, for one evaluation set (e.g. shapes' image-only and text-only rankings). */

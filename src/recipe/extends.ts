@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Located, Where } from "./located.js";
 import { dropPlaces, isMapping, merge, pathKey, problemAt } from "./located.js";
 import type { Problem } from "./problems.js";
-import { renameMsrArchitecture } from "./migrate.js";
+import { renameOldKeys } from "./migrate.js";
 import { readYamlFile } from "./yaml-source.js";
 
 /** A plugin file named in a recipe (or on the command line), resolved to an absolute path. */
@@ -38,7 +38,7 @@ export async function loadChain(abs: string, problems: Problem[], chain: string[
   problems.push(...parsed.problems);
   if (!parsed.located) return undefined;
   const own = parsed.located;
-  renameMsrArchitecture(own);
+  renameOldKeys(own);
   const tree = own.tree as Record<string, unknown>;
   const dir = path.dirname(abs);
 

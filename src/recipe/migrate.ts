@@ -29,6 +29,12 @@ export function migrate(located: Located): Problem[] {
   return [];
 }
 
+/** Keys renamed within version 1, applied to each file as it is read (before extends merges them). */
+export function renameOldKeys(located: Located): void {
+  renameMsrArchitecture(located);
+  renameReversedCaptions(located);
+}
+
 /**
  * msr's `architecture: attention | mlp` became `pool: attention | mean` within version 1, when
  * `shared` got the same `pool` (docs/model.md): older recipes and run directories still load.
@@ -46,4 +52,27 @@ export function renameMsrArchitecture(located: Located): void {
   const where = located.places.get(from);
   located.places.delete(from);
   if (where) located.places.set(to, where);
+}
+
+/**
+ * FashionIQ's `reversed_captions: none | train | train_and_eval` became `query_form` (and
+ * `train_form`) within version 1, when the peers' query forms became a choice (docs/datasets.md):
+ * none was one joined text per pair, train added the reversed order to training, train_and_eval
+ * to evaluation too. Older recipes and run directories keep their meaning; its place is kept for errors.
+ */
+export function renameReversedCaptions(located: Located): void {
+  const data = isMapping(located.tree) ? located.tree.data : undefined;
+  if (!isMapping(data) || (data.dataset !== undefined && data.dataset !== "fashioniq") || !("reversed_captions" in data) || "query_form" in data) return;
+  const { reversed_captions: reversed, ...rest } = data;
+  const forms: Record<string, Record<string, string>> = {
+    none: { query_form: "joined" },
+    train: { query_form: "joined", train_form: "both_orders" },
+    train_and_eval: { query_form: "both_orders" },
+  };
+  // an unknown value stays under the new key, where validation reports it
+  (located.tree as Record<string, unknown>).data = { ...rest, ...(typeof reversed === "string" && forms[reversed] ? forms[reversed] : { query_form: reversed }) };
+  const from = pathKey(["data", "reversed_captions"]);
+  const where = located.places.get(from);
+  located.places.delete(from);
+  if (where) located.places.set(pathKey(["data", "query_form"]), where);
 }

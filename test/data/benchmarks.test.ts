@@ -1,5 +1,5 @@
 // FashionIQ and Shoes on the real annotation files (SDFN_SHARED_DATA, default ../shared/data beside the repo)
-// with stand-in images: the split, pair and gallery sizes of DESIGN.md §3.
+// with stand-in images: the split, pair and gallery sizes of docs/datasets.md.
 import { mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +53,7 @@ describe.skipIf(noData)("fashioniq on the real annotation files", () => {
   });
 
   const open = (protocol: string) =>
-    loadDatasetSource({ seed: 0, data: { dataset: "fashioniq", root, categories: [...cats], protocol, image_size: 224 } }, registry);
+    loadDatasetSource({ seed: 0, data: { dataset: "fashioniq", root, categories: [...cats], protocol, query_form: "joined", image_size: 224 } }, registry);
 
   it("reads the val protocol: 2017/2038/1961 pairs, galleries 2628/3089/2902, reference excluded", async () => {
     const { source } = await open("val");
@@ -77,11 +77,8 @@ describe.skipIf(noData)("fashioniq on the real annotation files", () => {
     expect(source.evalSets.map((s) => s.queries.length)).toEqual([2017, 2038, 1961]);
   });
 
-  it("adds the reversed caption order as training pairs and second queries on request", async () => {
-    const { source } = await loadDatasetSource(
-      { seed: 0, data: { dataset: "fashioniq", root, categories: ["dress"], reversed_captions: "train_and_eval" } },
-      registry,
-    );
+  it("poses both caption orders as training pairs and queries with query_form both_orders", async () => {
+    const { source } = await loadDatasetSource({ seed: 0, data: { dataset: "fashioniq", root, categories: ["dress"], query_form: "both_orders" } }, registry);
     expect(source.train.length).toBe(2 * 5985);
     expect(source.evalSets[0]!.queries.length).toBe(2 * 2017);
     expect(source.evalSets[0]!.queries[1]!.text).toBe("fit and flare and is shiny and silver with shorter sleeves");

@@ -2,10 +2,15 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { replaceText } from "../../src/data/datasets/fashion200k.js";
 import { loadDatasetSource, openDataset } from "../../src/data/index.js";
+import { evaluate, rankSet } from "../../src/eval/evaluate.js";
 import { createRegistry } from "../../src/builtins.js";
+import { FixedSimilarity, tirgRanks, type LabelLine } from "../eval/peers.js";
+
+tf.env().set("IS_TEST", true);
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/fashion200k", import.meta.url));
 const registry = createRegistry();
@@ -79,5 +84,72 @@ describe("fashion200k", () => {
     } finally {
       await rm(evil, { recursive: true, force: true });
     }
+  });
+});
+
+describe("fashion200k's gallery as TIRG builds it", () => {
+  // Test label lines with what TIRG keeps and sdfn used to fold: a1 listed twice (same description),
+  // a2 with the same words in other case, a3's description with a double space, a6 listed twice with two
+  // descriptions; then filler lines so that K < the gallery.
+  const lines: LabelLine[] = [
+    { path: "w/d/a1/a1_0.jpeg", description: "Black Floral Dress" },
+    { path: "w/d/a2/a2_0.jpeg", description: "black floral dress" },
+    { path: "w/d/a3/a3_0.jpeg", description: "red  floral dress" },
+    { path: "w/d/a4/a4_0.jpeg", description: "red floral dress" },
+    { path: "w/d/a1/a1_0.jpeg", description: "Black Floral Dress" },
+    { path: "w/d/a6/a6_0.jpeg", description: "blue floral dress" },
+    { path: "w/d/a6/a6_0.jpeg", description: "blue floral gown" },
+    ...Array.from({ length: 20 }, (_, i) => ({ path: `w/d/f${i}/f${i}_0.jpeg`, description: `${["red", "blue", "Black"][i % 3]} ${["floral", "lace"][i % 2]} dress` })),
+  ];
+  const queries: [string, string][] = [
+    ["w/d/a4/a4_0.jpeg", "w/d/a1/a1_0.jpeg"], // target caption "Black Floral Dress": a1's two lines, not a2's
+    ["w/d/a1/a1_0.jpeg", "w/d/a4/a4_0.jpeg"], // source a1: only its last line is excluded
+    ["w/d/a2/a2_0.jpeg", "w/d/a6/a6_0.jpeg"], // target a6's last line: "blue floral gown"
+    ["w/d/f0/f0_0.jpeg", "w/d/a3/a3_0.jpeg"], // "red  floral dress" is not "red floral dress"
+    ["w/d/f3/f3_0.jpeg", "w/d/f1/f1_0.jpeg"],
+    ["w/d/f5/f5_0.jpeg", "w/d/f2/f2_0.jpeg"],
+  ];
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sdfn-f200k-tirg-"));
+    await cp(FIXTURE, dir, { recursive: true });
+    await writeFile(join(dir, "labels", "dress_test_detect_all.txt"), lines.map((l) => `${l.path}\t0.9\t${l.description}\n`).join(""));
+    await writeFile(join(dir, "test_queries.txt"), queries.map((q) => `${q.join(" ")}\n`).join(""));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("one entry per label line, descriptions as written: hits, exclusions and texts as TIRG's", async () => {
+    const { source } = await loadDatasetSource({ seed: 0, data: { dataset: "fashion200k", root: dir, categories: ["dress"] } }, registry);
+    const [set] = source.evalSets;
+    expect(set!.gallery).toEqual(lines.map((l) => l.path));
+    const shown = set!.queries.map((q) => ({ text: q.text, positives: q.positives, exclude: q.exclude }));
+    expect(shown.slice(0, 4)).toEqual([
+      // "Black Floral Dress": a1's two lines; not a2 ("black floral dress") nor the fillers' "Black floral dress"
+      { text: "replace red with Black", positives: [0, 4], exclude: [3] },
+      // "red floral dress": a4 and the fillers f0, f6, f12, f18, not a3 ("red  floral dress"); a1's line 0 stays in the ranking
+      { text: "replace Black with red", positives: [3, 7, 13, 19, 25], exclude: [4] },
+      // a6's last line: "blue floral gown" (its line 5, "blue floral dress", is the same image: a non-hit tied to the hit)
+      { text: "replace black with blue", positives: [6], exclude: [1] },
+      // the same words: get_different_word falls back to the last word each way
+      { text: "replace dress with dress", positives: [2], exclude: [7] },
+    ]);
+    expect(source.protocolCounts).toEqual({ label_lines: 27, duplicate_label_lines: 2, queries_with_a_hit_tied_to_a_non_hit: 1 });
+  });
+
+  it("sdfn ranks every query as TIRG's rule does on the same scores, but for the tie of one image's two lines (hit first)", async () => {
+    const { source } = await loadDatasetSource({ seed: 0, data: { dataset: "fashion200k", root: dir, categories: ["dress"] } }, registry);
+    const sim = new FixedSimilarity(4);
+    const { net, loader } = sim.network();
+    const ks = [1, 5, 10];
+    const sdfn = (await rankSet(net, loader, source.evalSets[0]!, 8)).ranks;
+    const tirg = tirgRanks(lines, queries, sim, ks);
+    // query 3: a6's two lines score alike; sdfn counts the entries scoring higher than the hit, TIRG's sort (here in
+    // line order) puts the non-hit line first; every other query ranks the same
+    expect(sdfn).toEqual(tirg.ranks.map((r, i) => (i === 2 ? r - 1 : r)));
+    const metrics = await evaluate(net, loader, source.evalSets, { ks, batchSize: 8 });
+    const without = (xs: number[]) => xs.filter((_, i) => i !== 2);
+    const recall = (ranks: number[], k: number) => (100 * ranks.filter((r) => r < k).length) / ranks.length;
+    expect(ks.map((k) => metrics[`fashion200k/R@${k}`])).toEqual(ks.map((k) => recall(sdfn, k)));
+    expect(ks.map((k) => recall(without(sdfn), k))).toEqual(ks.map((k) => recall(without(tirg.ranks), k)));
   });
 });

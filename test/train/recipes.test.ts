@@ -28,6 +28,11 @@ describe("paper recipes", () => {
       expect(r.encoders.text).toMatchObject({ type: "lstm", embedding_dim: 300, glove: "weights/glove.840B.300d.txt" });
     },
   );
+
+  it("sdfn-fashioniq.yaml evaluates as the paper reports, VAL's protocol: VAL's gallery and one query per caption; every image must be there", async () => {
+    const r = await load("sdfn-fashioniq.yaml");
+    expect(r.data).toMatchObject({ dataset: "fashioniq", protocol: "val", query_form: "per_caption", train_form: "same", missing_images: "error" });
+  });
 });
 
 describe("Table 3 ablations", () => {

@@ -6,7 +6,7 @@ import { defineDataset } from "../../registry/define.js";
 import { annotationError, readLineAnnotations, type AnnotationFile, type FileProblem } from "../annotations.js";
 import { dataPathParam } from "../data-paths.js";
 import { existingFiles, fileImages, insideRoot, unique } from "../files.js";
-import { imageParams, loaderParams, textParams } from "../params.js";
+import { imageParams, loaderParams, missingImagesParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";
 
 /** One label line: `path \t detection_score \t description` (a description may hold tabs too). */
@@ -28,17 +28,18 @@ const queryFields = (line: string) => {
   return { source, target, extra: rest.length };
 };
 
-/** A labelled image: its path (relative to root) and its description, lowercased and single-spaced. */
+/** A label line: its image path (relative to root) and its description as written, trimmed. */
 interface Labelled {
   path: string;
   description: string;
 }
 
+/** Training groups descriptions lowercased and single-spaced (evaluation compares them as written, as TIRG does). */
 const normalise = (d: string) => d.toLowerCase().trim().split(/\s+/).join(" ");
 
 /** "replace X with Y": the first source word absent from the target, and vice versa (as TIRG reads it). */
 export function replaceText(source: string, target: string): string {
-  const [s, t] = [source.split(" "), target.split(" ")];
+  const [s, t] = [source.trim().split(/\s+/), target.trim().split(/\s+/)];
   const x = s.find((w) => !t.includes(w)) ?? s[s.length - 1];
   const y = t.find((w) => !s.includes(w)) ?? t[t.length - 1];
   return `replace ${x} with ${y}`;
@@ -68,7 +69,7 @@ export const FASHION200K_CATEGORIES = ["dress", "jacket", "pants", "skirt", "top
 
 export const fashion200k = defineDataset({
   name: "fashion200k",
-  doc: 'Fashion200k: "replace X with Y" pairs of descriptions differing in one word; test queries from test_queries.txt.',
+  doc: 'Fashion200k: "replace X with Y" pairs of descriptions differing in one word; test queries from test_queries.txt over the gallery TIRG builds (docs/datasets.md).',
   params: z.object({
     root: z.string().default("data/fashion200k").describe("Dataset folder (relative to the working directory); label paths are relative to it."),
     labels_dir: dataPathParam("labels", "Folder of <category>_{train,test}_detect_all.txt, relative to root."),
@@ -84,7 +85,8 @@ export const fashion200k = defineDataset({
       .positive()
       .default(1)
       .describe("Training pairs drawn (seeded) per source image among the images one word away."),
-    exclude_reference: z.boolean().default(true).describe("Remove the source image from its own ranking."),
+    exclude_reference: z.boolean().default(true).describe("Remove the source image's entry from its own ranking."),
+    ...missingImagesParams,
     ...imageParams,
     ...textParams,
     ...loaderParams,
@@ -99,7 +101,7 @@ export const fashion200k = defineDataset({
         const file = resolve(root, p.labels_dir, `${category}_${split}_detect_all.txt`);
         for (const { line, value } of await readLineAnnotations(annotationFile(file, LABEL_FORMAT), labelFields, LABEL)) {
           insideRoot(root, value.path, `${file}:${line}`, "fashion200k", ctx.allowOutsideRoot);
-          out.push({ path: value.path, description: normalise(value.description) });
+          out.push({ path: value.path, description: value.description.trim() });
         }
       }
       return out;
@@ -110,49 +112,55 @@ export const fashion200k = defineDataset({
     const rng = new Rng(ctx.seed ^ 0x200c);
     const byDescription = new Map<string, string[]>();
     for (const im of trainImages) {
-      if (!byDescription.has(im.description)) byDescription.set(im.description, []);
-      byDescription.get(im.description)!.push(im.path);
+      const description = normalise(im.description);
+      if (!byDescription.has(description)) byDescription.set(description, []);
+      byDescription.get(description)!.push(im.path);
     }
     const near = neighbours([...byDescription.keys()]);
     const train: Pair[] = [];
     for (const source of trainImages) {
-      const options = near.get(source.description)!;
+      const own = normalise(source.description);
+      const options = near.get(own)!;
       for (let r = 0; r < p.pairs_per_image && options.length > 0; r++) {
         const description = options[rng.int(options.length)]!;
         const targets = byDescription.get(description)!;
-        const text = replaceText(source.description, description);
+        const text = replaceText(own, description);
         train.push({ id: train.length, reference: source.path, target: targets[rng.int(targets.length)]!, text });
       }
     }
 
-    // Evaluation: all test images; a hit is any image whose description equals the target's.
-    const gallery = unique(testImages.map((im) => im.path));
-    const description = new Map(testImages.map((im) => [im.path, im.description]));
-    const index = new Map(gallery.map((path, i) => [path, i]));
+    // Evaluation as TIRG builds it (docs/datasets.md "Fashion200k"): one gallery entry per test label
+    // line, so an image listed twice is there twice; descriptions compare as written (case kept); a query's
+    // source and target are their paths' last lines; a hit is any entry with the target's description,
+    // and the source's entry is excluded from its ranking.
+    const gallery = testImages.map((im) => im.path);
+    const lastEntry = new Map(gallery.map((path, i) => [path, i]));
     const withDescription = new Map<string, number[]>();
-    gallery.forEach((path, i) => {
-      const d = description.get(path)!;
-      if (!withDescription.has(d)) withDescription.set(d, []);
-      withDescription.get(d)!.push(i);
+    testImages.forEach(({ description }, i) => {
+      if (!withDescription.has(description)) withDescription.set(description, []);
+      withDescription.get(description)!.push(i);
     });
     const queryFile = annotationFile(resolve(root, p.test_queries), QUERY_FORMAT);
     const queryLines = await readLineAnnotations(queryFile, queryFields, QUERY);
     // Both images of a query are test images of the label files read (never quoted: the file's content).
     const unknown: FileProblem[] = queryLines.flatMap(({ line, value }) =>
       (["source", "target"] as const)
-        .filter((field) => !index.has(value[field]))
+        .filter((field) => !lastEntry.has(value[field]))
         .map((field) => ({ line, message: `the ${field} image is not a test image of the label files (categories ${p.categories.join(", ")})` })),
     );
     if (unknown.length) throw annotationError({ ...queryFile, format: `queries over the images of ${p.labels_dir}/<category>_test_detect_all.txt` }, unknown);
-    const queries: EvalQuery[] = queryLines.map(({ value: { source, target } }) => {
-      const wanted = description.get(target)!;
+    const queries: EvalQuery[] = queryLines.map(({ value }) => {
+      const [source, target] = [lastEntry.get(value.source)!, lastEntry.get(value.target)!];
+      const wanted = testImages[target]!.description;
       return {
-        reference: source,
-        text: replaceText(description.get(source)!, wanted),
+        reference: value.source,
+        text: replaceText(testImages[source]!.description, wanted),
         positives: withDescription.get(wanted)!,
-        exclude: p.exclude_reference ? [index.get(source)!] : [],
+        exclude: p.exclude_reference ? [source] : [],
       };
     });
+
+    const protocolCounts = tirgCounts(gallery, testImages, queries);
 
     const imagesDir = resolve(root);
     const needed = unique([...trainImages.map((im) => im.path), ...gallery]);
@@ -165,6 +173,20 @@ export const fashion200k = defineDataset({
       missing: missingIds.map((path) => resolve(imagesDir, path)),
       missingIds: new Set(missingIds),
       root: imagesDir,
+      protocolCounts,
     };
   },
 });
+
+/**
+ * What TIRG's gallery means for these files (`sdfn data` prints it): label lines, the lines that
+ * repeat an image, and the queries where a hit and a non-hit are one image listed twice with two
+ * descriptions. Those two score alike; sdfn ranks the hit first, TIRG's np.argsort leaves the order to
+ * its sort, so only these queries can differ from TIRG's recall (docs/datasets.md "Fashion200k").
+ */
+function tirgCounts(gallery: readonly string[], lines: readonly Labelled[], queries: readonly EvalQuery[]): Record<string, number> {
+  const descriptionsOf = new Map<string, Set<string>>();
+  lines.forEach(({ path, description }) => (descriptionsOf.get(path) ?? descriptionsOf.set(path, new Set()).get(path)!).add(description));
+  const tied = queries.filter((q) => q.positives.some((i) => descriptionsOf.get(gallery[i]!)!.size > 1)).length;
+  return { label_lines: lines.length, duplicate_label_lines: lines.length - descriptionsOf.size, queries_with_a_hit_tied_to_a_non_hit: tied };
+}

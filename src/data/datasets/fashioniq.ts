@@ -5,7 +5,7 @@ import { defineDataset } from "../../registry/define.js";
 import { annotationError, imageName, readJsonAnnotations, type AnnotationFile, type FileProblem } from "../annotations.js";
 import { dataPathParam } from "../data-paths.js";
 import { fileImages, indexImages, unique } from "../files.js";
-import { captionParams, imageParams, loaderParams, textParams } from "../params.js";
+import { captionParams, imageParams, loaderParams, missingImagesParams, textParams, type QueryForm } from "../params.js";
 import type { EvalQuery, EvalSet, Pair } from "../types.js";
 
 export const FASHIONIQ_CATEGORIES = ["dress", "shirt", "toptee"] as const;
@@ -20,7 +20,7 @@ const SPLIT_FORMAT = "a non-empty list of image names (ASINs)";
 
 export const fashioniq = defineDataset({
   name: "fashioniq",
-  doc: "FashionIQ: relative captions on dress/shirt/toptee; `val` (VAL) or `original` evaluation protocol.",
+  doc: "FashionIQ: relative captions on dress/shirt/toptee; `val` (VAL) or `original` gallery; queries per caption (VAL), in both orders (CoSMo, ARTEMIS) or joined (CLIP4Cir): docs/datasets.md.",
   params: z.object({
     root: z.string().default("data/fashioniq").describe("Dataset folder (relative to the working directory)."),
     categories: z
@@ -31,12 +31,13 @@ export const fashioniq = defineDataset({
     protocol: z
       .enum(["val", "original"])
       .default("val")
-      .describe("Evaluation gallery: `val` = the candidates and targets of the val pairs; `original` = the category's whole val split."),
+      .describe("Evaluation gallery: `val` (VAL's) = the images the val queries name, references and targets; `original` = the category's whole val split."),
     captions_dir: dataPathParam("captions", "Folder of cap.<category>.<split>.json, relative to root."),
     splits_dir: dataPathParam("image_splits", "Folder of split.<category>.<split>.json, relative to root."),
     images_dir: dataPathParam("images", "Folder of <ASIN>.jpg|png relative to root: one folder for all, or one subfolder per category."),
     exclude_reference: z.boolean().default(true).describe("Remove the reference image from its own ranking."),
     ...captionParams,
+    ...missingImagesParams,
     ...imageParams,
     ...textParams,
     ...loaderParams,
@@ -46,22 +47,21 @@ export const fashioniq = defineDataset({
     const expected = `data.root should hold ${p.captions_dir}/cap.<category>.<split>.json and ${p.splits_dir}/split.<category>.<split>.json`;
     const annotationFile = (dir: string, name: string, format: string): AnnotationFile => ({ dataset: "fashioniq", file: resolve(root, dir, name), format, expected });
     const captionsOf = (category: string, split: string) => readJsonAnnotations(annotationFile(p.captions_dir, `cap.${category}.${split}.json`, CAPTIONS_FORMAT), CAPTIONS);
-    // "c1 and c2" (and "c2 and c1" when asked); empty captions are skipped.
-    const joined = (c: readonly string[]) => c.map((x) => x.trim()).filter(Boolean).join(` ${p.caption_join} `);
-    const texts = (c: readonly string[], withReversed: boolean) =>
-      withReversed ? [joined(c), joined(c.slice().reverse())] : [joined(c)];
+    const trainForm = p.train_form === "same" ? p.query_form : p.train_form;
 
     const train: Pair[] = [];
     const evalSets: EvalSet[] = [];
     for (const category of p.categories) {
       for (const e of (await captionsOf(category, "train")).data) {
-        for (const text of texts(e.captions, p.reversed_captions !== "none")) {
+        for (const text of captionTexts(e.captions, trainForm, p.caption_join)) {
           train.push({ id: train.length, reference: e.candidate, target: e.target, text, category });
         }
       }
       const val = await captionsOf(category, "val");
+      const posed = val.data.flatMap((e) => captionTexts(e.captions, p.query_form, p.caption_join).map((text) => ({ pair: e, text })));
       let gallery: string[];
-      if (p.protocol === "val") gallery = unique(val.data.flatMap((e) => [e.candidate, e.target]));
+      // VAL's gallery: the images its queries name (what VAL's ground truth is built from).
+      if (p.protocol === "val") gallery = unique(posed.flatMap(({ pair }) => [pair.candidate, pair.target]));
       else {
         const splitName = `split.${category}.val.json`;
         gallery = unique((await readJsonAnnotations(annotationFile(p.splits_dir, splitName, SPLIT_FORMAT), SPLIT)).data);
@@ -72,21 +72,14 @@ export const fashioniq = defineDataset({
         );
         if (unknown.length) throw annotationError(annotationFile(p.captions_dir, `cap.${category}.val.json`, `val targets listed in ${resolve(root, p.splits_dir, splitName)}`), unknown);
       }
-      evalSets.push({ name: category, gallery, queries: queriesOf(val.data, gallery) });
+      evalSets.push({ name: category, gallery, queries: queriesOf(posed, gallery), galleryOfQueries: p.protocol === "val" });
     }
 
-    function queriesOf(caps: readonly CaptionEntry[], gallery: string[]): EvalQuery[] {
+    function queriesOf(posed: readonly { pair: CaptionEntry; text: string }[], gallery: string[]): EvalQuery[] {
       const index = new Map(gallery.map((id, i) => [id, i]));
-      return caps.flatMap((e) => {
-        const target = index.get(e.target)!;
-        const ref = index.get(e.candidate);
-        const exclude = p.exclude_reference && ref !== undefined ? [ref] : [];
-        return texts(e.captions, p.reversed_captions === "train_and_eval").map((text) => ({
-          reference: e.candidate,
-          text,
-          positives: [target],
-          exclude,
-        }));
+      return posed.map(({ pair, text }) => {
+        const ref = index.get(pair.candidate);
+        return { reference: pair.candidate, text, positives: [index.get(pair.target)!], exclude: p.exclude_reference && ref !== undefined ? [ref] : [] };
       });
     }
 
@@ -99,3 +92,17 @@ export const fashioniq = defineDataset({
     return { train, evalSets, images: fileImages((id) => found.get(id), p), missing, missingIds: new Set(missingIds), root: imagesDir };
   },
 });
+
+/**
+ * The texts a pair's captions give in `form` (docs/datasets.md "Query forms"), each caption
+ * trimmed: per_caption, one per non-empty caption (VAL); joined, "c1 and c2" (CLIP4Cir);
+ * both_orders, that and "c2 and c1" (CoSMo, ARTEMIS). A joined text keeps an empty caption's
+ * place ("and c2"), as those peers' tokens do; a text without words is not posed.
+ */
+export function captionTexts(captions: readonly string[], form: QueryForm, join: string): string[] {
+  const trimmed = captions.map((c) => c.trim());
+  const joined = (order: readonly string[]) => order.join(` ${join} `).trim();
+  const texts =
+    form === "per_caption" ? trimmed : form === "joined" || trimmed.length < 2 ? [joined(trimmed)] : [joined(trimmed), joined([...trimmed].reverse())];
+  return texts.filter((t) => t.length > 0);
+}

@@ -5,7 +5,7 @@ import { defineDataset } from "../../registry/define.js";
 import { annotationError, imageName, readJsonAnnotations, readLineAnnotations, type AnnotationFile, type FileProblem } from "../annotations.js";
 import { dataPathParam } from "../data-paths.js";
 import { fileImages, indexImages, unique } from "../files.js";
-import { imageParams, loaderParams, textParams } from "../params.js";
+import { imageParams, loaderParams, missingImagesParams, textParams } from "../params.js";
 import type { EvalQuery, Pair } from "../types.js";
 
 /** relative_captions_shoes.json: ImageName is the target. */
@@ -23,6 +23,7 @@ export const shoes = defineDataset({
     eval_list: dataPathParam("eval_im_names.txt", "Evaluation image names, one per line, relative to root."),
     images_dir: dataPathParam(".", "Folder holding the womens_* image folders, relative to root; images are found by name at any depth."),
     exclude_reference: z.boolean().default(true).describe("Remove the reference image from its own ranking."),
+    ...missingImagesParams,
     ...imageParams,
     ...textParams,
     ...loaderParams,
