@@ -1,6 +1,7 @@
 // report.html: one self-contained page (inline CSS, SVG and one small hover script, no
 // external assets) with a run's losses, schedule, throughput, recall, example retrievals,
 // routing and resolved recipe.
+import { missingImagesLine, NOT_COMPARABLE, type MissingImagesRecord } from "../data/missing-images.js";
 import { formatCount, formatDuration, formatPercent } from "../view/format.js";
 import { comparisonLine } from "../view/baselines.js";
 import type { TrainEvent } from "../train/events.js";
@@ -41,6 +42,7 @@ function header(run: RunRecord): string {
     `<h1>${escapeHtml(name)}</h1><p class="sub">${escapeHtml(sub)}</p>` +
     `<p class="sub">run directory: <code>${escapeHtml(info?.runDir ?? run.dir)}</code></p>` +
     (pretrained ? `<p class="sub">${pretrained}</p>` : "") +
+    missingImagesNote(s.missing_images as MissingImagesRecord | undefined) +
     (cards ? `<div class="cards">${cards}</div>` : "")
   );
 }
@@ -54,6 +56,13 @@ function pretrainedLine(record: unknown): string {
       : `${escapeHtml(key)}: from scratch (random init)`,
   );
   return parts.join(" · ");
+}
+
+/** A run with data.missing_images: skip: what it dropped, and the not-comparable mark when the evaluation lost images. */
+function missingImagesNote(record: MissingImagesRecord | undefined): string {
+  if (!record || typeof record !== "object" || typeof record.missing !== "number") return "";
+  const mark = record.comparable === false ? `<b class="warn">${escapeHtml(NOT_COMPARABLE)}</b>. ` : "";
+  return `<p class="sub">${mark}${escapeHtml(missingImagesLine(record))}</p>`;
 }
 
 function lossSection(run: RunRecord): string {

@@ -29,4 +29,5 @@ th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
 tr.best td { font-weight: 600; color: #2f7d32; } tr.baseline td { color: #6a737d; font-style: italic; }
 pre { background: #f6f8fa; border: 1px solid #dde3ea; border-radius: 6px; padding: 12px; overflow: auto; font-size: 12.5px; }
 ul.events { padding-left: 18px; } ul.events li.warning { color: #9a6700; } ul.events li.error { color: #b42318; }
+.warn { color: #b42318; }
 `;

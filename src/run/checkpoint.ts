@@ -40,6 +40,8 @@ export interface CheckpointMeta extends TrainPosition {
   teacher: "cache" | "frozen" | null;
   /** What the encoders started from (file, SHA-256; null = from scratch): a resume reports it. Absent before it was kept. */
   pretrained?: PretrainedRecord;
+  /** With data.missing_images: skip, the missing images the run was started with (count, SHA-256 of their ids): a resume must see the same. */
+  missingImages?: { missing: number; fingerprint: string };
   seconds: number;
   time: string;
 }

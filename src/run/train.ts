@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
+import { missingImagesLine, type MissingImagesRecord } from "../data/missing-images.js";
 import { checkResumeWorld, DistJob } from "../dist/job.js";
 import { referenceRecalls, type ReferenceRecalls } from "../eval/baselines.js";
 import { compiledForward } from "../eval/compiled-forward.js";
@@ -68,6 +69,10 @@ export interface RunSummary {
   kinds?: Record<string, KindBreakdown>;
   /** Per encoder, the file (path, SHA-256) its weights started from, or null: from scratch. Absent when a resumed checkpoint predates the record. */
   pretrained?: PretrainedRecord;
+  /** With data.missing_images: skip: the missing images and what they took, kept and dropped per split and category. */
+  missing_images?: MissingImagesRecord;
+  /** With data.missing_images: skip: false when evaluation queries or gallery images were dropped (the recall is not comparable to published numbers). */
+  comparable_to_published?: boolean;
 }
 
 /** What the last evaluation found beyond the metrics (filled by the loop's evaluate). */
@@ -116,6 +121,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
   const pretrained = resumed ? resumed.meta.pretrained : pretrainedRecord(session.network);
   let loop: TrainLoop | undefined;
   try {
+    if (resumed) checkSameImages(resumed.meta, session.dataset.missingImages, dir.path);
     if (claim) checkFreeSpace(dir.path, checkpointBytes(session.network.store.variables), opts.statfs);
     const state = initialState(resumed?.meta);
     const priorSeconds = resumed?.meta.seconds ?? 0;
@@ -131,6 +137,8 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
       if (!resumed || !existsSync(dir.vocabulary)) await saveVocabulary(session.dataset.vocabulary, dir.vocabulary);
     }
     loop.emit({ type: "start", time: Date.now(), info: runInfo(session, loop, dir, { backend, device, startEpoch: state.epoch }) });
+    const missingImages = session.dataset.missingImages;
+    if (missingImages) loop.emit({ type: "warning", time: Date.now(), message: missingImagesLine(missingImages) });
     const status = await runEpochs(loop, state);
     const baselines = state.metrics ? loop.baselines?.() : undefined;
     // example retrievals for report.html (a failure costs the gallery, not the run)
@@ -203,7 +211,13 @@ async function assemble(
     async checkpoint(tag, reason, position) {
       const withState = tag === "last"; // "best" keeps the weights only
       const extra = withState ? await teacher.save() : {};
-      const meta = { ...checkpointMeta(session, teacher.kind, state, position, elapsed()), ...(job ? { world: job.world } : {}), ...(pretrained ? { pretrained } : {}) };
+      const missing = dataset.missingImages;
+      const meta = {
+        ...checkpointMeta(session, teacher.kind, state, position, elapsed()),
+        ...(job ? { world: job.world } : {}),
+        ...(pretrained ? { pretrained } : {}),
+        ...(missing ? { missingImages: { missing: missing.missing, fingerprint: missing.fingerprint } } : {}),
+      };
       const path = await saveCheckpoint(dir.path, tag, { store: net.store, optimizer, extra, meta, withState });
       emit({ type: "checkpoint", time: Date.now(), epoch: state.epoch, step: state.step, path, reason });
     },
@@ -295,5 +309,25 @@ function summarize(
     ...(at.baselines ? { baselines: at.baselines } : {}),
     ...(at.kinds ? { kinds: at.kinds } : {}),
     ...(at.pretrained ? { pretrained: at.pretrained } : {}),
+    ...missingImagesSummary(session.dataset.missingImages),
   };
+}
+
+/** summary.json's record of a data.missing_images: skip run, and whether its recall is comparable to published numbers. */
+function missingImagesSummary(record: MissingImagesRecord | undefined): Pick<RunSummary, "missing_images" | "comparable_to_published"> {
+  return record ? { missing_images: record, comparable_to_published: record.comparable } : {};
+}
+
+/**
+ * A run with data.missing_images: skip resumes only on the images it started with: other images
+ * would drop other pairs, and the distillation cache and the epoch's order key on the pairs.
+ */
+function checkSameImages(meta: CheckpointMeta, now: MissingImagesRecord | undefined, runDir: string): void {
+  const then = meta.missingImages;
+  if ((then?.fingerprint ?? null) === (now?.fingerprint ?? null) || (!then && now?.missing === 0)) return;
+  const count = (m: { missing: number } | undefined) => (m ? `${m.missing} missing (data.missing_images: skip)` : "none missing");
+  throw new RunDirError(
+    `${runDir}: the dataset's images changed since this run started (${count(then)} then, ${count(now)} now), so it would train on other pairs; ` +
+      `resume with the images it started with, or start a new run`,
+  );
 }

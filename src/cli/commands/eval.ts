@@ -7,7 +7,10 @@ export const command = defineCommand({
   name: "eval",
   summary: "evaluate a run's checkpoint (Recall@K per protocol)",
   usage: "RUN_DIR [options]",
-  description: "Re-evaluates a run directory's checkpoint on its dataset's evaluation sets.",
+  description: `Re-evaluates a run directory's checkpoint on its dataset's evaluation sets.
+With data.missing_images: skip, a recall measured without some evaluation images
+is marked not comparable to published numbers, with what was dropped
+(docs/datasets.md).`,
   options: {
     checkpoint: RUN_OPTIONS.checkpoint,
     backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
@@ -36,8 +39,11 @@ export const command = defineCommand({
       const t = loaded.recipe.training;
       const forward = run.session.own(compiledForward(net, t.compile, (message) => process.stderr.write(`warning: ${message}\n`), t.text_bucket));
       const metrics = await evaluate(forward ?? net, dataset.loader, dataset.evalSets, { ks, batchSize: loaded.recipe.evaluation.batch_size });
+      // data.missing_images: skip: the recall of a gallery or queries without their missing images
+      const skipped = dataset.missingImages;
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: weightsEpoch(meta), recall: summaryRecall(metrics, ks), metrics })}\n`);
+        const comparable = skipped ? { missing_images: skipped, comparable_to_published: skipped.comparable } : {};
+        process.stdout.write(`${JSON.stringify({ checkpoint: tag, epoch: weightsEpoch(meta), recall: summaryRecall(metrics, ks), metrics, ...comparable })}\n`);
         return 0;
       }
       process.stdout.write(`${loaded.recipe.name}: ${tag} checkpoint (${positionText(meta)}; global step ${meta.step})\n`);
@@ -49,6 +55,10 @@ export const command = defineCommand({
       ]);
       const { formatTable } = await import("../../view/table.js");
       for (const line of formatTable(header, rows)) process.stdout.write(`${line}\n`);
+      if (skipped && !skipped.comparable) {
+        const { NOT_COMPARABLE, missingImagesLine } = await import("../../data/missing-images.js");
+        process.stdout.write(`${NOT_COMPARABLE}\n${missingImagesLine(skipped)}\n`);
+      }
       return 0;
     } finally {
       run.dispose();

@@ -4,6 +4,7 @@ import type { RunInfo, TrainEvent } from "../../train/events.js";
 import type { ReferenceRecalls } from "../../eval/baselines.js";
 import { comparisonLine } from "../../view/baselines.js";
 import { formatCount, formatDuration, formatLoss, formatLr, formatPercent, formatRate, plural } from "../../view/format.js";
+import { NOT_COMPARABLE } from "../../data/missing-images.js";
 import { shownMetrics } from "../../view/metrics.js";
 
 type Of<T extends TrainEvent["type"]> = Extract<TrainEvent, { type: T }>;
@@ -97,6 +98,7 @@ export function formatEnd(e: Of<"end">): string {
     if (compared) parts.push(compared);
     if (best && typeof best.value === "number")
       parts.push(`best ${best.name ?? "metric"} ${formatPercent(best.value)}${typeof best.epoch === "number" ? ` after epoch ${best.epoch + 1}` : ""}`);
+    if (s.comparable_to_published === false) parts.push(NOT_COMPARABLE);
     if (typeof s.seconds === "number") parts.push(formatDuration(s.seconds));
     if (typeof s.run_dir === "string") parts.push(s.run_dir);
     return parts.join(" · ");
