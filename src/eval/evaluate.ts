@@ -1,4 +1,4 @@
-// Recall@K of a network on a dataset's evaluation sets (the protocols of DESIGN §3),
+// Recall@K of a network on a dataset's evaluation sets (the protocols of docs/datasets.md),
 // and for sets whose queries carry a kind, recall and the mean routing path per kind.
 import * as tf from "@tensorflow/tfjs";
 import type { BatchLoader, EvalSet } from "../data/types.js";

@@ -1,4 +1,4 @@
-// Metrics of the dataset protocols (DESIGN §3) from per-set ranks. The data layer
+// Metrics of the dataset protocols (docs/datasets.md) from per-set ranks. The data layer
 // encodes each protocol in its EvalSets (gallery, positives, excluded reference):
 // FashionIQ val/original give one set per category, Shoes one set, Fashion200k
 // one set whose positives are every gallery image with the target's description.
