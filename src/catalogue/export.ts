@@ -2,12 +2,11 @@
 // NumPy files, the format Milvus' bulk import reads one file per field of (vector.npy, id.npy,
 // item_id.npy, path.npy), and that FAISS takes through numpy.load (faiss.IndexFlatIP or any
 // other index over vector.npy, ids from id.npy). schema.json says which file is which field.
-import { rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { withPath } from "../io/io-error.js";
 import { npyFloat32, npyInt64, npyUnicode } from "../io/npy.js";
-import { writeUnit } from "../run/checkpoint-unit.js";
-import { checkReplaceable } from "./files.js";
+import { writeDirectory } from "../run/output-dir.js";
 import type { CatalogueIndex } from "./search.js";
 
 export const EXPORT_FILES = ["vector.npy", "id.npy", "item_id.npy", "path.npy", "schema.json"] as const;
@@ -34,8 +33,7 @@ function schemaOf(index: CatalogueIndex) {
 /** Writes the index's vectors and ids to `out` (a directory, written whole). */
 export async function exportIndex(index: CatalogueIndex, out: string): Promise<string[]> {
   const root = resolve(out);
-  checkReplaceable(root, "schema.json", "sdfn-index-export");
-  await writeUnit(dirname(root), basename(root), async (tmp) => {
+  await writeDirectory(root, { marker: "schema.json", format: "sdfn-index-export" }, (tmp) => {
     const put = (name: string, data: string | Uint8Array) => withPath(join(tmp, name), "write", () => writeFileSync(join(tmp, name), data));
     put("vector.npy", npyFloat32(index.embeddings, index.count, index.meta.dim));
     put("id.npy", npyInt64(index.items.map((_, row) => row)));
@@ -43,6 +41,5 @@ export async function exportIndex(index: CatalogueIndex, out: string): Promise<s
     put("path.npy", npyUnicode(index.items.map((i) => i.path ?? "")));
     put("schema.json", `${JSON.stringify(schemaOf(index), null, 2)}\n`);
   });
-  rmSync(`${root}.prev`, { recursive: true, force: true });
   return EXPORT_FILES.map((f) => join(root, f));
 }

@@ -6,11 +6,12 @@
 //   thumbnails.bin   every item's small JPEG/PNG, back to back
 //   approx.usearch   the approximate (HNSW) index over the same rows, when built (--approx)
 // Opening verifies every hash: a damaged or cut-off index is refused naming the file.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { withPath } from "../io/io-error.js";
 import { npyFloat32, readNpyFloat32 } from "../io/npy.js";
-import { verifyUnit, writeUnit } from "../run/checkpoint-unit.js";
+import { verifyUnit } from "../run/checkpoint-unit.js";
+import { writeDirectory } from "../run/output-dir.js";
 import type { RunIdentity } from "../infer/model.js";
 import { UserError } from "../util/errors.js";
 import { jsonErrorPlace } from "../util/json-file.js";
@@ -118,31 +119,9 @@ export interface IndexWrite extends IndexContents {
   approx?: (file: string) => void;
 }
 
-/**
- * Refuses to replace `dir` unless it is absent, empty, or what sdfn wrote there before (`marker`
- * names its file and `format` its "format" value): an index or an export replaces only its own kind.
- */
-export function checkReplaceable(dir: string, marker: string, format: string, flag = "--out"): void {
-  const root = resolve(dir);
-  if (!existsSync(root)) return;
-  if (!statSync(root).isDirectory()) throw new IndexError(`${flag} ${dir}: ${root} is a file; give a directory to write`);
-  if (readdirSync(root).length === 0) return;
-  let found: unknown;
-  try {
-    found = JSON.parse(readFileSync(join(root, marker), "utf8"));
-  } catch {
-    found = undefined;
-  }
-  if ((found as { format?: unknown } | undefined)?.format !== format) {
-    throw new IndexError(`${flag} ${dir}: ${root} holds other files (it is not an ${format} sdfn wrote), and sdfn replaces a directory whole; give a new or empty directory`);
-  }
-}
-
 /** Writes the index to `dir` whole: a temporary directory, verified, then renamed over `dir` (an old one goes only then). */
 export async function writeIndex(dir: string, w: IndexWrite): Promise<void> {
-  const root = resolve(dir);
-  checkReplaceable(root, INDEX_FILES.meta, "sdfn-index");
-  await writeUnit(dirname(root), basename(root), async (tmp) => {
+  await writeDirectory(dir, { marker: INDEX_FILES.meta, format: "sdfn-index" }, (tmp) => {
     const put = (name: string, data: string | Uint8Array) => withPath(join(tmp, name), "write", () => writeFileSync(join(tmp, name), data));
     put(INDEX_FILES.meta, `${JSON.stringify(w.meta, null, 2)}\n`);
     put(INDEX_FILES.items, w.items.map((item) => `${JSON.stringify(item)}\n`).join(""));
@@ -150,8 +129,6 @@ export async function writeIndex(dir: string, w: IndexWrite): Promise<void> {
     put(INDEX_FILES.thumbnails, Buffer.concat(w.thumbnails));
     if (w.approx) withPath(join(tmp, INDEX_FILES.approx), "write", () => w.approx!(join(tmp, INDEX_FILES.approx)));
   });
-  // the unit writer keeps the replaced one as DIR.prev (a checkpoint's fallback); an index has none
-  rmSync(`${root}.prev`, { recursive: true, force: true });
 }
 
 /** Reads thumbnails from an index's thumbnails.bin on demand (one open file). */

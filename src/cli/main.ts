@@ -15,6 +15,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   query: async () => (await import("./commands/query.js")).command,
   index: async () => (await import("./commands/catalogue-index.js")).command,
   serve: async () => (await import("./commands/serve.js")).command,
+  export: async () => (await import("./commands/export.js")).command,
   validate: async () => (await import("./commands/validate.js")).command,
   render: async () => (await import("./commands/render.js")).command,
   modules: async () => (await import("./commands/modules.js")).command,

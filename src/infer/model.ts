@@ -4,7 +4,7 @@
 // evaluation (src/eval/compiled-forward.ts). Embeddings come back L2-normalised, so an inner
 // product is the cosine score sdfn ranks by.
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { decodeImage, limiter } from "../data/images.js";
@@ -61,6 +61,8 @@ export interface OpenRunOptions {
   backend?: string;
   /** Run none of the run's plugins (a run with plugin modules then cannot be opened). */
   noPlugins?: boolean;
+  /** The recipe to load instead of RUN_DIR/recipe.resolved.yaml (a run whose plugins live beside its original recipe). */
+  recipe?: string;
   /** Warnings (a forward that falls back to eager, say); default: process.emitWarning. */
   warn?: (message: string) => void;
 }
@@ -243,10 +245,13 @@ function weightsDigest(weightsFile: string): string {
  */
 export async function openRun(dir: string, o: OpenRunOptions = {}): Promise<RunModel> {
   const run = new RunDir(dir);
-  if (!existsSync(run.recipe)) throw new RunDirError(`${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
+  const recipeFile = o.recipe ?? run.recipe;
+  if (!existsSync(recipeFile)) {
+    throw new RunDirError(o.recipe ? `${resolve(o.recipe)}: no such recipe file` : `${run.path}: no recipe.resolved.yaml; give a run directory written by \`sdfn build\``);
+  }
   const tag: CheckpointTag = o.checkpoint ?? (run.hasCheckpoint("best") || !run.hasCheckpoint("last") ? "best" : "last");
   const ckpt = readCheckpoint(run.path, tag, false); // verified; a missing or corrupt one names its file
-  const loaded = await loadRecipe(run.recipe, { noPlugins: o.noPlugins });
+  const loaded = await loadRecipe(recipeFile, { noPlugins: o.noPlugins });
   const { useBackend } = await import("../backend/index.js");
   const backendName = o.backend ?? loaded.recipe.backend;
   const backend = await useBackend(backendName).catch((err: Error) => {

@@ -36,6 +36,7 @@ export const command = defineCommand({
     "batch-size": { type: "string", arg: "N", help: "images per encoder pass (default: the recipe's evaluation.batch_size)" },
     "thumbnail-size": { type: "string", arg: "PX", help: "side of the thumbnails kept in the index (default 96)" },
     checkpoint: RUN_OPTIONS.checkpoint,
+    recipe: { ...RUN_OPTIONS.recipe, help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml (a run whose plugins live beside its recipe)" },
     backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
     json: { type: "boolean", help: "print the result as JSON" },
     "no-plugins": RUN_OPTIONS["no-plugins"],
@@ -64,7 +65,7 @@ export const command = defineCommand({
     const { openRun } = await import("../../infer/model.js");
     const { buildIndex, datasetCatalogue, imageCatalogue } = await import("../../catalogue/build.js");
     const { APPROX_DEFAULTS } = await import("../../catalogue/approx.js");
-    const model = await openRun(positionals[0]!, { checkpoint: tag, backend: values.backend, noPlugins: values["no-plugins"], warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+    const model = await openRun(positionals[0]!, { checkpoint: tag, backend: values.backend, noPlugins: values["no-plugins"], recipe: values.recipe, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
     try {
       const catalogue = values.images ? imageCatalogue(model, values.images) : await datasetCatalogue(model, values.dataset!, { allowOutsideRoot: values["allow-outside-root"] });
       if (catalogue.skipped.length) {

@@ -25,6 +25,7 @@ export const command = defineCommand({
     "max-upload": { type: "string", arg: "BYTES", help: "largest request (an uploaded image) in bytes (default 10000000)" },
     approx: { type: "boolean", help: "search the index's approximate (HNSW) graph instead of exactly (sdfn index --approx)" },
     checkpoint: RUN_OPTIONS.checkpoint,
+    recipe: { ...RUN_OPTIONS.recipe, help: "load this recipe instead of RUN_DIR/recipe.resolved.yaml (a run whose plugins live beside its recipe)" },
     backend: { ...BACKEND_OPTION, help: "tfjs backend (default: the recipe's)" },
     "no-plugins": RUN_OPTIONS["no-plugins"],
     "allow-outside-root": RUN_OPTIONS["allow-outside-root"],
@@ -45,7 +46,7 @@ export const command = defineCommand({
     const { openRun } = await import("../../infer/model.js");
     const { openIndex } = await import("../../catalogue/search.js");
     const { startServer } = await import("../../serve/server.js");
-    const model = await openRun(positionals[0]!, { checkpoint: tag, backend: values.backend, noPlugins: values["no-plugins"], warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+    const model = await openRun(positionals[0]!, { checkpoint: tag, backend: values.backend, noPlugins: values["no-plugins"], recipe: values.recipe, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
     let index;
     try {
       index = openIndex(values.index, model); // verified, and this run's
