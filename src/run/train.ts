@@ -138,7 +138,7 @@ export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<R
     }
     loop.emit({ type: "start", time: Date.now(), info: runInfo(session, loop, dir, { backend, device, startEpoch: state.epoch }) });
     const missingImages = session.dataset.missingImages;
-    if (missingImages) loop.emit({ type: "warning", time: Date.now(), message: missingImagesLine(missingImages) });
+    if (missingImages && missingImages.missing > 0) loop.emit({ type: "warning", time: Date.now(), message: missingImagesLine(missingImages) });
     const status = await runEpochs(loop, state);
     const baselines = state.metrics ? loop.baselines?.() : undefined;
     // example retrievals for report.html (a failure costs the gallery, not the run)
