@@ -182,9 +182,9 @@ function run(layers: Layer[], input: tf.Tensor4D, prefix: string, form: InputFor
       }
       case "bn": {
         const [gamma, beta] = [params[`${name}.gamma`]!, params[`${name}.beta`]!] as tf.Tensor1D[];
-        x = layer.train
-          ? batchNormTrain(x, gamma!, beta!, 1e-5)
-          : tf.batchNorm(x, params[`${name}.mean`]!, params[`${name}.var`]!, beta, gamma, 1e-5);
+        x = (
+          layer.train ? batchNormTrain(x, gamma!, beta!, 1e-5) : tf.batchNorm(x, params[`${name}.mean`]!, params[`${name}.var`]!, beta, gamma, 1e-5)
+        ) as tf.Tensor4D;
         break;
       }
       case "relu":
