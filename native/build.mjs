@@ -15,7 +15,12 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { cppHeader, readLayouts } from "../src/backend/torch/kernels/layout-spec.mjs";
+// The layout table's reader: under src/ in a checkout, under dist/ in an installed package (no src/).
+const layoutSpec = ["../src/backend/torch/kernels/layout-spec.mjs", "../dist/backend/torch/kernels/layout-spec.mjs"]
+  .map((p) => new URL(p, import.meta.url))
+  .find((u) => existsSync(u));
+if (!layoutSpec) throw new Error("sdfn: neither src/ nor dist/ holds backend/torch/kernels/layout-spec.mjs; in a checkout run `npm install` first");
+const { cppHeader, readLayouts } = await import(layoutSpec.href);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, "src");

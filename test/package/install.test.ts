@@ -43,7 +43,8 @@ describe.skipIf(missing("npm"))("sdfn installed from its tarball into another pr
 
   it("ships compiled JavaScript and its declarations, not the TypeScript sources", () => {
     const pkg = join(app, "node_modules", "sdfn");
-    expect(readdirSync(pkg).sort()).toEqual(["README.md", "bin", "dist", "package.json", "recipes", "schemas"]);
+    expect(readdirSync(pkg).sort()).toEqual(["README.md", "bin", "dist", "native", "package.json", "recipes", "schemas"]);
+    expect(readdirSync(join(pkg, "native")).sort()).toEqual(["README.md", "build.mjs", "src"]); // the addon's sources, not a build
     expect(existsSync(join(pkg, "dist", "cli", "render", "dashboard.js"))).toBe(true);
     expect(existsSync(join(pkg, "dist", "index.d.ts"))).toBe(true);
   });
@@ -67,6 +68,21 @@ describe.skipIf(missing("npm"))("sdfn installed from its tarball into another pr
     expect(history).toContain(`report: ${join(app, "runs", "tty", "report.html")}`);
     expect(existsSync(join(app, "runs", "tty", "checkpoints", "last", "manifest.json"))).toBe(true);
   });
+
+  it.skipIf(missing("addon"))(
+    "builds its torch addon where npm installed it (`npm explore sdfn -- npm run build:native`, as doctor says) and trains on it",
+    () => {
+      const before = JSON.parse(spawnSync("npx", ["sdfn", "doctor", "--json"], { cwd: app, encoding: "utf8" }).stdout) as { backends: { name: string; why?: string }[] };
+      expect(before.backends.find((b) => b.name === "torch")?.why).toContain("`npm explore sdfn -- npm run build:native`");
+      const build = spawnSync("npm", ["explore", "sdfn", "--", "npm", "run", "build:native"], { cwd: app, encoding: "utf8" });
+      expect(build.status, `${build.stdout}${build.stderr}`.slice(-3000)).toBe(0);
+      expect(existsSync(join(app, "node_modules", "sdfn", "native", "build", "sdfn_torch.node"))).toBe(true);
+      const r = spawnSync("npx", [...buildArgs("runs/torch"), "--backend", "torch"], { cwd: app, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(app, "runs", "torch", "summary.json"), "utf8"))).toMatchObject({ status: "completed", backend: "torch" });
+    },
+    600_000,
+  );
 
   it("plain Node imports it (ESM), and TypeScript reads its types", () => {
     const script = 'import { loadRecipe } from "sdfn"; const r = await loadRecipe("quickstart.yaml"); console.log(r.recipe.name, r.recipe.training.epochs);';

@@ -49,9 +49,12 @@ export interface TorchAddon {
 /** Where the addon is read from: SDFN_TORCH_ADDON, else the build output of `npm run build:native`. */
 export const addonPath = process.env.SDFN_TORCH_ADDON ?? fileURLToPath(new URL("../../../native/build/sdfn_torch.node", import.meta.url));
 
+// An installed package (compiled dist/, no src/) builds its addon where npm put it: `npm explore`
+// runs the package's own script there; a checkout runs it directly.
+const installed = !existsSync(new URL("../../../src/cli/main.ts", import.meta.url));
 const buildHint =
-  "Build it once with `npm run build:native` (needs libtorch: `apt-get install libtorch-dev g++` on Debian/Ubuntu, " +
-  "a PyTorch install, or LIBTORCH_DIR=/path/to/libtorch).";
+  `Build it once with \`${installed ? "npm explore sdfn -- npm run build:native" : "npm run build:native"}\` ` +
+  "(needs libtorch: `apt-get install libtorch-dev g++` on Debian/Ubuntu, a PyTorch install, or LIBTORCH_DIR=/path/to/libtorch).";
 
 let loaded: { addon: TorchAddon } | { error: string } | undefined;
 
