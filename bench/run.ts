@@ -131,14 +131,19 @@ class HelpRequested extends Error {}
 class BenchUsageError extends Error {}
 
 const HELP = `usage: npm run bench -- [--batch N] [--image-size PX] [--dim D] [--layers L] [--encoder small_cnn|resnet18|resnet50|…]
-                       [--text lstm|bilstm|gru] [--modules JRM,CAM,GTM,RCM] [--router msr|shared|static] [--text-length T]
+                       [--text lstm|bilstm|gru|clip_text] [--modules JRM,CAM,GTM,RCM] [--router msr|shared|static] [--text-length T]
                        [--vocab V] [--steps N] [--backends cpu,torch,wasm,…|none] [--no-reference] [--device cpu|cuda|auto]
                        [--precision fp32|bf16] [--paper] [--json]
 Runs sdfn on every available backend (or --backends) and the PyTorch reference (/usr/bin/python3,
 bench/reference/bench.py; --device for it) on the same recipe and seeded batch; prints step time
 (forward + backward + Adam), samples/s, evaluation queries/s, peak memory and the ratio to PyTorch.
 Defaults: small_cnn, 32 px, batch 4, d 32, 3 layers × JRM,CAM,GTM,RCM, msr, lstm, 2 timed steps
-(seconds per backend on 2 cores). --paper: resnet50, 224 px, batch 32, d 1024 (for real machines).`;
+(seconds per backend on 2 cores). --paper: resnet50, 224 px, batch 32, d 1024 (for real machines).
+CLIP: --encoder clip_vit_b32 --text clip_text --image-size 224 --dim 512 (ViT-B/32's towers, random weights).`;
+
+/** The text encoder entry: a recurrent one at width d, or CLIP's text transformer (ViT-B/32's, projected to d). */
+const textEncoder = (o: BenchOptions) =>
+  o.text === "clip_text" ? `{ type: clip_text, dim: ${o.dim} }` : `{ type: ${o.text}, hidden: ${o.dim}, embedding_dim: ${Math.min(300, o.dim)} }`;
 
 /** The bench recipe as YAML: the paper's architecture at the chosen size. */
 export function benchRecipe(o: BenchOptions): string {
@@ -151,7 +156,7 @@ export function benchRecipe(o: BenchOptions): string {
     `data: { dataset: shapes, image_size: ${o.imageSize} }`,
     "encoders:",
     `  image: { type: ${o.encoder}, dim: ${o.dim} }`,
-    `  text: { type: ${o.text}, hidden: ${o.dim}, embedding_dim: ${Math.min(300, o.dim)} }`,
+    `  text: ${textEncoder(o)}`,
     `fusion: { layers: ${o.layers}, modules: [${modules.join(", ")}], router: { type: ${o.router} } }`,
     "losses: [{ type: batch_classification, weight: 1 }, { type: consistency, weight: 1 }, { type: path_distillation, weight: 1 }]",
     `training: { epochs: 1, batch_size: ${o.batch}, optimizer: { type: adam, lr: 0.0001, weight_decay: 0.00005 }${o.precision === "bf16" ? ", precision: bf16" : ""} }`,
