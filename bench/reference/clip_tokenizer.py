@@ -1,4 +1,4 @@
-"""CLIP's byte-level BPE tokenizer, a reference for sdfn's (src/data/clip-bpe.ts), plus a small
+"""CLIP's byte-level BPE tokenizer, a reference for sdfn's (src/encoders/clip-bpe.ts), plus a small
 BPE learner that writes a merges file in CLIP's format for tests (the real vocabulary file,
 bpe_simple_vocab_16e6.txt.gz, is the user's).
 

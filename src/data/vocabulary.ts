@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { replaceFile } from "../io/owned-files.js";
 import { DamagedFileError, readJsonFile } from "../util/json-file.js";
 import type { Vocabulary } from "./types.js";
-import { clipBpeFromJSON } from "./clip-bpe.js";
+import { clipBpeFromJSON } from "../encoders/clip-bpe.js";
 
 export const PAD = 0;
 export const UNK = 1;

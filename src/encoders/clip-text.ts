@@ -1,4 +1,4 @@
-// CLIP's text tower (Radford et al. 2021): BPE tokens (src/data/clip-bpe.ts, its own tokenizer)
+// CLIP's text tower (Radford et al. 2021): BPE tokens (src/encoders/clip-bpe.ts, its own tokenizer)
 // → token + positional embeddings → transformer with a causal mask → ln_final → ·text_projection.
 // Word features W are every token's projection (0 at padding); the sentence s is the one at
 // <|endoftext|>, the last real token, as CLIP pools. Both → d by a linear layer when d ≠ e.
@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { ClipBpe, MAX_MERGES, MergesFileError, readMerges } from "../data/clip-bpe.js";
+import { ClipBpe, MAX_MERGES, MergesFileError, readMerges } from "./clip-bpe.js";
 import { causalMask, clipTransformer } from "../nn/clip-transformer.js";
 import { layerNorm } from "../nn/layer-norm.js";
 import { linear } from "../nn/linear.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/builtins.js";
-import { ClipBpe, readMerges } from "../../src/data/clip-bpe.js";
+import { ClipBpe, readMerges } from "../../src/encoders/clip-bpe.js";
 import { PretrainedFileError } from "../../src/encoders/pretrained.js";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
 import { inference } from "../../src/nn/context.js";

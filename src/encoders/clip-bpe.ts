@@ -5,7 +5,7 @@
 // A run keeps the merges in its vocabulary.json, so evaluation tokenizes as training did.
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import type { Vocabulary } from "./types.js";
+import type { Vocabulary } from "../data/types.js";
 
 export const START_OF_TEXT = "<|startoftext|>";
 export const END_OF_TEXT = "<|endoftext|>";

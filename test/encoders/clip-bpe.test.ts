@@ -1,4 +1,4 @@
-// CLIP's byte-level BPE tokenizer (src/data/clip-bpe.ts): hand-computed ids on a four-merge file,
+// CLIP's byte-level BPE tokenizer (src/encoders/clip-bpe.ts): hand-computed ids on a four-merge file,
 // truncation that keeps <|endoftext|> last, gzip and bad merges files, the run's vocabulary.json
 // round trip, and the same ids as the reference implementation (bench/reference/clip_tokenizer.py)
 // on a few hundred real FashionIQ and Shoes captions, with a merges file learned from others.
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { ClipBpe, cleanText, MergesFileError, readMerges } from "../../src/data/clip-bpe.js";
+import { ClipBpe, cleanText, MergesFileError, readMerges } from "../../src/encoders/clip-bpe.js";
 import { vocabularyFromJSON } from "../../src/data/vocabulary.js";
 import { python, ROOT } from "../reference/cases.js";
 import { missing, SHARED_DATA } from "../support/requires.js";
