@@ -16,7 +16,7 @@ export interface ApproxSettings {
   expansion_search: number;
 }
 
-export const APPROX_DEFAULTS: ApproxSettings = { connectivity: 16, expansion_add: 128, expansion_search: 64 };
+export const APPROX_DEFAULTS: ApproxSettings = { connectivity: 16, expansion_add: 128, expansion_search: 128 };
 
 /** usearch's version, from its package.json (its exports do not list that file: found from its entry point). */
 function usearchVersion(): string {
@@ -70,7 +70,7 @@ export class ApproxIndex {
     const kk = Math.min(k, this.size);
     if (queries.count === 0 || kk === 0) return queries.count === 0 ? [] : Array.from({ length: queries.count }, () => ({ rows: [], scores: [] }));
     for (let q = 0; q < queries.count; q++) {
-      const m = this.index.search(queries.data.subarray(q * queries.dim, (q + 1) * queries.dim), kk, 0);
+      const m = this.index.search(queries.data.subarray(q * queries.dim, (q + 1) * queries.dim), kk, 1); // one query: one thread
       const found = Math.min(kk, m.keys.length);
       const rows: number[] = [];
       const scores: number[] = [];
