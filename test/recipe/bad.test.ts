@@ -9,7 +9,7 @@ import { loadRecipe, RecipeError } from "../../src/recipe/index.js";
 import { formatProblem } from "../../src/recipe/problems.js";
 
 const DIR = "test/recipe/bad";
-const REG_MODULES = "(registered fusion modules: JRM, CAM, GTM, RCM";
+const REG_MODULES = "(registered fusion modules: JRM, CAM, GTM, RCM, TIRG, ARTEMIS, Combiner";
 
 const CORPUS: Record<string, [where: string, message: string][]> = {
   "unknown-module.yaml": [["5:15", `unknown fusion module "JMR"; did you mean "JRM"? ${REG_MODULES}`]],
