@@ -18,6 +18,8 @@ export interface ServeOptions {
   host: string;
   /** Queries per encoder pass (1: unbatched). */
   maxBatch: number;
+  /** Under load, how long a pass waits for more queries (milliseconds; default 2). */
+  batchWaitMs?: number;
   maxUploadBytes: number;
   /** Search the approximate index. */
   approximate: boolean;
@@ -52,7 +54,7 @@ async function itemPixelsOf(o: ServeOptions): Promise<(row: number) => Promise<F
 
 /** Starts the server; a port in use (or one this user may not open) is a UserError naming it. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const batcher = new QueryBatcher(o.model, o.index, o.maxBatch, o.approximate);
+  const batcher = new QueryBatcher(o.model, o.index, o.maxBatch, o.approximate, o.batchWaitMs);
   let draining = false;
   const app = createApp({ model: o.model, index: o.index, batcher, itemPixels: await itemPixelsOf(o), maxUploadBytes: o.maxUploadBytes, draining: () => draining });
   const server: ServerType = await new Promise((resolve, reject) => {

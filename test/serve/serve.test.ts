@@ -34,7 +34,8 @@ beforeAll(async () => {
   model = await openRun(run);
   await buildIndex(model, await datasetCatalogue(model, "shapes"), { out: indexDir });
   index = openIndex(indexDir, model);
-  server = await startServer({ model, index, port: 0, host: "127.0.0.1", maxBatch: 32, maxUploadBytes: 20_000, approximate: false });
+  // a long batching wait: on a loaded machine requests trickle in more than 2 ms apart
+  server = await startServer({ model, index, port: 0, host: "127.0.0.1", maxBatch: 32, batchWaitMs: 100, maxUploadBytes: 20_000, approximate: false });
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

@@ -22,6 +22,7 @@ export const command = defineCommand({
     port: { type: "string", short: "p", arg: "N", help: "port to listen on (default 8080; 0 = any free port)" },
     host: { type: "string", arg: "ADDR", help: "address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = every interface)" },
     "max-batch": { type: "string", arg: "N", help: "queries per encoder pass (default 32; 1 = no batching)" },
+    "batch-wait": { type: "string", arg: "MS", help: "under load, how long an encoder pass waits for more queries (default 2)" },
     "max-upload": { type: "string", arg: "BYTES", help: "largest request (an uploaded image) in bytes (default 10000000)" },
     approx: { type: "boolean", help: "search the index's approximate (HNSW) graph instead of exactly (sdfn index --approx)" },
     checkpoint: RUN_OPTIONS.checkpoint,
@@ -40,6 +41,7 @@ export const command = defineCommand({
     if (!values.index) throw new UsageError("serve: --index INDEX is required (build one with sdfn index RUN_DIR --images DIR --out INDEX)");
     const port = integer("--port", values.port ?? "8080", 0, 65535);
     const maxBatch = integer("--max-batch", values["max-batch"] ?? "32", 1, 4096);
+    const batchWaitMs = integer("--batch-wait", values["batch-wait"] ?? "2", 0, 1000);
     const maxUploadBytes = integer("--max-upload", values["max-upload"] ?? "10000000", 1, 1 << 30);
     const tag = values.checkpoint;
     if (tag !== undefined && tag !== "best" && tag !== "last") throw new UsageError(`--checkpoint ${tag}: expected best or last`);
@@ -56,6 +58,7 @@ export const command = defineCommand({
         port,
         host: values.host ?? "127.0.0.1",
         maxBatch,
+        batchWaitMs,
         maxUploadBytes,
         approximate: values.approx ?? false,
         allowOutsideRoot: values["allow-outside-root"],
