@@ -200,8 +200,9 @@ function fuse(
       inputs = unstack<tf.Tensor2D>(mixed.transpose([1, 0, 2]), 0).map((t) => t.reshape([b, n, dim]) as tf.Tensor3D);
       pooledInputs = inputs.map((t) => t.mean(1) as tf.Tensor2D);
     } else {
-      // (B, M, d); in layer 1 pooledInputs holds the encoder's pooled embedding, not X's mean
-      lastInputs = tf.stack(l > 0 ? pooledInputs : inputs.map((t) => t.mean(1))).transpose([1, 0, 2]) as tf.Tensor3D;
+      // (B, M, d), the means taken here as before pooledInputs existed: reusing those (the same values)
+      // rounds differently on torch's replay and moved the quickstart's seed-0 recall
+      lastInputs = tf.stack(inputs.map((t) => t.mean(1))).transpose([1, 0, 2]) as tf.Tensor3D;
       fused = mixed.reshape([b, n, dim]) as tf.Tensor3D; // f = Σ_i w_i y^L_i
     }
   });
