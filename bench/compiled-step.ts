@@ -18,7 +18,7 @@ import { cacheTeacher } from "../src/train/teacher.js";
 export interface CompiledBench {
   step: () => Promise<void>;
   /** Kernels a replay runs and its host overhead per kernel (µs: the median over the replays run so far). */
-  stats(): { kernels: number; hostMicrosPerKernel: number; updates: number; inPlaceUpdates: number };
+  stats(): { kernels: number; hostMicrosPerKernel: number; updates: number; inPlaceUpdates: number; overwrites: number };
   dispose(): void;
 }
 
@@ -34,8 +34,7 @@ interface Parts {
 
 /** A replayed training step, its program already built (two recorded steps run here). */
 export async function compiledBench(p: Parts): Promise<CompiledBench> {
-  const backend = tf.backend() as TorchBackend;
-  const compiled = new CompiledSteps(backend, (message) => {
+  const compiled = new CompiledSteps((message) => {
     throw new Error(message);
   });
   const setup = stepSetup(p.network, p.losses, p.optimizer, { compiled });
@@ -65,7 +64,7 @@ export async function compiledBench(p: Parts): Promise<CompiledBench> {
   };
   return {
     step,
-    stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay), updates: program.updates, inPlaceUpdates: program.stats().inPlaceUpdates }),
+    stats: () => ({ kernels: program.kernels, hostMicrosPerKernel: median(perReplay), updates: program.updates, ...pick(program.stats()) }),
     dispose: () => {
       compiled.dispose();
       teacher.dispose();
@@ -83,6 +82,8 @@ function cachedTeacher(paths: tf.Tensor3D[], ids: number[]): PathCache {
   cache.advance();
   return cache;
 }
+
+const pick = ({ inPlaceUpdates, overwrites }: { inPlaceUpdates: number; overwrites: number }) => ({ inPlaceUpdates, overwrites });
 
 function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;

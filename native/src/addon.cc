@@ -12,6 +12,8 @@
 
 #include "cpu-info.h"
 #include "dist.h"
+#include "handles.h"
+#include "memory.h"
 #include "napi.h"
 #include "ops.h"
 #include "precision.h"
@@ -284,6 +286,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 napi_value Module(napi_env env, napi_value exports) {
+  count_cpu_tensor_bytes();  // before the first tensor: memoryStats counts every one
   define_methods(env, exports, {
       method("init", Init),
       method("info", Info),
@@ -297,13 +300,14 @@ napi_value Module(napi_env env, napi_value exports) {
       method("setPrecision", SetPrecision),
   });
   register_dist(env, exports);  // distInfo, distInit, ... (dist.cc)
-  define_program_functions(env, exports);  // programCreate, programReplay, ... (program.cc)
+  define_program_functions(env, exports);  // programCreate, programReplay, ... (program-napi.cc)
+  define_memory_functions(env, exports);   // memoryStats, resetMemoryPeak (memory.cc)
   return exports;
 }
 
 }  // namespace
 
-// Shared with program.cc (program.h).
+// Shared through handles.h.
 at::Tensor& table_at(int32_t h) { return const_cast<at::Tensor&>(lookup(h)); }
 at::Device working_device() { return device; }
 int32_t emit_record(at::Tensor t, size_t k) { return emit(std::move(t), k); }

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "handles.h"
 #include "napi.h"
-#include "program.h"
 
 #if defined(SDFN_CUDA_GRAPH) && __has_include(<ATen/cuda/CUDAGraph.h>)
 #define SDFN_HAS_CUDA_GRAPH 1

@@ -20,6 +20,10 @@ struct Call {
   const double* f;             // float attributes, at arg::<Kernel>::f_<name>
   at::Device device;           // where new tensors live (CPU or CUDA)
   std::vector<at::Tensor> out;
+  // Set only by a replay (program.cc), for a kernel whose OpEntry::overwrites > 0: its first
+  // `overwrites` inputs die in this call and nothing else holds or views them, so the kernel may
+  // write its result into their storage (when shapes and dtypes allow) instead of allocating.
+  bool overwrite = false;
   // Input k on the working device (0-dim CPU scalars stay on the CPU only for elementwise ops).
   at::Tensor dev(size_t k) const { return in[k].device() == device ? in[k] : in[k].to(device); }
   at::TensorOptions opts(at::ScalarType type) const { return at::TensorOptions().dtype(type).device(device); }
@@ -32,9 +36,15 @@ struct OpEntry {
   // Elementwise kernels take 0-dim CPU tensors beside CUDA ones (ATen treats them as scalars);
   // every other kernel gets its inputs moved to the working device first.
   bool elementwise = false;
+  // The in-place list: how many of its first inputs the kernel may overwrite when Call::overwrite
+  // is set (the replay's memory plan grants it where they die; 0: never).
+  int overwrites = 0;
 };
 #define OP(NAME, FN) \
   { NAME, FN }
+// A kernel that may write its result into its first N inputs (Call::overwrite).
+#define OP_OVERWRITES(NAME, FN, N) \
+  { NAME, FN, false, N }
 
 // Each family's kernels (ops/<family>.cc); op_table() (ops/index.cc) is all of them, in this order.
 std::vector<OpEntry> elementwise_ops();
@@ -42,7 +52,12 @@ std::vector<OpEntry> reduce_ops();
 std::vector<OpEntry> layout_ops();
 std::vector<OpEntry> nn_ops();
 std::vector<OpEntry> sdfn_ops();
+std::vector<OpEntry> random_ops();
 const std::vector<OpEntry>& op_table();
+
+// The step generator (ops/random.cc): reseeded once per training step (seedStep, and every replay),
+// so eager steps and replays draw the same dropout masks.
+void seed_step(uint64_t seed);
 
 constexpr auto kCL = at::MemoryFormat::ChannelsLast;
 

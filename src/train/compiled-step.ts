@@ -1,29 +1,22 @@
-// training.compile on the torch backend: each step shape (batch and teacher shapes) is run
-// eagerly and recorded twice; two captures that agree become a native program (one per shape),
-// and every later step of that shape is one replay: forward, backward, finite check and update
-// in C++. A step that cannot be replayed (a cpu fallback, another readback, an undeclared value
-// that changes) turns compilation off for the run, with one warning; training goes on eagerly.
+// training.compile: each step shape (batch and teacher shapes) is run eagerly and recorded, then
+// replayed natively (forward, backward, finite check and update in one call) by the backend's
+// replay unit (src/backend/replay.ts), whose rules say when a program is made and when replay is
+// given up on (then training goes on eagerly, with one warning).
 import * as tf from "@tensorflow/tfjs";
 
-import type { TorchBackend } from "../backend/torch/backend.js";
-import { plan, StepProgram } from "../backend/torch/program.js";
-import type { Capture, Recorder } from "../backend/torch/recorder.js";
+import { createReplayer, replayUnavailable, type Replayer, type ReplayProgram } from "../backend/replay.js";
 import { padToBucket } from "../data/text-bucket.js";
 import type { TrainBatch } from "../data/types.js";
 import { readPacked, type EagerRun, type EagerStep, type PackedShape, type StepCompiler, type StepResult, type StepSetup, type StepTeacher } from "./step.js";
 
 export type CompileMode = "auto" | "eager" | "replay";
 
-/** Captures of one shape that may disagree before a program is given up on (a lazily built constant, say). */
-const MAX_CAPTURES = 4;
-
-interface Entry {
-  last: Capture | null;
-  captures: number;
-  program: StepProgram | null;
+/** What a step program keeps beside itself: the packed vector's routing shape and the parameters without gradient. */
+interface StepMeta {
   shape: PackedShape;
   noGradient: string[];
 }
+const metaOf = (ran: EagerStep): StepMeta => ({ shape: ran.shape, noGradient: ran.result.noGradient });
 
 /** Programs built, steps replayed and steps run eagerly so far. */
 export interface CompileCounts {
@@ -56,125 +49,68 @@ export interface CompileOptions {
 const DEFAULT_OPTIONS: CompileOptions = { textBucket: 1 };
 
 export class CompiledSteps implements StepCompiler {
-  private counts: CompileCounts = { programs: 0, replayed: 0, eager: 0 };
-  /** Why compilation was turned off (null while it is on). */
-  refused: string | null = null;
-  private readonly entries = new Map<string, Entry>();
+  private readonly unit: Replayer<StepMeta>;
 
-  constructor(
-    private readonly backend: TorchBackend,
-    private readonly warn: (message: string) => void,
-    private readonly options: CompileOptions = DEFAULT_OPTIONS,
-  ) {}
+  /** On the active backend, which must be able to replay (stepCompiler checks). */
+  constructor(warn: (message: string) => void, private readonly options: CompileOptions = DEFAULT_OPTIONS) {
+    const made = createReplayer<StepMeta>({ subject: "this step", continues: "training", warn, cudaGraph: options.cudaGraph ?? "off" });
+    if ("unavailable" in made) throw new Error(`training.compile: ${made.unavailable}`);
+    this.unit = made;
+  }
+
+  /** Why compilation was turned off (null while it is on). */
+  get refused(): string | null {
+    return this.unit.refused;
+  }
 
   async step(s: StepSetup, given: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
-    if (this.refused) return this.eager(eager, given);
+    const { stepScalars, countStep } = s.optimizer;
+    if (!stepScalars || !countStep) this.unit.refuse("the optimizer declares no step scalars (Optimizer.stepScalars)");
+    // replay is off: the step runs eagerly, unrecorded (and counted)
+    if (this.unit.refused) return (await this.unit.recordAsync("", [], (recording) => eager(given, recording), { meta: metaOf })).result;
     const { batch, made } = bucketed(given, this.options.textBucket);
     try {
-      return await this.compiledStep(s, batch, teacher, lr, seed, eager);
+      const inputs = declaredInputs(batch, teacher);
+      const key = signature(inputs, teacher, lr);
+      const replayed = this.unit.replay(key, inputs, stepScalars!.call(s.optimizer, lr), seed);
+      if (replayed) {
+        if (replayed.finite) countStep!.call(s.optimizer);
+        return { ...readPacked(s, replayed.values, replayed.meta.shape), noGradient: replayed.meta.noGradient };
+      }
+      const options = { meta: metaOf, guard: s.losses.length + 1 };
+      return (await this.unit.recordAsync(key, inputs, (recording) => eager(batch, recording), options)).result;
     } finally {
       tf.dispose(made);
     }
   }
 
-  private async compiledStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, lr: number, seed: number, eager: EagerRun): Promise<StepResult> {
-    const inputs = declaredInputs(batch, teacher);
-    const key = signature(inputs, teacher, lr);
-    const entry = this.entries.get(key);
-    if (!s.optimizer.stepScalars || !s.optimizer.countStep) {
-      this.refuse("the optimizer declares no step scalars (Optimizer.stepScalars)");
-      return this.eager(eager, batch);
-    }
-    if (entry?.program) {
-      const scalars = s.optimizer.stepScalars(lr);
-      if (entry.program.accepts(scalars)) return this.replay(s, entry, inputs, scalars, seed);
-      // a pinned scalar changed (a step schedule's decay): record this shape anew
-      entry.program.dispose();
-      entry.program = null;
-      entry.captures = 0;
-    }
-    const recorder = this.backend.startRecording();
-    let ran: EagerStep;
-    try {
-      ran = await eager(batch, recorder);
-    } finally {
-      this.backend.stopRecording();
-    }
-    this.learn(key, entry, recorder, inputs, s, ran);
-    this.counts.eager++;
-    return ran.result;
-  }
-
   /** Turns compilation off for the run (one warning) and frees every program. */
   refuse(reason: string): void {
-    if (this.refused) return;
-    this.refused = reason;
-    this.warn(`training.compile: this step cannot be replayed natively (${reason}); training continues eagerly`);
-    this.dispose();
+    this.unit.refuse(reason);
   }
 
   /** The programs built so far. */
-  programs(): StepProgram[] {
-    return [...this.entries.values()].flatMap((e) => (e.program ? [e.program] : []));
+  programs(): ReplayProgram[] {
+    return this.unit.programs();
   }
 
   takeCounts(): CompileCounts {
-    const counts = this.counts;
-    this.counts = { programs: 0, replayed: 0, eager: 0 };
-    return counts;
+    return this.unit.takeCounts();
   }
 
   dispose(): void {
-    for (const e of this.entries.values()) e.program?.dispose();
-    this.entries.clear();
-  }
-
-  private async eager(eager: EagerRun, batch: TrainBatch): Promise<StepResult> {
-    this.counts.eager++;
-    return (await eager(batch, null)).result;
-  }
-
-  private replay(s: StepSetup, entry: Entry, inputs: tf.Tensor[], scalars: Record<string, number>, seed: number): StepResult {
-    const { values, finite } = entry.program!.replay(inputs, scalars, seed);
-    if (finite) s.optimizer.countStep!();
-    this.counts.replayed++;
-    return { ...readPacked(s, values, entry.shape), noGradient: entry.noGradient };
-  }
-
-  /** A new capture of shape `key`: kept, compared with the previous one, or (after too many) given up. */
-  private learn(key: string, entry: Entry | undefined, recorder: Recorder, inputs: tf.Tensor[], s: StepSetup, ran: EagerStep): void {
-    const capture = recorder.finish(inputs);
-    if (recorder.refusal && !recorder.transient) return this.refuse(recorder.refusal);
-    const e: Entry = entry ?? { last: null, captures: 0, program: null, shape: ran.shape, noGradient: ran.result.noGradient };
-    this.entries.set(key, e);
-    e.captures++;
-    const planned = recorder.refusal ?? (e.last ? plan(e.last, capture) : null);
-    if (planned && typeof planned !== "string") {
-      e.program = new StepProgram(this.backend, planned, s.losses.length + 1);
-      e.last = null;
-      this.counts.programs++;
-      return;
-    }
-    if (typeof planned === "string" && e.captures >= MAX_CAPTURES) return this.refuse(planned);
-    e.last = recorder.refusal ? null : capture;
+    this.unit.dispose();
   }
 }
 
 /** A step compiler for `mode` on the active backend, or undefined when steps run eagerly. */
 export function stepCompiler(mode: CompileMode, warn: (message: string) => void, options: CompileOptions = DEFAULT_OPTIONS): CompiledSteps | undefined {
   if (mode === "eager") return undefined;
-  if (tf.getBackend() !== "torch") {
-    if (mode === "replay") warn(`training.compile: replay needs the torch backend (this run uses ${tf.getBackend()}); training runs eagerly`);
+  const unavailable = replayUnavailable();
+  if (unavailable) {
+    // auto on another backend says nothing: eager is what it asked for there
+    if (mode === "replay" || tf.getBackend() === "torch") warn(`training.compile: ${unavailable}; training runs eagerly`);
     return undefined;
   }
-  const backend = tf.backend() as TorchBackend;
-  if (typeof backend.native.addon.programCreate !== "function") {
-    warn("training.compile: the native addon predates compiled steps; rebuild it with `npm run build:native`; training runs eagerly");
-    return undefined;
-  }
-  const graphs = backend.native.addon.setCudaGraph?.(options.cudaGraph === "auto") ?? false;
-  if (options.cudaGraph === "auto" && backend.device.startsWith("cuda") && !graphs) {
-    warn("training.cuda_graph: this addon was built without CUDA graphs (no CUDA headers found: set CUDA_HOME and `npm run build:native`); replays run without them");
-  }
-  return new CompiledSteps(backend, warn, options);
+  return new CompiledSteps(warn, options);
 }

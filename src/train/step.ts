@@ -4,8 +4,7 @@
 // is finite. Nothing else leaves the device. With `compiled` set (training.compile
 // on the torch backend) the step is recorded and then replayed natively (./compiled-step.ts).
 import * as tf from "@tensorflow/tfjs";
-import type { Recorder } from "../backend/torch/recorder.js";
-import { seedStepGenerator } from "../backend/torch/step-seed.js";
+import { seedStepGenerator, type Recording } from "../backend/replay.js";
 import type { TrainBatch } from "../data/types.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { Loss, LossInput, Optimizer } from "./kinds.js";
@@ -38,7 +37,7 @@ export interface StepSetup {
    * `headLength` values (losses, total, routing) over the ranks; new tensors, the inputs are kept.
    */
   sync?: (grads: Record<string, tf.Tensor>, packed: tf.Tensor1D, headLength: number) => { grads: Record<string, tf.Tensor>; packed: tf.Tensor1D };
-  /** Records the step once per shape and replays it natively after (src/train/compiled-step.ts). */
+  /** Records the step per shape and replays it natively after (src/train/compiled-step.ts). */
   compiled?: StepCompiler;
 }
 
@@ -78,8 +77,8 @@ export interface StepCompiler {
   dispose(): void;
 }
 
-/** Runs the step eagerly on `batch`, recorded by `recorder` when given. */
-export type EagerRun = (batch: TrainBatch, recorder: Recorder | null) => Promise<EagerStep>;
+/** Runs the step eagerly on `batch`, recorded when `recording` is given. */
+export type EagerRun = (batch: TrainBatch, recording: Recording | null) => Promise<EagerStep>;
 
 /** An eager step's result, and the routing shape its packed vector had. */
 export interface EagerStep {
@@ -114,7 +113,7 @@ function routingMeans(paths: readonly tf.Tensor3D[]): tf.Tensor1D[] {
 export async function trainStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number): Promise<StepResult> {
   // The torch backend's dropout masks come from a native generator seeded once per step (replays reseed it the same way).
   const seed = seedStepGenerator(fc);
-  const eager: EagerRun = (b, recorder) => eagerStep(s, b, teacher, fc, lr, recorder);
+  const eager: EagerRun = (b, recording) => eagerStep(s, b, teacher, fc, lr, recording);
   if (s.compiled) return s.compiled.step(s, batch, teacher, lr, seed, eager);
   return (await eager(batch, null)).result;
 }
@@ -133,8 +132,8 @@ export function readPacked(s: StepSetup, values: Float32Array, shape: PackedShap
   return { losses, total, routing, nonFinite };
 }
 
-/** The step as tfjs runs it; `recorder` (the torch backend recording it) is told which readback is the packed vector. */
-async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number, recorder: Recorder | null): Promise<EagerStep> {
+/** The step as tfjs runs it; `recording` (the backend recording it) is told which readback is the packed vector. */
+async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, fc: ForwardContext, lr: number, recording: Recording | null): Promise<EagerStep> {
   let packed: tf.Tensor1D | null = null;
   let flat: tf.Tensor2D | null = null; // the batch's paths, for the cache's write after the update
   let shape = { layers: 0, modules: 0 };
@@ -157,7 +156,7 @@ async function eagerStep(s: StepSetup, batch: TrainBatch, teacher: StepTeacher, 
   const grads = synced?.grads ?? local;
   const kept = synced?.packed ?? (packed as tf.Tensor1D | null);
   try {
-    recorder?.expectResult(kept!);
+    recording?.expectResult(kept!);
     const values = (await kept!.data()) as Float32Array; // the step's only readback
     const read = readPacked(s, values, shape);
     const byName: Record<string, tf.Tensor> = {};

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import { useBackend } from "../../src/backend/index.js";
 import type { TorchBackend } from "../../src/backend/torch/backend.js";
-import { StepProgram } from "../../src/backend/torch/program.js";
+import { NativeProgram } from "../../src/backend/torch/replay/program.js";
 import { CompiledForward } from "../../src/eval/compiled-forward.js";
 import { embedGallery, embedQueries, type RetrievalNetwork } from "../../src/eval/embed.js";
 import { evaluateDetailed } from "../../src/eval/evaluate.js";
@@ -60,7 +60,7 @@ describe.skipIf(missing("addon"))("compiled evaluation forward on torch", () => 
     return { ...base, queries };
   };
   const loader = () => session.dataset.loader;
-  const compiled = (textBucket = 1, net: RetrievalNetwork = session.network) => new CompiledForward(net, backend, (m) => warnings.push(m), textBucket);
+  const compiled = (textBucket = 1, net: RetrievalNetwork = session.network) => new CompiledForward(net, (m) => warnings.push(m), textBucket);
 
   /** Gallery and query embeddings (and every batch's paths) of the first evaluation set. */
   async function embed(net: RetrievalNetwork) {
@@ -183,7 +183,7 @@ describe.skipIf(missing("addon"))("compiled evaluation forward on torch", () => 
     const loaded = await loadRecipe(RECIPE, { sets });
     const programsBefore = backend.native.addon.programCount();
     const queries = vi.spyOn(CompiledForward.prototype, "encodeQuery");
-    const replays = vi.spyOn(StepProgram.prototype, "replay");
+    const replays = vi.spyOn(NativeProgram.prototype, "replay");
     const events: TrainEvent[] = [];
     try {
       const summary = await train(loaded, { outDir: join(scratch, "run"), backend: "torch", onEvent: (e) => events.push(e) });

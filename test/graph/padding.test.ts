@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { useBackend } from "../../src/backend/index.js";
-import { seedStepGenerator } from "../../src/backend/torch/step-seed.js";
+import { seedStepGenerator } from "../../src/backend/replay.js";
 import { createRegistry } from "../../src/builtins.js";
 import { normal, ParamStore } from "../../src/nn/scope.js";
 import type { ForwardContext } from "../../src/registry/kinds.js";

@@ -208,7 +208,7 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
       await useBackend("torch");
       const loaded = await loadRecipe(RECIPE);
       session = await openSession(loaded, { vocabulary: { size: 20, words: Array.from({ length: 20 }, (_, i) => `w${i}`) }, dataset: false });
-      compiled = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      compiled = new CompiledSteps((m) => warnings.push(m));
       setup = stepSetup(session.network, session.losses, session.optimizer, { compiled });
     });
 
@@ -265,7 +265,7 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
           teacher.dispose();
         }
       };
-      const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      const own = new CompiledSteps((m) => warnings.push(m));
       warnings.length = 0;
       setup = { ...setup, compiled: own };
       await cachedStep(); // epoch 1: paths written, no teacher yet
@@ -306,7 +306,7 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
 
     it("text buckets: texts of 3, 5, 6 and 8 words share one program with text_bucket 8 (one each with 1)", async () => {
       for (const [textBucket, programs] of [[8, 1], [1, 4]] as const) {
-        const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m), { textBucket });
+        const own = new CompiledSteps((m) => warnings.push(m), { textBucket });
         warnings.length = 0;
         for (const words of [3, 5, 6, 8]) {
           const b = batchOfLength(words);
@@ -338,7 +338,7 @@ describe.skipIf(missing("addon"))("compiled training step on torch", () => {
           return setup.net.encodeTarget(images, fc);
         },
       };
-      const own = new CompiledSteps(tf.backend() as TorchBackend, (m) => warnings.push(m));
+      const own = new CompiledSteps((m) => warnings.push(m));
       warnings.length = 0;
       const b = batch();
       const results = [];

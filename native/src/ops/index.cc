@@ -2,7 +2,6 @@
 // beside src/backend/torch/kernels/<family>.ts), and the dtype codes shared with native.ts.
 #include "../dist.h"
 #include "../ops.h"
-#include "../program.h"
 
 namespace sdfn {
 
@@ -27,7 +26,7 @@ int dtype_code(at::ScalarType type) {
 const std::vector<OpEntry>& op_table() {
   static const std::vector<OpEntry> table = [] {
     std::vector<OpEntry> all;
-    for (auto family : {elementwise_ops, reduce_ops, layout_ops, nn_ops, sdfn_ops, program_ops, dist_ops}) {
+    for (auto family : {elementwise_ops, reduce_ops, layout_ops, nn_ops, sdfn_ops, random_ops, dist_ops}) {
       std::vector<OpEntry> ops = family();
       all.insert(all.end(), ops.begin(), ops.end());
     }

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "../ops.h"
-#include "../program.h"
 
 namespace sdfn {
 namespace {
@@ -92,8 +91,8 @@ void adam_step(Call& c) {
   if (one_pass(var, m_in, v_in, grad)) {
     at::Tensor g_cpu = grad.contiguous();
     AdamScalars a{float(lr), float(b1), float(b2), float(eps), float(bias1), float(bias2), float(wd), decoupled};
-    at::Tensor w = update_in_place ? var : at::empty_like(var), m = update_in_place ? m_in : at::empty_like(m_in),
-               v = update_in_place ? v_in : at::empty_like(v_in);
+    at::Tensor w = c.overwrite ? var : at::empty_like(var), m = c.overwrite ? m_in : at::empty_like(m_in),
+               v = c.overwrite ? v_in : at::empty_like(v_in);
     adam_one_pass(a, w.data_ptr<float>(), m.data_ptr<float>(), v.data_ptr<float>(), var.data_ptr<float>(), m_in.data_ptr<float>(),
                   v_in.data_ptr<float>(), g_cpu.data_ptr<float>(), var.numel());
     c.out.push_back(w);
@@ -102,7 +101,7 @@ void adam_step(Call& c) {
     return;
   }
   at::Tensor g = gradient_in_layout(grad, var, !decoupled && wd > 0 ? wd : 0);
-  if (update_in_place) {  // a replay owns variable, m and v: the same arithmetic, into their storage
+  if (c.overwrite) {  // a replay owns variable, m and v: the same arithmetic, into their storage
     at::Tensor m = m_in, v = v_in, w = var;
     m.lerp_(g, 1 - b1);
     v.mul_(b2).addcmul_(g, g, 1 - b2);
@@ -129,7 +128,7 @@ void rows_update(Call& c) {
   const at::Tensor& table = c.in[K::in_table];
   at::Tensor indices = c.in[K::in_indices].to(at::kLong).reshape({-1});
   at::Tensor rows = c.in[K::in_rows].to(table.scalar_type());
-  if (update_in_place) {
+  if (c.overwrite) {
     at::Tensor t = table;
     c.out.push_back(t.index_copy_(0, indices, rows));
     return;
@@ -142,7 +141,8 @@ void rows_update(Call& c) {
 std::vector<OpEntry> sdfn_ops() {
   return {
       OP("SdfnBatchNormTrain", batch_norm_train), OP("SdfnBatchNormTrainGrad", batch_norm_train_grad),
-      OP("SdfnAdamStep", adam_step), OP("SdfnRowsUpdate", rows_update),
+      // updates: a replay lets them write into the variable and moments (the table) it owns
+      OP_OVERWRITES("SdfnAdamStep", adam_step, 3), OP_OVERWRITES("SdfnRowsUpdate", rows_update, 1),
   };
 }
 

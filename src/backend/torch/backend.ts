@@ -6,7 +6,7 @@ import type { TensorInfo } from "@tensorflow/tfjs";
 
 import { setStepScalarSink } from "../step-scalars.js";
 import { type NativeDtype, TorchNative } from "./native.js";
-import { Recorder } from "./recorder.js";
+import { Recorder } from "./replay/recorder.js";
 
 type DataId = object;
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
@@ -33,7 +33,7 @@ function typed(values: BackendValues | number[], dtype: NativeDtype): Float32Arr
 
 export class TorchBackend extends tf.KernelBackend {
   private readonly data: tf.DataStorage<TensorData>;
-  /** Set while a training step is recorded for replay (src/backend/torch/program.ts). */
+  /** Set while a run is recorded for replay (./replay/). */
   recorder: Recorder | null = null;
 
   constructor(readonly native: TorchNative) {

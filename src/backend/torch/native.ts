@@ -33,17 +33,27 @@ export interface TorchAddon {
   setThreads(n: number): void;
   /** Operand type of convolutions and matrix products (native/src/precision.h); absent from builds older than it. */
   setPrecision?(precision: "fp32" | "bf16"): void;
-  // The compiled step (native/src/program.cc); absent from builds older than it.
+  // Compiled programs (native/src/program-napi.cc); absent from builds older than them.
   programCreate(code: Int32Array, floats: Float64Array, uploads: (Float32Array | Int32Array | Uint8Array)[]): number;
   programReplay(id: number, handles: Int32Array, scalars: Float64Array, seed: number, out: Float32Array): boolean;
   programFree(id: number): void;
   programCount(): number;
-  programStats(id: number): [kernels: number, replays: number, totalNs: number, kernelNs: number, inPlace?: number];
+  programStats(
+    id: number,
+  ): [kernels: number, replays: number, totalNs: number, kernelNs: number, inPlace?: number, overwrites?: number, plannedUpdates?: number, plannedOverwrites?: number];
   seedStep(seed: number): void;
   /** Starts (true) or stops per-kernel timing of replays; returns [kernel, calls, ns] summed since the last call. */
   programProfile?(on: boolean): [kernel: string, calls: number, ns: number][];
   /** training.cuda_graph (native/src/cuda-graph.cc) → whether replays will be CUDA graphs; absent from older builds. */
   setCudaGraph?(on: boolean): boolean;
+  /**
+   * Bytes of tensors alive on the working device and their peak since resetMemoryPeak (native/src/memory.cc);
+   * counted is false where this build cannot ask (a CUDA libtorch without its headers). Absent from older builds.
+   */
+  memoryStats?(): [bytes: number, peak: number, counted: boolean];
+  resetMemoryPeak?(): void;
+  /** Hands the C allocator's free pages back to the system (malloc_trim); absent from older builds. */
+  releaseFreeMemory?(): void;
 }
 
 /** Where the addon is read from: SDFN_TORCH_ADDON, else the build output of `npm run build:native`. */

@@ -1,7 +1,6 @@
 // sdfn's own kernels on the torch backend (native/src/ops/sdfn.cc): training-mode batch norm
-// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts), a table's rows replaced
-// (src/backend/rows-update.ts) and the dropout mask of a compiled step (src/nn/dropout.ts).
-// Other backends get all but the mask as written-out formulas (src/backend/composite.ts).
+// (src/backend/batch-norm.ts), one Adam step (src/backend/adam-step.ts) and a table's rows replaced
+// (src/backend/rows-update.ts). Other backends get them as written-out formulas (src/backend/composite.ts).
 import type { KernelConfig } from "@tensorflow/tfjs";
 
 import type { TorchBackend } from "../backend.js";
@@ -30,13 +29,5 @@ export const sdfnKernels: Kernel[] = [
   {
     kernelName: "SdfnRowsUpdate",
     kernelFunc: ({ inputs, backend }) => (backend as TorchBackend).exec1("SdfnRowsUpdate", [inputs.table, inputs.indices, inputs.rows]),
-  },
-  // A dropout mask (1/(1 − rate) kept, 0 dropped) from the native step generator (src/nn/dropout.ts).
-  {
-    kernelName: "SdfnDropoutMask",
-    kernelFunc: ({ backend, attrs }) => {
-      const shape = attrs!.shape as number[];
-      return (backend as TorchBackend).exec1("SdfnDropoutMask", [], [shape.length, ...shape], [attrs!.rate as number]);
-    },
   },
 ];

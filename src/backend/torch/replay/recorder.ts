@@ -2,10 +2,12 @@
 // readback, over numbered slots (one per tensor value, so reused native handles never alias).
 // `finish` classifies what the step read from outside: declared inputs, variables (state) and
 // constants, and what it hands back (an inference forward's outputs, which stay on the device);
-// src/backend/torch/program.ts compares two such captures and compiles them.
+// ./plan.ts compares two such captures, ./memory-plan.ts decides when each slot dies, and
+// ./program.ts compiles them.
 import * as tf from "@tensorflow/tfjs";
 
-import type { NativeDtype } from "./native.js";
+import type { Recording } from "../../replay.js";
+import type { NativeDtype } from "../native.js";
 
 type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -46,8 +48,6 @@ export interface Capture {
   slots: number;
   kernels: RecordedKernel[];
   uploads: RecordedUpload[];
-  /** Slots freed after `at` kernels had run. */
-  frees: { slot: number; at: number }[];
   /** The packed result read back after `at` kernels, and its size (slot -1: no readback). */
   result: { slot: number; at: number; size: number };
   /** Slots of the declared outputs: tensors made in the step that a replay hands back (inference). */
@@ -63,14 +63,13 @@ export interface Capture {
 
 const describe = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 
-export class Recorder {
+export class Recorder implements Recording {
   refusal: string | null = null;
   /** The refusal may not recur in the next step (a tensor cached on first use, say). */
   transient = false;
   private slots = 0;
   private readonly kernels: RecordedKernel[] = [];
   private readonly uploads: RecordedUpload[] = [];
-  private readonly frees: { slot: number; at: number }[] = [];
   private readonly live = new Map<number, number>(); // handle → slot, for tensors made in the step
   private readonly shapes = new Map<number, number[]>(); // slot → shape
   private readonly madeBy = new Map<number, number>(); // slot → kernel index (-1: uploaded)
@@ -127,18 +126,13 @@ export class Recorder {
     this.uploads.push({ slot, values: values.slice(), shape: shape.slice(), dtype });
   }
 
+  /** A tensor freed in the step (when the replay frees it is the memory plan's to say, not this). */
   free(handle: number): void {
-    const slot = this.live.get(handle);
-    if (slot !== undefined) {
-      this.live.delete(handle);
-      this.frees.push({ slot, at: this.kernels.length });
-      return;
-    }
+    if (this.live.delete(handle)) return;
     const o = this.outsideByHandle.get(handle);
     if (!o) return; // never read in the step
     this.outsideByHandle.delete(handle);
     o.freed = true;
-    this.frees.push({ slot: o.slot, at: this.kernels.length });
   }
 
   read(dataId: object, handle: number, size: number): void {
@@ -174,7 +168,7 @@ export class Recorder {
     const leftover = [...this.live.values()].filter((s) => !kept.has(s));
     if (leftover.length) this.refuse(`${leftover.length} tensor(s) made in the step outlive it (the first of shape ${describe(this.shapes.get(leftover[0]!)!)})`, true);
     const result = this.result ?? { slot: -1, at: 0, size: 0 };
-    return { slots: this.slots, kernels: this.kernels, uploads: this.uploads, frees: this.frees, result, outputs: outputSlots, inputs, states, held, scalars: this.scalars };
+    return { slots: this.slots, kernels: this.kernels, uploads: this.uploads, result, outputs: outputSlots, inputs, states, held, scalars: this.scalars };
   }
 
   private outputSlots(outputs: readonly tf.Tensor[]): number[] {
