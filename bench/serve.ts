@@ -77,7 +77,8 @@ function serve(run: string, index: string, maxBatch: number): Promise<{ url: str
 const rss = async (url: string) => ((await (await fetch(`${url}/health`)).json()) as { memory: { rss: number } }).memory.rss / 2 ** 20;
 
 async function load(url: string, body: string, o: { connections: number; duration?: number; amount?: number }) {
-  const r = await autocannon({ url: `${url}/query`, method: "POST", headers: { "content-type": "application/json" }, body, connections: o.connections, duration: o.duration, amount: o.amount, timeout: 30 });
+  const bound = o.amount !== undefined ? { amount: o.amount } : { duration: o.duration! };
+  const r = await autocannon({ url: `${url}/query`, method: "POST", headers: { "content-type": "application/json" }, body, connections: o.connections, timeout: 30, ...bound });
   return { requests_per_s: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, total: r.requests.total };
 }
 
