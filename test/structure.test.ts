@@ -47,6 +47,14 @@ describe("the checker", () => {
     ]);
   });
 
+  it("finds a cycle of type-only imports (two files that need each other's declarations)", () => {
+    const s = structure({ "train/step.ts": 10, "train/teacher.ts": 10 }, [
+      ["train/step.ts", "train/teacher.ts", true],
+      ["train/teacher.ts", "train/step.ts", true],
+    ]);
+    expect(checkStructure(s)).toEqual(["import cycle: train/step.ts -> train/teacher.ts -> train/step.ts"]);
+  });
+
   it("reads type-only imports as such from the source text", () => {
     const s = readStructure(src);
     const edge = s.edges.find((e) => e.from === "registry/kinds.ts" && e.to === "train/kinds.ts");

@@ -9,7 +9,6 @@ import type { TrainBatch } from "../data/types.js";
 import type { ForwardContext } from "../nn/context.js";
 import type { Loss, LossInput, Optimizer } from "./kinds.js";
 import { flattenPaths } from "./path-cache.js";
-import type { BatchTeacher } from "./teacher.js";
 
 /** What the step needs from a compiled network (src/graph/compile.ts Network). */
 export interface TrainableNetwork {
@@ -53,10 +52,14 @@ export function stepSetup(
   return { net, losses, optimizer, variables: [...variables.values()], dottedName: new Map([...all].map(([name, v]) => [v.name, name])), ...extra };
 }
 
+/** A batch's path-distillation teacher: paths as the student's (constants), and a (B) mask of the samples that have one. */
+export type BatchTeacher = { paths: tf.Tensor3D[]; mask: tf.Tensor1D };
+
 /**
  * The path-distillation teacher of one step, run inside the step (so a compiled step records
  * it): `read` gives the batch's teacher (gathered from the device cache, or a frozen network's
  * forward), `write` records the batch's own paths once the update is applied. Null: no distillation.
+ * src/train/teacher.ts makes them.
  */
 export type StepTeacher = {
   /** Declared inputs its kernels read beyond the batch (the batch's sample ids). */

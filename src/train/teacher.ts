@@ -9,11 +9,10 @@ import type { Network } from "../graph/compile.js";
 import { inference } from "../nn/context.js";
 import { loadStoreTensors, storeTensors, type StoreTensors } from "../nn/store-io.js";
 import type { SafeTensor } from "../io/safetensors.js";
-import type { NamedLoss, StepTeacher } from "./step.js";
+import type { BatchTeacher, NamedLoss, StepTeacher } from "./step.js";
 import { PathCache } from "./path-cache.js";
 
 export type TeacherKind = "cache" | "frozen" | null;
-export type BatchTeacher = { paths: tf.Tensor3D[]; mask: tf.Tensor1D };
 
 /** A step's teacher and what it owns (the batch's sample ids on the device): disposed after the step. */
 export type OwnedStepTeacher = NonNullable<StepTeacher> & { dispose(): void };

@@ -4,7 +4,7 @@
 // back on the device) and no readback.
 import * as tf from "@tensorflow/tfjs";
 
-import type { ReplayProgram, ReplayProgramStats } from "../../replay.js";
+import type { ReplayProgram, ReplayProgramStats } from "../../replay-contract.js";
 import type { TorchBackend } from "../backend.js";
 import { dtypeCodes } from "../native.js";
 import { releases } from "./memory-plan.js";

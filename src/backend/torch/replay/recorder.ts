@@ -6,7 +6,7 @@
 // ./program.ts compiles them.
 import * as tf from "@tensorflow/tfjs";
 
-import type { Recording } from "../../replay.js";
+import type { Recording } from "../../replay-contract.js";
 import type { NativeDtype } from "../native.js";
 
 type Values = Float32Array | Int32Array | Uint8Array;

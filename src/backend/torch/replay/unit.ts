@@ -7,7 +7,7 @@
 // changes every run) turns it off too. Either is said in one warning and runs go on eagerly.
 import * as tf from "@tensorflow/tfjs";
 
-import type { RecordOptions, Recording, Replayed, ReplayCounts, ReplayerOptions, Replayer } from "../../replay.js";
+import type { RecordOptions, Recording, Replayed, ReplayCounts, ReplayerOptions, Replayer } from "../../replay-contract.js";
 import type { TorchBackend } from "../backend.js";
 import { plan } from "./plan.js";
 import { NativeProgram } from "./program.js";
