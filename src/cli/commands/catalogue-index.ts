@@ -29,6 +29,7 @@ export const command = defineCommand({
     out: { type: "string", arg: "INDEX", help: "the index directory to write (with --export: the export directory)" },
     add: { type: "boolean", help: "embed only the images INDEX does not have yet (INDEX must be this run's)" },
     approx: { type: "boolean", help: "also build the approximate (HNSW) index; an index that has one keeps it on --add" },
+    expansion: { type: "string", arg: "N", help: "--approx: candidates the HNSW search keeps (default 128; more: higher recall, slower; --check measures it)" },
     check: { type: "string", arg: "INDEX", help: "verify INDEX and measure its approximate search's recall@K against exact search" },
     export: { type: "string", arg: "INDEX", help: "write INDEX's vectors and ids as NumPy files for Milvus or FAISS (--out DIR)" },
     top: { type: "string", short: "k", arg: "K", help: "--check: recall@K (default 10)" },
@@ -75,7 +76,7 @@ export const command = defineCommand({
       const result = await buildIndex(model, catalogue, {
         out: values.out,
         add: values.add,
-        approx: values.approx ? APPROX_DEFAULTS : undefined,
+        approx: values.approx ? { ...APPROX_DEFAULTS, expansion_search: positiveInt("--expansion", values.expansion) ?? APPROX_DEFAULTS.expansion_search } : undefined,
         batchSize,
         thumbnailSize,
         onProgress: progress.update,
