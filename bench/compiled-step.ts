@@ -10,7 +10,7 @@ import type { TrainBatch } from "../src/data/types.js";
 import type { Network } from "../src/graph/compile.js";
 import type { ForwardContext } from "../src/nn/context.js";
 import { CompiledSteps } from "../src/train/compiled-step.js";
-import type { Optimizer } from "../src/train/kinds.js";
+import type { Optimizer } from "../src/registry/kinds-training.js";
 import { flattenPaths, PathCache } from "../src/train/path-cache.js";
 import { stepSetup, trainStep, type NamedLoss } from "../src/train/step.js";
 import { cacheTeacher } from "../src/train/teacher.js";

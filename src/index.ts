@@ -91,7 +91,7 @@ export type {
   OptimizerState,
   Schedule,
   ScheduleBuildContext,
-} from "./train/kinds.js";
+} from "./registry/kinds-training.js";
 export { readCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointTag } from "./run/checkpoint.js";
 export { evaluate, rankSet, type EvaluateOptions } from "./eval/evaluate.js";
 export { recallMetrics, summaryRecall } from "./eval/protocols.js";

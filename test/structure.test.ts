@@ -57,7 +57,7 @@ describe("the checker", () => {
 
   it("reads type-only imports as such from the source text", () => {
     const s = readStructure(src);
-    const edge = s.edges.find((e) => e.from === "registry/kinds.ts" && e.to === "train/kinds.ts");
+    const edge = s.edges.find((e) => e.from === "data/types.ts" && e.to === "registry/kinds-data.ts");
     expect(edge?.typeOnly).toBe(true);
     const value = s.edges.find((e) => e.from === "graph/compile.ts" && e.to === "nn/scope.ts");
     expect(value?.typeOnly).toBe(false);

@@ -4,9 +4,8 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { ForwardContext } from "../nn/context.js";
 import type { ParamScope } from "../nn/scope.js";
-// Type-only: the training and data kinds keep their contracts beside their code.
-import type { DatasetBuildContext, DatasetSource, Vocabulary } from "../data/types.js";
-import type { Loss, LossBuildContext, Optimizer, OptimizerBuildContext, Schedule, ScheduleBuildContext } from "../train/kinds.js";
+import type { DatasetBuildContext, DatasetSource, Vocabulary } from "./kinds-data.js";
+import type { Loss, LossBuildContext, Optimizer, OptimizerBuildContext, Schedule, ScheduleBuildContext } from "./kinds-training.js";
 
 export type { ForwardContext } from "../nn/context.js";
 

@@ -8,7 +8,7 @@ import { withPath } from "../io/io-error.js";
 import { readSafetensors, writeSafetensors, type SafeTensor } from "../io/safetensors.js";
 import type { ParamStore } from "../nn/scope.js";
 import { storeTensors, type StoreTensors } from "../nn/store-io.js";
-import type { Optimizer } from "../train/kinds.js";
+import type { Optimizer } from "../registry/kinds-training.js";
 import type { EpochTotals, TrainPosition } from "../train/trainer.js";
 import { checkpointFiles, RunDir, type CheckpointTag } from "./run-dir.js";
 import { CheckpointError, checkpointFix, findUnit, writeUnit } from "./checkpoint-unit.js";

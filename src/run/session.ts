@@ -7,7 +7,7 @@ import { compileNetwork, type CompileOptions, type Network } from "../graph/comp
 import { loadStoreTensors } from "../nn/store-io.js";
 import { RecipeError, type LoadedRecipe } from "../recipe/index.js";
 import { recallBeyondGallery } from "../recipe/cross-checks.js";
-import type { Optimizer, Schedule } from "../train/kinds.js";
+import type { Optimizer, Schedule } from "../registry/kinds-training.js";
 import type { NamedLoss } from "../train/step.js";
 import { stepsPerEpoch } from "../train/trainer.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";

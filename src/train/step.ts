@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { seedStepGenerator, type Recording } from "../backend/replay.js";
 import type { TrainBatch } from "../data/types.js";
 import type { ForwardContext } from "../nn/context.js";
-import type { Loss, LossInput, Optimizer } from "./kinds.js";
+import type { Loss, LossInput, Optimizer } from "../registry/kinds-training.js";
 import { flattenPaths } from "./path-cache.js";
 
 /** What the step needs from a compiled network (src/graph/compile.ts Network). */

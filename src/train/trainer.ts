@@ -10,7 +10,7 @@ import type { Network } from "../graph/compile.js";
 import type { ForwardContext } from "../nn/context.js";
 import { Rng } from "../util/rng.js";
 import type { EventSink } from "./events.js";
-import type { Schedule } from "./kinds.js";
+import type { Schedule } from "../registry/kinds-training.js";
 import { trainStep, type StepResult, type StepSetup } from "./step.js";
 import type { Teacher } from "./teacher.js";
 

@@ -4,7 +4,7 @@ import { ParamStore } from "../../src/nn/scope.js";
 import { batchClassification } from "../../src/train/losses/batch-classification.js";
 import { consistency } from "../../src/train/losses/consistency.js";
 import { pathDistillation } from "../../src/train/losses/path-distillation.js";
-import type { LossInput } from "../../src/train/kinds.js";
+import type { LossInput } from "../../src/registry/kinds-training.js";
 
 tf.env().set("IS_TEST", true);
 

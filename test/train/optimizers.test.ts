@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { adam } from "../../src/train/optimizers/adam.js";
 import { adamw } from "../../src/train/optimizers/adamw.js";
-import type { Optimizer } from "../../src/train/kinds.js";
+import type { Optimizer } from "../../src/registry/kinds-training.js";
 
 tf.env().set("IS_TEST", true);
 

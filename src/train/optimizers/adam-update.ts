@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { adamStep } from "../../backend/adam-step.js";
 import { declareStepScalars } from "../../backend/step-scalars.js";
-import type { Optimizer, OptimizerBuildContext, OptimizerState } from "../kinds.js";
+import type { Optimizer, OptimizerBuildContext, OptimizerState } from "../../registry/kinds-training.js";
 
 /** Parameters whose name starts with this prefix get `backbone_lr_mult` × lr. */
 export const BACKBONE_PREFIX = "image.backbone.";

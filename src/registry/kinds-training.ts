@@ -1,6 +1,6 @@
-// The contract between the registry and the training-side declarations: for
-// losses, optimizers and schedules, the context each build receives and the
-// object it returns (their define* helpers are in src/registry/define.ts).
+// The kind contracts of the training side: for losses, optimizers and schedules,
+// the context each build receives and the object it returns (KindContracts in
+// ./kinds.ts; their define* helpers in ./define.ts; the built-ins in src/train/).
 // Shapes: B = batch, N = region tokens, M = modules per layer, d = dim.
 import type * as tf from "@tensorflow/tfjs";
 import type { ParamScope } from "../nn/scope.js";
