@@ -78,7 +78,8 @@ export {
 export { writeReport, renderReport, readRun, RunDirError, type RunRecord } from "./report/index.js";
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile, type SafeDtype } from "./io/safetensors.js";
 export { train, type TrainOptions, type RunSummary } from "./run/train.js";
-export { stepsPerEpoch, PRIMARY_METRIC } from "./train/trainer.js";
+export { PRIMARY_METRIC } from "./train/trainer.js";
+export { batchesPerEpoch, type EpochBatching } from "./data/epoch-batches.js";
 export { openSession, type Session, type SessionOptions } from "./run/session.js";
 export { RunDir, RUN_FILES } from "./run/run-dir.js";
 export type { TrainEvent, EventSink, RunInfo } from "./train/events.js";

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ForwardContext, ImageEncoder } from "../registry/kinds.js";
 import { canonicalJSON, FeatureCache, imageCacheKey, type EncoderIdentity } from "./feature-cache.js";
 import { batchOrder } from "./loader.js";
-import type { BatchLoader, Pair, TrainBatch } from "./types.js";
+import type { BatchLoader, EpochOptions, Pair, TrainBatch } from "./types.js";
 import type { Rng } from "../util/rng.js";
 
 export interface CachedBackbone {
@@ -17,7 +17,7 @@ export interface CachedBackbone {
    * The loader's epoch (same shuffle, same batches) with feature maps (B, h, w, C) in
    * `reference` and `target` instead of pixels; no augmentation (the maps are of the center crop).
    */
-  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number }): AsyncGenerator<TrainBatch>;
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: EpochOptions & { skip?: number }): AsyncGenerator<TrainBatch>;
   readonly cache: FeatureCache;
 }
 
@@ -66,8 +66,8 @@ export function cachedBackbone(opts: {
 
   const textsOf = (batch: Pair[]) => opts.loader.texts(batch.map((p) => p.text));
 
-  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts: { skip?: number } = {}) {
-    for (const batch of batchOrder(pairs, batchSize, rng).slice(opts.skip ?? 0)) {
+  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts: EpochOptions & { skip?: number } = {}) {
+    for (const batch of batchOrder(pairs, batchSize, rng, opts).slice(opts.skip ?? 0)) {
       const reference = await maps(batch.map((p) => p.reference));
       const target = await maps(batch.map((p) => p.target)).catch((err: unknown) => {
         reference.dispose();

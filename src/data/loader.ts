@@ -5,9 +5,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.js";
 import { BufferPool } from "./buffers.js";
+import { epochBatches } from "./epoch-batches.js";
 import { limiter } from "./images.js";
 import { UNK } from "./vocabulary.js";
-import type { Augment, BatchLoader, ImageSource, Pair, Pixels, TrainBatch, Vocabulary } from "./types.js";
+import type { Augment, BatchLoader, EpochOptions, ImageSource, Pair, Pixels, TrainBatch, Vocabulary } from "./types.js";
 
 export interface LoaderConfig {
   image_size: number;
@@ -45,14 +46,11 @@ async function* ahead<T>(count: number, prepare: (i: number) => Promise<T>, dept
   }
 }
 
-/** One epoch's batches: `pairs` shuffled with `rng`; a last batch of one sample (no in-batch negatives) is dropped. */
-export function batchOrder(pairs: readonly Pair[], batchSize: number, rng: Rng): Pair[][] {
-  if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
-  const order = rng.shuffle(pairs);
-  const batches: Pair[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
-  if (batches.length > 1 && batches[batches.length - 1]!.length < 2) batches.pop();
-  return batches;
+/** One epoch's batches: `pairs` shuffled with `rng`, cut as src/data/epoch-batches.ts says (global batches of world × batchSize with a shard). */
+export function batchOrder(pairs: readonly Pair[], batchSize: number, rng: Rng, opts: EpochOptions = {}): Pair[][] {
+  const world = opts.shard && opts.shard.world > 1 ? opts.shard.world : 1;
+  // Data-parallel: a last incomplete global batch is dropped (as DDP's drop_last): every rank needs a slice.
+  return epochBatches(rng.shuffle(pairs), { size: batchSize * world, dropLast: (opts.dropLast ?? false) || world > 1, maxBatches: opts.maxBatches ?? 0 });
 }
 
 /** This process's part of each global batch in a data-parallel run: the rank-th of `world` equal slices. */
@@ -137,16 +135,9 @@ export function createLoader(source: ImageSource, vocabulary: Vocabulary, config
     };
   }
 
-  async function* trainBatches(
-    pairs: readonly Pair[],
-    batchSize: number,
-    rng: Rng,
-    opts: { skip?: number; shard?: Shard } = {},
-  ): AsyncGenerator<TrainBatch> {
+  async function* trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts: EpochOptions & { skip?: number } = {}): AsyncGenerator<TrainBatch> {
     const shard = opts.shard && opts.shard.world > 1 ? opts.shard : undefined;
-    const batches = batchOrder(pairs, batchSize * (shard?.world ?? 1), rng);
-    // Data-parallel: global batches of world × batchSize, a last incomplete one dropped (as DDP's drop_last).
-    if (shard && batches.length > 0 && batches[batches.length - 1]!.length < batchSize * shard.world) batches.pop();
+    const batches = batchOrder(pairs, batchSize, rng, opts);
     const augRng = rng.fork(0x5eed);
     // Skipped batches (a resumed epoch) still consume their augmentation draws, so the rest match.
     const skip = Math.min(opts.skip ?? 0, batches.length);

@@ -16,15 +16,25 @@ export interface TrainBatch {
   mask: tf.Tensor2D; // (B, T) float32, 1 for a word
 }
 
+/** How an epoch is cut into batches beyond the batch size (src/data/epoch-batches.ts). */
+export interface EpochOptions {
+  /** training.drop_last: no last batch smaller than the batch size. */
+  dropLast?: boolean;
+  /** training.max_steps_per_epoch: at most this many batches (0: all). */
+  maxBatches?: number;
+  /** A data-parallel run: this rank's slice of global batches of world × batchSize (a short last one dropped). */
+  shard?: { rank: number; world: number };
+}
+
 /** Prefetching batches; every tensor it returns belongs to the caller (dispose it). */
 export interface BatchLoader {
   /**
-   * One epoch: shuffles `pairs` with `rng`, drops a last batch smaller than 2, decodes ahead.
-   * `skip`: leave out the first batches without decoding them (a resumed epoch); the rest are
-   * exactly the batches (and augmentations) an unskipped epoch would give.
+   * One epoch: shuffles `pairs` with `rng`, cuts its batches (src/data/epoch-batches.ts: exactly the
+   * epoch's steps, nothing decoded beyond them), decodes ahead. `skip`: leave out the first batches
+   * without decoding them (a resumed epoch); the rest are exactly the batches (and augmentations) an
+   * unskipped epoch would give.
    */
-  /** With `shard` (a data-parallel run): rank's slice of global batches of world × batchSize. */
-  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: { skip?: number; shard?: { rank: number; world: number } }): AsyncIterable<TrainBatch>;
+  trainBatches(pairs: readonly Pair[], batchSize: number, rng: Rng, opts?: EpochOptions & { skip?: number }): AsyncIterable<TrainBatch>;
   /** Evaluation images (center crop) in batches of `batchSize`, decoded `prefetch` batches ahead. */
   imageBatches(ids: readonly string[], batchSize: number): AsyncIterable<{ ids: string[]; images: tf.Tensor4D }>;
   /** Images by id, (B, H, W, 3); `train: true` applies the training augmentation (random crop, flip). */

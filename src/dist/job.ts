@@ -55,7 +55,8 @@ export class DistJob {
       group: this.group,
       bucketBytes: t.distributed.bucket_mb * 2 ** 20,
       pathWidth: pathWidth({ layers: net.layers.length, modules: net.layers[0]?.length ?? 0 }),
-      batches: (_epoch, shuffle) => ({ batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle, { shard }), resumes: false }),
+      // the loader skips a resumed epoch's first global batches undecoded, and gives no batch beyond the epoch's steps
+      batches: (_epoch, shuffle, skip) => ({ batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle, { shard, skip, maxBatches: t.max_steps_per_epoch }), resumes: true }),
       evaluate: () =>
         evaluateSharded(this.group, forward ?? net, dataset.loader, dataset.evalSets, { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size }),
     });

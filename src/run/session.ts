@@ -3,13 +3,13 @@
 // use its optimizer and schedule. `sdfn build`, `eval`, `query`, the bench and the
 // reference exporter all open one, so the recipe is built in one place.
 import type { OpenDataset, Progress, Vocabulary } from "../data/index.js";
+import { batchesPerEpoch, type EpochBatching } from "../data/epoch-batches.js";
 import { compileNetwork, type CompileOptions, type Network } from "../graph/compile.js";
 import { loadStoreTensors } from "../nn/store-io.js";
 import { RecipeError, type LoadedRecipe } from "../recipe/index.js";
 import { recallBeyondGallery } from "../recipe/cross-checks.js";
 import type { Optimizer, Schedule } from "../registry/kinds-training.js";
 import type { NamedLoss } from "../train/step.js";
-import { stepsPerEpoch } from "../train/trainer.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import { UserError } from "../util/errors.js";
 import { PretrainedFileError } from "../encoders/pretrained.js";
@@ -42,7 +42,9 @@ export interface Session {
   readonly optimizer: Optimizer;
   /** The recipe's schedule over the dataset's steps per epoch (built on first use). */
   readonly schedule: Schedule;
-  /** Steps in one epoch of the training set (0: no full batch; the trainer refuses that). */
+  /** How the recipe cuts an epoch into batches (src/data/epoch-batches.ts; global batches in a data-parallel run). */
+  readonly batching: EpochBatching;
+  /** Steps in one epoch of the training set: its batches (0: none; the trainer refuses that). */
   readonly stepsPerEpoch: number;
   /** Another network of the same recipe and vocabulary (the frozen distillation teacher: it copies the student's weights before use, so no pretrained file is read); disposed with the session. */
   twin(): Network;
@@ -161,9 +163,12 @@ function sessionOf(p: Parts): Session {
     get dataset() {
       return needDataset();
     },
-    get stepsPerEpoch() {
+    get batching() {
       // A data-parallel epoch has global steps of world × batch_size, the last incomplete one dropped.
-      return stepsPerEpoch(needDataset().train.length, t.batch_size * p.world, t.max_steps_per_epoch, t.drop_last || p.world > 1);
+      return { size: t.batch_size * p.world, dropLast: t.drop_last || p.world > 1, maxBatches: t.max_steps_per_epoch };
+    },
+    get stepsPerEpoch() {
+      return batchesPerEpoch(needDataset().train.length, this.batching);
     },
     get optimizer() {
       if (!optimizer) {

@@ -196,11 +196,11 @@ async function assemble(
     step: stepSetup(net, losses, optimizer, { compiled }),
     schedule,
     teacher,
-    batches: (_epoch, shuffle, skip) =>
-      // With cached backbone features the source skips the batches trained before a resume itself.
-      features
-        ? { batches: features.trainBatches(dataset.train, t.batch_size, shuffle, { skip }), resumes: true }
-        : { batches: dataset.loader.trainBatches(dataset.train, t.batch_size, shuffle), resumes: false },
+    // Exactly the epoch's batches; a resumed epoch's first ones are skipped by the source, undecoded.
+    batches: (_epoch, shuffle, skip) => {
+      const epoch = { skip, dropLast: t.drop_last, maxBatches: t.max_steps_per_epoch };
+      return { batches: (features ?? dataset.loader).trainBatches(dataset.train, t.batch_size, shuffle, epoch), resumes: true };
+    },
     baselines: () => (references ??= referenceRecalls(dataset, recipe.evaluation.recall_at)),
     async evaluate() {
       const opts = { ks: recipe.evaluation.recall_at, batchSize: recipe.evaluation.batch_size };

@@ -76,12 +76,6 @@ export interface TrainLoop {
 
 export type Outcome = "completed" | "interrupted" | "non-finite-loss";
 
-/** Steps in an epoch: the loader drops a last batch smaller than 2 (with `dropLast`, any short one). */
-export function stepsPerEpoch(pairs: number, batchSize: number, maxSteps: number, dropLast = false): number {
-  const full = Math.floor(pairs / batchSize) + (!dropLast && pairs % batchSize >= 2 ? 1 : 0);
-  return maxSteps > 0 ? Math.min(full, maxSteps) : full;
-}
-
 /** Independent RNG streams from the recipe seed: 1 = shuffling/augmentation per epoch, 2 = dropout per step. */
 export const streamRng = (seed: number, stream: number, index: number) =>
   new Rng((seed ^ Math.imul(stream, 0x85ebca6b)) >>> 0).fork(index);

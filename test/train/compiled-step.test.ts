@@ -22,7 +22,6 @@ import type { TrainEvent } from "../../src/train/events.js";
 import { PathCache } from "../../src/train/path-cache.js";
 import { stepSetup, trainStep, type StepSetup, type StepTeacher, type TrainableNetwork } from "../../src/train/step.js";
 import { cacheTeacher } from "../../src/train/teacher.js";
-import { stepsPerEpoch } from "../../src/train/trainer.js";
 import { missing } from "../support/requires.js";
 
 tf.env().set("PROD", true);
@@ -70,15 +69,6 @@ function maxDifference(a: Record<string, { data: ArrayLike<number> }>, b: Record
   }
   return worst;
 }
-
-describe("training.drop_last", () => {
-  it("takes the short last batch out of the epoch (a step shape less to compile)", () => {
-    expect(stepsPerEpoch(44, 8, 0)).toBe(6);
-    expect(stepsPerEpoch(44, 8, 0, true)).toBe(5);
-    expect(stepsPerEpoch(41, 8, 0)).toBe(5); // a last batch of one is always dropped
-    expect(stepsPerEpoch(44, 8, 3, true)).toBe(3);
-  });
-});
 
 describe.skipIf(missing("addon"))("compiled training step on torch", () => {
   let eager: Awaited<ReturnType<typeof run>>;
