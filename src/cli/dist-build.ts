@@ -5,7 +5,6 @@ import { createWriteStream } from "node:fs";
 import { dirname } from "node:path";
 import { loadAddon } from "../backend/torch/native.js";
 import { distEnv, DistEnvError } from "../dist/env.js";
-import { checkResumeWorld } from "../dist/job.js";
 import { launchWorkers, rankLog, SUPERVISOR_ENV } from "../dist/launch.js";
 import { openForAppend, ownedDir } from "../io/owned-files.js";
 import type { EventSink } from "../train/events.js";
@@ -29,13 +28,9 @@ export function jobRank(): number | null {
   }
 }
 
-/** --resume with another number of processes than the run was trained with: a usage error (exit 2), before anything starts. */
-export function checkResumeProcs(saved: { world?: number }, nproc: number, runDir: string): void {
-  try {
-    checkResumeWorld(saved, distEnv()?.world ?? nproc, runDir);
-  } catch (err) {
-    throw new UsageError(`--resume ${(err as Error).message}`);
-  }
+/** The job's process count: WORLD_SIZE in a worker, else --nproc. */
+export function jobWorld(nproc: number): number {
+  return distEnv()?.world ?? nproc;
 }
 
 /** The build command line of every worker: the caller's options with the run directory fixed. */

@@ -67,14 +67,3 @@ export class DistJob {
     this.group.leave();
   }
 }
-
-/** A resume must run with the world size the run was trained with (the global batch and the position depend on it). */
-export function checkResumeWorld(saved: { world?: number }, world: number, runDir: string): void {
-  const was = saved.world ?? 1;
-  if (was !== world) {
-    throw new Error(
-      `${runDir}: the run was trained with ${was} process(es), this job has ${world}; resume it with --nproc ${was} ` +
-        `(or WORLD_SIZE=${was}): the global batch and the checkpoint's position are counted in ${was}-process steps`,
-    );
-  }
-}

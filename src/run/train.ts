@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { setPrecision } from "../backend/precision.js";
 import { loadVocabulary, saveVocabulary } from "../data/vocabulary.js";
 import { missingImagesLine, type MissingImagesRecord } from "../data/missing-images.js";
-import { checkResumeWorld, DistJob } from "../dist/job.js";
+import { DistJob } from "../dist/job.js";
 import { referenceRecalls, type ReferenceRecalls } from "../eval/baselines.js";
 import { compiledForward } from "../eval/compiled-forward.js";
 import { evaluateDetailed } from "../eval/evaluate.js";
@@ -22,12 +22,13 @@ import { stepCompiler } from "../train/compiled-step.js";
 import { stepSetup } from "../train/step.js";
 import { createTeacher, type TeacherKind } from "../train/teacher.js";
 import { initialState, runEpochs, type Outcome, type TrainLoop, type TrainState } from "../train/trainer.js";
-import { CheckpointError, optimizerState, readCheckpoint, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from "./checkpoint.js";
+import { CheckpointError, optimizerState, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from "./checkpoint.js";
+import { checkSameImages, resumableCheckpoint } from "./resume.js";
 import { checkpointFix } from "./checkpoint-unit.js";
 import { featureSource } from "./features.js";
 import { writeSessionGallery } from "./gallery.js";
 import { RunDir } from "./run-dir.js";
-import { claimRunDir, RunDirError } from "./run-lock.js";
+import { claimRunDir } from "./run-lock.js";
 import { checkFreeSpace, checkpointBytes, type StatFs } from "./disk-space.js";
 import { tensorboardSink } from "./tensorboard.js";
 import { checkPretrainedFiles, pretrainedRecord, type PretrainedRecord } from "./pretrained.js";
@@ -84,21 +85,14 @@ interface LastEvaluation {
 export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<RunSummary> {
   const started = performance.now();
   const dir = new RunDir(opts.resume ?? opts.outDir);
-  // A run that stopped before its first checkpoint has nothing to continue from: it starts afresh (the claim below).
-  const resumed = opts.resume && dir.hasCheckpoint("last") ? readCheckpoint(dir.path, "last") : null;
-  if (resumed && resumed.meta.recipeHash !== loaded.hash) {
-    throw new RunDirError(
-      `${dir.path}: the checkpoint was trained with a different recipe (hash ${resumed.meta.recipeHash.slice(0, 12)}…, ` +
-        `this one ${loaded.hash.slice(0, 12)}…); resume with the same recipe and --set options, or start a new run`,
-    );
-  }
   await tf.ready();
   const backend = opts.backend ?? tf.getBackend();
   const device = opts.device ?? "cpu";
   setPrecision(loaded.recipe.training.precision); // before any tensor: bf16 needs the torch backend
   // Data-parallel (RANK/WORLD_SIZE set, e.g. by --nproc): join the job; rank 0 alone writes the run directory.
   const job = DistJob.join(loaded, device);
-  if (resumed) checkResumeWorld(resumed.meta, job?.world ?? 1, dir.path);
+  // A run that stopped before its first checkpoint has nothing to continue from: it starts afresh (the claim below).
+  const resumed = opts.resume ? resumableCheckpoint(dir.path, { recipeHash: loaded.hash, world: job?.world ?? 1 }) : null;
 
   // A fresh run reads its pretrained files (a resume takes every weight from the checkpoint):
   // a missing one is refused here, before the run directory exists.
@@ -316,18 +310,4 @@ function summarize(
 /** summary.json's record of a data.missing_images: skip run, and whether its recall is comparable to published numbers. */
 function missingImagesSummary(record: MissingImagesRecord | undefined): Pick<RunSummary, "missing_images" | "comparable_to_published"> {
   return record ? { missing_images: record, comparable_to_published: record.comparable } : {};
-}
-
-/**
- * A run with data.missing_images: skip resumes only on the images it started with: other images
- * would drop other pairs, and the distillation cache and the epoch's order key on the pairs.
- */
-function checkSameImages(meta: CheckpointMeta, now: MissingImagesRecord | undefined, runDir: string): void {
-  const then = meta.missingImages;
-  if ((then?.fingerprint ?? null) === (now?.fingerprint ?? null) || (!then && now?.missing === 0)) return;
-  const count = (m: { missing: number } | undefined) => (m ? `${m.missing} missing (data.missing_images: skip)` : "none missing");
-  throw new RunDirError(
-    `${runDir}: the dataset's images changed since this run started (${count(then)} then, ${count(now)} now), so it would train on other pairs; ` +
-      `resume with the images it started with, or start a new run`,
-  );
 }

@@ -63,17 +63,6 @@ export const command = defineCommand({
     // Too large for this machine (or training.max_memory): refused before anything allocates.
     const tooLarge = await (await import("../memory-check.js")).memoryProblem(loaded);
     if (tooLarge) throw new RecipeError([tooLarge]);
-    // Verified (a corrupt last falls back to last.prev); a run without a checkpoint starts afresh (train says so).
-    const { readCheckpointMeta } = await import("../../run/checkpoint.js");
-    const saved = previous?.hasCheckpoint("last") ? readCheckpointMeta(previous.path, "last") : undefined;
-    if (previous && saved) {
-      if (saved.recipeHash !== loaded.hash) {
-        throw new UsageError(
-          `--resume ${previous.path}: the run was trained with a different recipe (or different --set/--plugin options); ` +
-            `give the same ones, or omit RECIPE to use ${previous.recipe}`,
-        );
-      }
-    }
     const { useBackend, backendNames } = await import("../../backend/index.js");
     const backendName = values.backend ?? loaded.recipe.backend;
     if (!(backendNames as readonly string[]).includes(backendName)) {
@@ -83,7 +72,9 @@ export const command = defineCommand({
     const dist = await import("../dist-build.js");
     const nproc = dist.parseNproc(values.nproc);
     const rank = dist.jobRank();
-    if (previous && saved) dist.checkResumeProcs(saved, nproc, previous.path);
+    // Before anything starts: a run this job may not continue (another recipe, another process count) is refused
+    // (its checkpoint verified; a corrupt last falls back to last.prev; one without a checkpoint starts afresh, train says so).
+    if (previous) (await import("../../run/resume.js")).resumableMeta(previous.path, { recipeHash: loaded.hash, world: dist.jobWorld(nproc) });
     if (nproc > 1 && rank === null && !values["dry-run"]) {
       const out = resume ?? values.out ?? defaultRunDir(loaded.recipe.name);
       const args = dist.workerArgs({ file, sets: values.set ?? [], plugins, noPlugins, allowOutsideRoot, backend: values.backend, log, out, resume });
