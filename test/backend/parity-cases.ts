@@ -233,6 +233,17 @@ const nnCases: Case[] = [
   ),
   { name: "avgPool same stride 1 (symmetric pad)", inputs: [f(1, 6, 6, 2)], fn: (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, "same"), grad: true },
   { name: "maxPool same stride 1 (symmetric pad)", inputs: [f(1, 6, 6, 2)], fn: (x) => tf.maxPool(x as tf.Tensor4D, 3, 1, "same"), grad: true },
+  // bilinear resize: up and down, each sampling rule (tfjs's gradient samples without half-pixel
+  // centres whatever the forward did; square images: tfjs's cpu gradient swaps height and width)
+  ...([[[2, 4, 4, 3], [7, 7]], [[1, 6, 6, 2], [4, 4]]] as const).flatMap(([xs, size]) =>
+    ([[false, false], [true, false], [false, true]] as const).map(([align, half]) => ({
+      name: `resizeBilinear ${JSON.stringify(xs)} → ${JSON.stringify(size)} alignCorners=${align} halfPixelCenters=${half}`,
+      inputs: [f(...xs)],
+      fn: (x: tf.Tensor) => tf.image.resizeBilinear(x as tf.Tensor4D, [...size], align, half),
+      grad: true,
+    })),
+  ),
+  { name: "resizeBilinear int32 images", inputs: [int(1, 3, 3, 2)], fn: (x) => tf.image.resizeBilinear(x as tf.Tensor4D, [5, 5]) },
   { name: "matMul", inputs: [f(4, 6), f(6, 5)], fn: (a, b) => tf.matMul(a, b), grad: true },
   { name: "matMul transposeA", inputs: [f(6, 4), f(6, 5)], fn: (a, b) => tf.matMul(a, b, true, false), grad: true },
   { name: "matMul transposeB", inputs: [f(4, 6), f(5, 6)], fn: (a, b) => tf.matMul(a, b, false, true), grad: true },

@@ -1,5 +1,8 @@
-// Convolutions, pooling, matrix products and inference batch norm (src/backend/torch/kernels/nn.ts).
+// Convolutions, pooling, matrix products, inference batch norm and bilinear resizing
+// (src/backend/torch/kernels/nn.ts).
 // Inputs are tfjs layouts (NHWC images, [kh, kw, in, out] filters), viewed as channels-last NCHW.
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -236,6 +239,47 @@ void batch_norm(Call& c) {
   c.out.push_back(at::addcmul(shift, c.in[K::in_x], inv));
 }
 
+// ---- bilinear resize (tfjs's cpu kernels' arithmetic)
+// One axis as an (out × in) interpolation matrix: output i samples the input at src = scale·i
+// (scale·(i + ½) − ½ with half-pixel centres; align_corners: scale (in − 1)/(out − 1)), between
+// floor(src) (at least 0) and ceil(src) (at most in − 1), weighted 1 − frac and frac.
+at::Tensor resize_weights(int64_t in, int64_t out, bool align, bool half_pixel, at::Device device) {
+  double scale = align && out > 1 ? (in - 1.0) / (out - 1.0) : double(in) / double(out);
+  at::Tensor w = at::zeros({out, in}, at::kFloat);
+  auto a = w.accessor<float, 2>();
+  for (int64_t i = 0; i < out; ++i) {
+    double src = half_pixel ? scale * (i + 0.5) - 0.5 : scale * i;
+    int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(src)));
+    int64_t hi = std::min<int64_t>(in - 1, static_cast<int64_t>(std::ceil(src)));
+    double frac = src - lo;
+    a[i][lo] += static_cast<float>(1 - frac);
+    a[i][hi] += static_cast<float>(frac);
+  }
+  return w.to(device);
+}
+
+// images (B, H, W, C) → (B, newHeight, newWidth, C): columns, then rows, as tfjs interpolates.
+void resize_bilinear(Call& c) {
+  using K = arg::ResizeBilinear;
+  at::Tensor x = c.dev(K::in_images).to(at::kFloat);
+  bool align = c.i[K::i_alignCorners], half = c.i[K::i_halfPixelCenters];
+  at::Tensor cols = resize_weights(x.size(2), c.i[K::i_newWidth], align, half, c.device);
+  at::Tensor rows = resize_weights(x.size(1), c.i[K::i_newHeight], align, half, c.device);
+  c.out.push_back(at::einsum("ih,bhjc->bijc", {rows, at::einsum("jw,bhwc->bhjc", {cols, x})}).contiguous());
+}
+
+// dy (B, newHeight, newWidth, C) → d images (B, H, W, C): the transposed interpolation. As tfjs's
+// cpu ResizeBilinearGrad, it samples at scale·i whatever halfPixelCenters was (the attribute is not read).
+void resize_bilinear_grad(Call& c) {
+  using K = arg::ResizeBilinearGrad;
+  const at::Tensor& images = c.in[K::in_images];
+  at::Tensor dy = c.dev(K::in_dy).to(at::kFloat);
+  bool align = c.i[K::i_alignCorners];
+  at::Tensor rows = resize_weights(images.size(1), dy.size(1), align, false, c.device);
+  at::Tensor cols = resize_weights(images.size(2), dy.size(2), align, false, c.device);
+  c.out.push_back(at::einsum("jw,bhjc->bhwc", {cols, at::einsum("ih,bijc->bhjc", {rows, dy})}).contiguous());
+}
+
 }  // namespace
 
 ConvFormat conv_format_setting() {
@@ -254,6 +298,7 @@ std::vector<OpEntry> nn_ops() {
       OP("Conv2D", conv2d), OP("Conv2DBackpropInput", conv2d_input), OP("Conv2DBackpropFilter", conv2d_filter),
       OP("MaxPool", max_pool), OP("MaxPoolGrad", max_pool_grad), OP("AvgPool", avg_pool),
       OP("AvgPoolGrad", avg_pool_grad), OP("BatchMatMul", batch_mat_mul), OP("FusedBatchNorm", batch_norm),
+      OP("ResizeBilinear", resize_bilinear), OP("ResizeBilinearGrad", resize_bilinear_grad),
   };
 }
 

@@ -1,5 +1,5 @@
-// Convolutions, pooling, matrix products and batch normalisation. Window geometry (pads,
-// strides, dilations) comes from tfjs's own conv_util so output shapes match tfjs exactly.
+// Convolutions, pooling, matrix products, batch normalisation and bilinear resizing. Window
+// geometry (pads, strides, dilations) comes from tfjs's own conv_util so output shapes match tfjs exactly.
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 
@@ -119,5 +119,18 @@ export const nnKernels: Kernel[] = [
       (backend as TorchBackend).exec1("FusedBatchNorm", [inputs.x, inputs.mean, inputs.variance, inputs.offset, inputs.scale], [], [
         (attrs!.varianceEpsilon as number) ?? 0.001,
       ]),
+  },
+  // tf.image.resizeBilinear, (B, H, W, C) → (B, newHeight, newWidth, C); its gradient is tfjs's
+  // registered one, which runs ResizeBilinearGrad (below) with the same attributes.
+  {
+    kernelName: "ResizeBilinear",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const [height, width] = attrs!.size as [number, number];
+      return (backend as TorchBackend).exec1("ResizeBilinear", [inputs.images], [attrs!.alignCorners ? 1 : 0, attrs!.halfPixelCenters ? 1 : 0, height, width]);
+    },
+  },
+  {
+    kernelName: "ResizeBilinearGrad",
+    kernelFunc: ({ inputs, backend, attrs }) => (backend as TorchBackend).exec1("ResizeBilinearGrad", [inputs.images, inputs.dy], [attrs!.alignCorners ? 1 : 0]),
   },
 ];
