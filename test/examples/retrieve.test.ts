@@ -1,7 +1,7 @@
 // examples/retrieve.mjs runs with plain `node` against the built package (dist/, through the
 // package's own name: `import … from "sdfn"`), and prints what the library gives in this process.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -20,10 +20,14 @@ const run = join(scratch, "run");
 const index = join(scratch, "photos.index");
 const photos = join(scratch, "photos");
 
+/** The newest modification time of a file under `dir`. */
+const newest = (dir: string): number =>
+  Math.max(...readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+
 /** dist/ as `npm install` (the prepare step) builds it; rebuilt when a source is newer (a checkout being edited). */
 function builtPackage(): void {
   const dist = join(ROOT, "dist", "index.js");
-  const fresh = existsSync(dist) && readFileSync(dist, "utf8").includes("openIndex") && statSync(dist).mtimeMs >= statSync(join(ROOT, "src", "index.ts")).mtimeMs;
+  const fresh = existsSync(dist) && readFileSync(dist, "utf8").includes("openIndex") && statSync(dist).mtimeMs >= newest(join(ROOT, "src"));
   if (fresh) return;
   const r = spawnSync(process.execPath, [join(ROOT, "scripts", "build-dist.mjs")], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed: ${r.stderr}`);
