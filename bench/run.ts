@@ -1,6 +1,8 @@
 // `npm run bench`: sdfn on every available backend and the PyTorch reference, on the same
 // recipe and the same seeded batch, in one run; prints a table (or JSON with --json).
-// Each backend runs in its own child process so its peak RSS is its own.
+// Each backend runs in its own child process so its peak RSS is its own: the peak over its timed
+// training steps (the high-water mark is reset after setup, warm-up and, for a replay, the recorded
+// eager steps), and the whole process's beside it.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus as cpus_, tmpdir, totalmem } from "node:os";
@@ -16,6 +18,7 @@ import { openSession } from "../src/run/session.js";
 import { formatTable as alignedTable } from "../src/view/table.js";
 import { compiledForward } from "../src/eval/compiled-forward.js";
 import { compiledBench, kernelsPerStep } from "./compiled-step.js";
+import { peakRssMiB, peakTensorMiB, processPeakRssMiB, resetPeakRss } from "./peak-memory.js";
 import { evalContext, runBatch, syntheticBatch, toTensor, type PlainTensor } from "./reference/exchange.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -51,8 +54,15 @@ export interface BenchRow {
   step_ms: number;
   samples_per_s: number;
   eval_queries_per_s: number;
+  /** Peak resident set over the timed training steps (reset after setup, warm-up and a replay's recorded steps). */
   peak_rss_mib: number;
-  /** tfjs: tf.profile peakBytes of one training step; PyTorch on CUDA: max allocated. */
+  /** Peak resident set of the whole process (sdfn's replay: including the recorded eager steps). */
+  process_peak_rss_mib?: number;
+  /**
+   * Peak tensor bytes of one training step: the torch addon's allocator (every live ATen tensor,
+   * parameters and optimizer state included); tfjs's tf.profile peakBytes on other backends;
+   * PyTorch on CUDA: torch.cuda.max_memory_allocated.
+   */
   peak_tensor_mib: number | null;
   parameters: number;
   /** torch: native kernels per step; the replayed row also its host µs per kernel (outside ATen). */
@@ -328,19 +338,24 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
   if (evalNet !== network) await evaluate(); // the second recording (timed's warm-up builds the programs)
   const evalS = await timed(evaluate, o.steps);
   let stepS = NaN;
-  let peakBytes = NaN;
+  let peakTensors = NaN;
+  let peakRss = NaN;
   let error: string | undefined;
   let kernels: Pick<BenchRow, "kernels_per_step" | "host_us_per_kernel"> = {};
   try {
     if (mode === "replay") {
       const compiled = await compiledBench({ network, losses, optimizer, batch: { ...batch }, teacher, lr });
+      resetPeakRss();
       stepS = await timed(compiled.step, o.steps);
-      peakBytes = (await tf.profile(compiled.step)).peakBytes;
+      peakRss = peakRssMiB();
+      peakTensors = await peakTensorMiB(compiled.step);
       const stats = compiled.stats();
       kernels = { kernels_per_step: stats.kernels, host_us_per_kernel: stats.hostMicrosPerKernel };
     } else {
+      resetPeakRss();
       stepS = await timed(step, o.steps);
-      peakBytes = (await tf.profile(step)).peakBytes;
+      peakRss = peakRssMiB();
+      peakTensors = await peakTensorMiB(step);
       if (backendName === "torch") kernels = { kernels_per_step: await kernelsPerStep(step) };
     }
   } catch (err) {
@@ -352,8 +367,9 @@ async function worker(name: string, dir: string, o: BenchOptions): Promise<numbe
     step_ms: stepS * 1e3,
     samples_per_s: o.batch / stepS,
     eval_queries_per_s: o.batch / evalS,
-    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
-    peak_tensor_mib: peakBytes / 2 ** 20,
+    peak_rss_mib: peakRss,
+    process_peak_rss_mib: processPeakRssMiB(),
+    peak_tensor_mib: peakTensors,
     parameters: [...variables.values()].reduce((n, v) => n + v.size, 0),
     ...kernels,
     ...(error ? { error } : {}),
@@ -376,7 +392,7 @@ function formatTable(config: BenchOptions & { machine: string }, rows: BenchRow[
   const head = `sdfn bench — ${c.encoder} ${c.imageSize}px, batch ${c.batch}, d ${c.dim}, ${c.layers} layers × [${c.modules.join(",")}], ${c.router}, ${c.text}; ${c.steps} steps; ${c.machine}`;
   const fmt = (v: number | null | undefined, digits = 1) => (v == null || Number.isNaN(v) ? "-" : v.toFixed(digits));
   const table = [
-    ["run", "device", "params", "step ms", "samples/s", "eval q/s", "peak RSS MiB", "peak tensors MiB", "kernels", "host µs/k", "× PyTorch"],
+    ["run", "device", "params", "step ms", "samples/s", "eval q/s", "peak RSS MiB", "process MiB", "peak tensors MiB", "kernels", "host µs/k", "× PyTorch"],
     ...rows.map((r) => [
       r.name,
       r.device,
@@ -385,6 +401,7 @@ function formatTable(config: BenchOptions & { machine: string }, rows: BenchRow[
       fmt(r.samples_per_s, 2),
       fmt(r.eval_queries_per_s, 2),
       fmt(r.peak_rss_mib, 0),
+      fmt(r.process_peak_rss_mib, 0),
       fmt(r.peak_tensor_mib, 0),
       fmt(r.kernels_per_step, 0),
       fmt(r.host_us_per_kernel, 2),

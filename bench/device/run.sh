@@ -146,7 +146,10 @@ quickstart() {
   ' "$run" "$code" "$t0" "$t1" "$OUT/quickstart.json"
 }
 
-# One row of the step table: WHO (sdfn|pytorch) and PRECISION (fp32|bf16), JSON into $WORK.
+# Rows of the step table: WHO (sdfn|pytorch) and PRECISION (fp32|bf16), JSON into $WORK. sdfn runs
+# the eager step and the replayed one (bench/run.ts adds torch+replay to torch: training.compile's
+# path, with its memory plan); their peak tensor MiB is the CUDA caching allocator's peak (the
+# addon's memoryStats), PyTorch's torch.cuda.max_memory_allocated, both over the timed steps.
 step_row() {
   local who=$1 precision=$2 size=(--paper --steps 5)
   [[ $SIZE == tiny ]] && size=(--batch 2 --image-size 16 --dim 8 --steps 1)

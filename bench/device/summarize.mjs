@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The device run's summary (bench/device/run.sh): stage times, parity counts, the quickstart's
-// wall time and recall, the step table (sdfn vs PyTorch, fp32 and bf16: ms per step, triplets/s,
-// peak GPU memory) and the data pipeline, as $OUT/summary.md; the step rows as $OUT/step.json.
+// wall time and recall, the step table (sdfn eager and replayed vs PyTorch, fp32 and bf16: ms per
+// step, triplets/s, peak GPU memory by nvidia-smi and peak tensor memory: the caching allocator's
+// peak, torch.cuda.max_memory_allocated for PyTorch) and the data pipeline, as $OUT/summary.md;
+// the step rows as $OUT/step.json.
 //   node bench/device/summarize.mjs WORK_DIR OUT_DIR
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,13 +36,22 @@ const rows = [];
 for (const who of ["sdfn", "pytorch"]) {
   for (const precision of ["fp32", "bf16"]) {
     const result = read(join(work, `step-${who}-${precision}.json`));
-    const row = result?.rows?.[0];
+    // (sdfn: the eager and the replayed row, one process each; nvidia-smi samples the file's whole run)
     const peak = peakMemory(join(work, `mem-${who}-${precision}.txt`));
-    rows.push(
-      row
-        ? { run: `${row.name} ${precision}`, precision, device: row.device, step_ms: row.step_ms, triplets_per_s: row.samples_per_s, peak_gpu_mib_nvidia_smi: peak, peak_tensor_mib: row.peak_tensor_mib, error: row.error ?? null }
-        : { run: `${who} ${precision}`, precision, error: "no result (see run.log)" },
-    );
+    const found = result?.rows ?? [];
+    if (found.length === 0) rows.push({ run: `${who} ${precision}`, precision, error: "no result (see run.log)" });
+    for (const row of found) {
+      rows.push({
+        run: `${row.name} ${precision}`,
+        precision,
+        device: row.device,
+        step_ms: row.step_ms,
+        triplets_per_s: row.samples_per_s,
+        peak_gpu_mib_nvidia_smi: peak,
+        peak_tensor_mib: row.peak_tensor_mib,
+        error: row.error ?? null,
+      });
+    }
   }
 }
 for (const r of rows) {
@@ -72,9 +83,12 @@ const md = [
   "",
   config ? `step: ${config.encoder} ${config.imageSize} px, batch ${config.batch}, d ${config.dim}, ${config.steps} timed steps; ${config.machine}` : "step: no configuration recorded",
   "",
-  "| run | device | ms/step | triplets/s | peak GPU MiB (nvidia-smi) | × PyTorch (same precision) |",
-  "| --- | --- | --- | --- | --- | --- |",
-  ...rows.map((r) => `| ${r.run} | ${r.device ?? "-"} | ${fmt(r.step_ms)} | ${fmt(r.triplets_per_s)} | ${fmt(r.peak_gpu_mib_nvidia_smi, 0)} | ${fmt(r.ratio_to_pytorch_same_precision, 2)} |${r.error ? ` ${r.error}` : ""}`),
+  "| run | device | ms/step | triplets/s | peak GPU MiB (nvidia-smi) | peak tensors MiB (max allocated) | × PyTorch (same precision) |",
+  "| --- | --- | --- | --- | --- | --- | --- |",
+  ...rows.map(
+    (r) =>
+      `| ${r.run} | ${r.device ?? "-"} | ${fmt(r.step_ms)} | ${fmt(r.triplets_per_s)} | ${fmt(r.peak_gpu_mib_nvidia_smi, 0)} | ${fmt(r.peak_tensor_mib, 0)} | ${fmt(r.ratio_to_pytorch_same_precision, 2)} |${r.error ? ` ${r.error}` : ""}`,
+  ),
   "",
   graph
     ? `cuda graph (${graph.device}): ${graph.graph_used ? "used" : `not used${graph.capture_failed ? ` (capture failed: ${graph.capture_failed})` : ""}`}, ` +

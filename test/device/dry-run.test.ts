@@ -41,10 +41,12 @@ describe.skipIf(missing("addon", "pythonTorch", "tmux"))("bench/device/run.sh (d
     const dashboard = readFileSync(join(work, "out", "dashboard.txt"), "utf8");
     for (const panel of ["Losses", "Routing", "Evaluation", "quickstart · torch (cpu)"]) expect(dashboard).toContain(panel);
     const step = json("step.json");
-    expect(step.rows.map((r: { run: string }) => r.run)).toEqual(["sdfn/torch fp32", "sdfn/torch bf16", "pytorch fp32", "pytorch bf16"]);
+    expect(step.rows.map((r: { run: string }) => r.run)).toEqual(["sdfn/torch fp32", "sdfn/torch+replay fp32", "sdfn/torch bf16", "sdfn/torch+replay bf16", "pytorch fp32", "pytorch bf16"]);
     for (const r of step.rows) {
       if (r.run === "pytorch bf16" && r.error) expect(r.error).toMatch(/BFloat16/);
       else expect(r.step_ms, JSON.stringify(r)).toBeGreaterThan(0);
+      // sdfn's peak tensor memory, from the addon's allocator (the caching allocator's on CUDA); PyTorch's only on CUDA
+      if (r.run.startsWith("sdfn")) expect(r.peak_tensor_mib, JSON.stringify(r)).toBeGreaterThan(0);
     }
     // training.cuda_graph: on the CPU no graph is used, and eager, plain replay and "graph" replay agree
     const graph = json("graph.json");
