@@ -1,6 +1,7 @@
-// Where a replayed training step spends its time: the bench recipe (bench/run.ts options) is
-// compiled once, then replayed with native per-kernel timing (programProfile) and the time per
-// kernel name is printed beside the process RSS; --reference adds torch.profiler's per-op table
+// Where a replayed training step spends its time and memory: the bench recipe (bench/run.ts
+// options) is compiled once, then replayed with native per-kernel timing (programProfile); the time
+// per kernel name is printed beside the process RSS and the peak tensor memory of the replays
+// (the addon's memoryStats); --reference adds torch.profiler's per-op table
 // of bench/reference/profile.py on the same recipe and batch, for the side-by-side comparison.
 //   npx tsx bench/replay-profile.ts --encoder resnet50 --image-size 64 --batch 8 --dim 1024 [--steps 1] [--reference]
 import { spawnSync } from "node:child_process";
@@ -53,17 +54,20 @@ async function profileReplay(loaded: Awaited<ReturnType<typeof loadRecipe>>, inp
   await compiled.step();
   console.log(`RSS after one replay ${rssMiB()} MiB`);
   addon.programProfile(true);
+  addon.resetMemoryPeak?.();
   const started = performance.now();
   for (let k = 0; k < steps; k++) await compiled.step();
   const stepMs = (performance.now() - started) / steps;
   const rows = addon.programProfile(false).sort((a, b) => b[2] - a[2]);
   const kernelNs = rows.reduce((sum, r) => sum + r[2], 0);
+  const [tensors, peakTensors] = addon.memoryStats?.() ?? [NaN, NaN];
   console.log(`replay ${stepMs.toFixed(0)} ms a step (${(kernelNs / 1e6 / steps).toFixed(0)} ms inside kernels); RSS ${rssMiB()} MiB; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+  console.log(`tensors ${Math.round(tensors / 2 ** 20)} MiB between steps, ${Math.round(peakTensors / 2 ** 20)} MiB at the replays' peak`);
   for (const [name, calls, ns] of rows.filter((r) => r[2] / kernelNs > 1e-3)) {
     console.log(`  ${name.padEnd(26)} ${String(calls / steps).padStart(6)} calls ${(ns / 1e6 / steps).toFixed(1).padStart(9)} ms ${((100 * ns) / kernelNs).toFixed(1).padStart(5)} %`);
   }
   const stats = compiled.stats();
-  console.log(`${stats.kernels} kernels a step; updates (Adam, distillation cache) run in place: ${stats.inPlaceUpdates} of ${stats.updates * (steps + 1)}`);
+  console.log(`${stats.kernels} kernels a step; updates (Adam, distillation cache) run in place: ${stats.inPlaceUpdates} of ${stats.updates * (steps + 1)}; other kernels written into a dying input: ${stats.overwrites}`);
   compiled.dispose();
 }
 
