@@ -20,8 +20,8 @@ export const command = defineCommand({
   usage: "RECIPE [options]",
   description:
     "Validates RECIPE, compiles its network, trains, evaluates and writes a run directory. Pretrained files the recipe names " +
-    "(the paper recipes: ImageNet ResNet-50 and GloVe under weights/, docs/weights.md) are checked before anything is written; " +
-    "--set encoders.image.weights=null (or encoders.text.glove=null) trains that encoder from scratch.",
+    "(the paper recipes: ImageNet ResNet-50 and GloVe under weights/; the CLIP recipes: CLIP's weights and BPE merges; docs/weights.md) " +
+    "are checked before anything is written; --set encoders.image.weights=null (or encoders.text.glove=null) trains that encoder from scratch.",
   options: {
     out: { type: "string", arg: "DIR", help: "run directory (default runs/<name>-<timestamp>)" },
     resume: { type: "string", arg: "RUN_DIR", help: "continue RUN_DIR from its last checkpoint (same recipe and --set options)" },
