@@ -9,7 +9,8 @@ and the reference's embeddings of DIR/inputs.safetensors in float64 (DIR/outputs
   text_features   (B, T, e) every position's feature
 
   python3 clip_check.py --spec SPEC.json --dir DIR
-SPEC: {"seed": S, "visual": {image_resolution, patch, width, layers, heads, embed_dim},
+SPEC: {"seed": S, "visual": {image_resolution, patch, width, layers, heads, embed_dim} (a ViT; with
+       layers a list of four stage depths and no patch, CLIP's modified ResNet),
        "text": {vocab_size, context_length, width, layers, heads, embed_dim}}.
 Inputs: images (B, H, W, 3) float32 (NHWC, as sdfn's), tokens (B, T) int32 right-padded with 0.
 """
@@ -26,11 +27,17 @@ from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 
 def perturb(model, gen):
-    """Fresh LayerNorms (1, 0) and zero biases test little: give every vector seeded values."""
+    """Fresh norms (1, 0), zero biases and batch-norm statistics (0, 1) test little: give every vector
+    seeded values (running variances stay positive)."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 1 and name not in ("class_embedding",):
                 p.add_(0.2 * torch.randn(p.shape, generator=gen))
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.add_(0.2 * torch.randn(b.shape, generator=gen))
+            elif name.endswith("running_var"):
+                b.copy_(0.5 + torch.rand(b.shape, generator=gen))
 
 
 def main():
@@ -49,7 +56,7 @@ def main():
     state = {f"visual.{k}": v for k, v in visual.state_dict().items()}
     state.update(text.state_dict())
     state["logit_scale"] = torch.tensor(4.6052)
-    state = {k: v.detach().float().contiguous() for k, v in state.items()}
+    state = {k: (v.detach().float() if v.is_floating_point() else v.detach()).contiguous() for k, v in state.items()}  # num_batches_tracked stays int64
     write_safetensors(os.path.join(a.dir, "clip.safetensors"), state)
     torch.save(state, os.path.join(a.dir, "clip.pt"))
 

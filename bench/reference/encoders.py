@@ -212,7 +212,7 @@ class ClipTextEncoder(nn.Module):
 
 
 def image_encoder(cfg, dim):
-    return ClipImageEncoder(cfg, dim) if cfg["type"].startswith("clip_vit") else ImageEncoder(cfg, dim)
+    return ClipImageEncoder(cfg, dim) if cfg["type"].startswith("clip_") else ImageEncoder(cfg, dim)
 
 
 def text_encoder(cfg, dim, vocab_size):

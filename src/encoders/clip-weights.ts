@@ -3,8 +3,9 @@
 // are top-level (`token_embedding.weight`, `transformer.resblocks.N.…`, `ln_final.*`,
 // `text_projection`). sdfn keeps each under its encoder's backbone scope with the same <name>
 // (`image.backbone.conv1.weight`, `text.backbone.token_embedding.weight`). Layouts: the dense
-// weights PyTorch applies as x·Wᵀ (attention in/out projections, MLP c_fc/c_proj) are stored
-// transposed, [in, out]; conv1 [out, in, kh, kw] → [kh, kw, in, out]; everything else as is
+// weights PyTorch applies as x·Wᵀ (attention in/out projections, MLP c_fc/c_proj, the ResNets'
+// attention-pooling projections) are stored transposed, [in, out]; convolutions [out, in, kh, kw] →
+// [kh, kw, in, out]; everything else as is (batch-norm statistics too)
 // (CLIP applies `proj` and `text_projection` as x·W). docs/weights.md.
 import * as tf from "@tensorflow/tfjs";
 import { readStateDict, StateDictError } from "../io/state-dict.js";
@@ -18,11 +19,12 @@ import { stripWrappers, variablesUnder } from "./torch-weights.js";
 export type ClipTower = "visual" | "text";
 const FILE_PREFIX: Record<ClipTower, string> = { visual: "visual.", text: "" };
 
-/** Dense weights applied as x·Wᵀ in PyTorch: stored [in, out] here. */
-const TRANSPOSED = /(^|\.)(attn\.in_proj_weight|attn\.out_proj\.weight|mlp\.c_fc\.weight|mlp\.c_proj\.weight)$/;
+/** Dense weights applied as x·Wᵀ in PyTorch: stored [in, out] here (the transformers' and the ResNets' attention pooling). */
+const TRANSPOSED = /(^|\.)(attn\.in_proj_weight|attn\.out_proj\.weight|mlp\.c_fc\.weight|mlp\.c_proj\.weight|attnpool\.[qkvc]_proj\.weight)$/;
 
 type Layout = "transposed" | "conv" | "same";
-const layoutOf = (name: string): Layout => (TRANSPOSED.test(name) ? "transposed" : name === "conv1.weight" ? "conv" : "same");
+/** Convolutions are the 4-D tensors (the ViT's patch embedding, the ResNets' convs). */
+const layoutOf = (name: string, rank: number): Layout => (TRANSPOSED.test(name) ? "transposed" : rank === 4 ? "conv" : "same");
 
 /** Our shape of a tensor stored as `theirs` in the file (and back). */
 function theirShape(layout: Layout, ours: readonly number[]): number[] {
@@ -65,7 +67,7 @@ export function loadClipWeights(scope: ParamScope, file: string, tower: ClipTowe
   const assignments: [tf.Variable, tf.Tensor][] = [];
   for (const [name, variable] of variablesUnder(scope)) {
     const t = byName.get(prefix + name);
-    const layout = layoutOf(name);
+    const layout = layoutOf(name, variable.rank);
     const expected = theirShape(layout, variable.shape);
     if (!t) missing.push(prefix + name);
     else if (t.shape.join(",") !== expected.join(",")) wrong.push(`${prefix + name}: file [${t.shape}], expected [${expected}]`);
@@ -95,7 +97,7 @@ export function loadClipWeights(scope: ParamScope, file: string, tower: ClipTowe
 export function exportClipWeights(scope: ParamScope, tower: ClipTower): Record<string, SafeTensor> {
   const out: Record<string, SafeTensor> = {};
   for (const [name, v] of variablesUnder(scope)) {
-    const layout = layoutOf(name);
+    const layout = layoutOf(name, v.rank);
     const t = tf.tidy(() => (layout === "transposed" ? v.transpose() : layout === "conv" ? v.transpose([3, 2, 0, 1]) : v.clone()));
     out[FILE_PREFIX[tower] + name] = { dtype: "F32", shape: t.shape, data: t.dataSync() as Float32Array };
     t.dispose();

@@ -10,6 +10,7 @@
 // float32 tensors one step holds at its peak, modelled per part below (README: "When a recipe is wrong").
 import { totalmem } from "node:os";
 import type * as tf from "@tensorflow/tfjs";
+import { CLIP_RESNETS } from "../encoders/clip-resnet.js";
 import { CLIP_VITS } from "../encoders/clip-vit.js";
 import { RESNET_DEPTHS, type ResnetName } from "../encoders/resnet.js";
 import { ParamScope, type Init, type ParamStore } from "../nn/scope.js";
@@ -144,6 +145,18 @@ function imageActivations(type: string, p: Record<string, unknown>, size: number
     return { map, tokens: side(size, 2 ** channels.length) ** 2 };
   }
   if (type === "features") return { map: 0, tokens: 49 }; // stored 7×7 maps
+  if (type in CLIP_RESNETS) {
+    // the 3-conv stem at /2 (conv, bn, relu each), then bottlenecks as ResNet's with width·2^s planes
+    const w = Number(p.width);
+    let map = 3 * side(size, 2) ** 2 * (w / 2 + w / 2 + w) + side(size, 4) ** 2 * w;
+    (p.layers as number[]).forEach((blocks, s) => {
+      const r2 = side(size, 4 * 2 ** s) ** 2;
+      const planes = w * 2 ** s;
+      map += blocks * (3 * r2 * 6 * planes + 4 * r2 * planes);
+    });
+    const tokens = side(size, 32) ** 2;
+    return { map: map + 4 * (tokens + 1) * w * 32, tokens }; // + the attention pooling's q, k, v and output
+  }
   if (type in CLIP_VITS) {
     const tokens = Math.floor(size / Number(p.patch)) ** 2;
     return { map: transformerActivations(p, tokens + 1) + (tokens + 1) * Number(p.embed_dim), tokens };

@@ -52,19 +52,22 @@ function recallWithinBound(recipe: Recipe, at: At, registry: Registry): Problem[
 }
 
 /**
- * Transformer encoders (CLIP's towers) split their `width` into `heads`; a ViT's `patch` tiles its
- * `image_resolution`, which its positional embedding fixes: data.image_size must equal it.
+ * CLIP's towers split their attention width into `heads` (a transformer's `width`; a ResNet's last
+ * map, `width`·32 channels, when `layers` lists its stages); a ViT's `patch` tiles its
+ * `image_resolution`, which the positional embedding fixes: data.image_size must equal it.
  */
 function encoderShapes(recipe: Recipe, at: At): Problem[] {
   const problems: Problem[] = [];
   for (const part of ["image", "text"] as const) {
-    const e = recipe.encoders[part] as { type: string; width?: unknown; heads?: unknown; patch?: unknown; image_resolution?: unknown };
+    const e = recipe.encoders[part] as { type: string; width?: unknown; heads?: unknown; layers?: unknown; patch?: unknown; image_resolution?: unknown };
     const key = `encoders.${part}`;
-    if (typeof e.width === "number" && typeof e.heads === "number" && e.width % e.heads !== 0) {
-      problems.push(at(["encoders", part, "heads"], `${key}.heads: ${e.heads} heads do not divide the width ${e.width} (${key}.width); use a divisor of ${e.width}`));
+    if (typeof e.width === "number" && typeof e.heads === "number") {
+      const channels = Array.isArray(e.layers) ? e.width * 32 : e.width;
+      const what = Array.isArray(e.layers) ? `the ${channels} channels of the last map (32 × ${key}.width)` : `the width ${channels} (${key}.width)`;
+      if (channels % e.heads !== 0) problems.push(at(["encoders", part, "heads"], `${key}.heads: ${e.heads} heads do not divide ${what}; use a divisor of ${channels}`));
     }
-    if (part !== "image" || typeof e.patch !== "number" || typeof e.image_resolution !== "number") continue;
-    if (e.image_resolution % e.patch !== 0) {
+    if (part !== "image" || typeof e.image_resolution !== "number") continue;
+    if (typeof e.patch === "number" && e.image_resolution % e.patch !== 0) {
       problems.push(at(["encoders", part, "patch"], `${key}.patch: ${e.patch} px patches do not tile ${key}.image_resolution ${e.image_resolution}; use a divisor of it`));
     }
     const side = (recipe.data as { image_size?: unknown }).image_size;

@@ -130,6 +130,37 @@ describe.skipIf(missing("pythonTorch"))("CLIP encoders against the PyTorch refer
   });
 });
 
+describe.skipIf(missing("pythonTorch"))("CLIP's modified ResNet against the PyTorch reference (OpenAI's names)", () => {
+  // a CLIP-shaped RN at test size: one bottleneck a stage, stem width 16 (512-channel last map), 64 px → 2×2 positions
+  const RESNET = { layers: [1, 1, 1, 1], width: 16, heads: 4, image_resolution: 64, embed_dim: 32 };
+  const dir = join(work, "rn");
+
+  it("gives the reference's attention-pooled embedding and region tokens to 1e-4, batch norm from the file's statistics", () => {
+    mkdirSync(dir, { recursive: true });
+    const images = tf.randomNormal([2, 64, 64, 3], 0, 1, "float32", 8) as tf.Tensor4D;
+    const text = tokenize(CAPTIONS.slice(0, 2), new ClipBpe(MERGES, TEXT.context_length));
+    writeSafetensors(join(dir, "inputs.safetensors"), {
+      images: { shape: images.shape, data: images.dataSync() as Float32Array },
+      tokens: { shape: text.tokens.shape, data: text.tokens.dataSync() as Int32Array },
+    });
+    writeFileSync(join(dir, "spec.json"), JSON.stringify({ seed: 6, visual: RESNET, text: TEXT }));
+    const r = python([join(ROOT, "bench/reference/clip_check.py"), "--spec", join(dir, "spec.json"), "--dir", dir]);
+    expect(r.status, r.output).toBe(0);
+    const reference = readSafetensors(join(dir, "outputs.safetensors")).tensors;
+    const store = new ParamStore(1);
+    const image = registry.build("image_encoder", { type: "clip_rn50", dim: 32, ...RESNET, weights: join(dir, "clip.pt") }, { dim: 32, filesDir: work, scope: store.root().child("image") }, "encoders.image") as ImageEncoder;
+    expect(image.pretrained?.loaded).toMatch(/^image\.backbone: \d+ tensors \(torch zip\)/);
+    tf.tidy(() => {
+      const { tokens, pooled } = image.encodePooled!(images, inference);
+      expect(tokens.shape).toEqual([2, 4, 32]);
+      expect(relativeError(pooled, reference.image_embedding!.data as Float32Array)).toBeLessThan(1e-4);
+      expect(relativeError(tokens, reference.image_tokens!.data as Float32Array)).toBeLessThan(1e-4);
+    });
+    tf.dispose([images, text.tokens, text.mask]);
+    store.dispose();
+  });
+});
+
 describe("CLIP's text tower", () => {
   const bpe = new ClipBpe(MERGES, TEXT.context_length);
 

@@ -20,13 +20,14 @@ function deadVariables(store: ParamStore, loss: () => tf.Scalar): string[] {
 }
 
 // Every registered encoder (plugins and new built-ins included), from the registry. CLIP's ViTs are
-// one builder too: clip_vit_b32 stands for them. CLIP's towers run at a test size: their defaults are
+// one builder too: clip_vit_b32 stands for them, and clip_rn50 for CLIP's ResNets. CLIP's towers run at a test size: their defaults are
 // ViT-B/32's 88 M parameters at 224 px, and a 49408-row token embedding whose gradient (a segment
 // sum per row on the cpu backend) alone takes minutes.
 const registry = createRegistry();
-const images = registry.list("image_encoder").filter((d) => !/^resnet(34|50|101)$|^clip_vit_(b16|l14)$/.test(d.name));
+const images = registry.list("image_encoder").filter((d) => !/^resnet(34|50|101)$|^clip_vit_(b16|l14)$|^clip_rn(101|50x4)$/.test(d.name));
 const TEST_SIZE: Record<string, object> = {
   clip_vit_b32: { patch: 8, width: 32, layers: 2, heads: 2, image_resolution: 32, embed_dim: 16 },
+  clip_rn50: { layers: [1, 1, 1, 1], width: 8, heads: 4, image_resolution: 32, embed_dim: 16 },
   clip_text: { vocab_size: 64, context_length: 8, width: 32, layers: 2, heads: 2, embed_dim: 16 },
 };
 
@@ -40,6 +41,12 @@ describe.each(images.map((d) => [d.name, d] as const))("image encoder %s from it
     const x = randn([2, size, size, channels], 1) as tf.Tensor4D;
     const side = encoder.grid ? encoder.grid(size) : size; // features: the maps' own side
     const loss = () => {
+      if (encoder.encodePooled) {
+        // an encoder with its own pooled embedding (CLIP's: the target) trains through both outputs
+        const { tokens, pooled } = encoder.encodePooled(x, trainFc());
+        expect([tokens.shape, pooled.shape]).toEqual([[2, side * side, params.dim], [2, params.dim]]);
+        return tf.add(tf.sum(tf.square(tokens)), tf.sum(tf.square(pooled))) as tf.Scalar;
+      }
       const tokens = encoder.encode(x, trainFc());
       expect(tokens.shape).toEqual([2, side * side, params.dim]);
       return tf.sum(tf.square(tokens)) as tf.Scalar;

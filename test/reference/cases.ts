@@ -149,6 +149,17 @@ export const CASES: ParityCase[] = [
     shape: { batch: 3, imageSize: 32, channels: 3, textLength: 6, seed: 26 },
   },
   {
+    name: "CLIP's modified ResNet (one bottleneck a stage, width 8, attention pooling, 64 px) with TIRG on every token and the Combiner, msr",
+    yaml: header(
+      "{ type: clip_rn50, dim: 16, layers: [1, 1, 1, 1], width: 8, heads: 4, image_resolution: 64, embed_dim: 24 }",
+      "{ type: clip_text, dim: 16, bpe: null, vocab_size: 64, context_length: 8, width: 16, layers: 1, heads: 2, embed_dim: 24 }",
+      "{ layers: 2, modules: [{ type: TIRG, apply_to: tokens }, { type: Combiner, projection_mult: 1, hidden_mult: 1 }, { type: CAM, heads: 2 }], router: { type: msr, hidden: 4 } }",
+      ALL_LOSSES,
+      "{ dataset: shapes, image_size: 64 }",
+    ),
+    shape: { batch: 3, imageSize: 64, channels: 3, textLength: 5, seed: 27 },
+  },
+  {
     name: "training mode: batch norm from the batch, running statistics updated (small_cnn, dropout 0, msr mean)",
     yaml: header(
       "{ type: small_cnn, dim: 16, channels: [8, 16] }",

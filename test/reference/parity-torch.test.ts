@@ -24,7 +24,7 @@ describe.skipIf(missing("addon", "pythonTorch"))("parity with the PyTorch refere
   });
 
   // resnet18, small_cnn/bilstm/shared, batch norm in training mode, and CLIP's towers with the peers' Combiner
-  for (const [i, c] of [CASES[0]!, CASES[1]!, CASES.find((c) => c.training)!, CASES.find((c) => c.name.startsWith("SDFN on CLIP"))!].entries()) {
+  for (const [i, c] of [CASES[0]!, CASES[1]!, CASES.find((c) => c.training)!, CASES.find((c) => c.name.startsWith("SDFN on CLIP"))!, CASES.find((c) => c.name.startsWith("CLIP's modified ResNet"))!].entries()) {
     it(`agrees to 1e-4: ${c.name}`, async () => {
       const files = await exportCase(c, join(work, `case${i}`));
       const r = check(files);
