@@ -127,24 +127,26 @@ void unpack(const at::Tensor& buffer, const std::vector<at::Tensor>& in, std::ve
   }
 }
 
-// DistAllreduce: inputs = one bucket of gradients; i[0] = 1 for the mean over ranks, 0 for the sum.
+// DistAllreduce: inputs = one bucket of gradients; mean = 1 for the mean over ranks, 0 for the sum.
 // One allreduce for the whole bucket; outputs are views of the reduced buffer.
 void dist_allreduce(Call& c) {
+  using K = arg::DistAllreduce;
   need_group();
   at::Tensor buffer = pack(c.in, group.device);
   std::vector<at::Tensor> io{buffer};
   finish(group.pg->allreduce(io), "allreduce", buffer.nbytes());
-  if (c.i[0] == 1) buffer.div_(group.world);
+  if (c.i[K::i_mean] == 1) buffer.div_(group.world);
   unpack(buffer, c.in, c.out);
 }
 
-// DistBroadcast: outputs = rank i[0]'s values of the inputs (parameters, batch-norm statistics).
+// DistBroadcast: outputs = rank `root`'s values of the inputs (parameters, batch-norm statistics).
 void dist_broadcast(Call& c) {
+  using K = arg::DistBroadcast;
   need_group();
   at::Tensor buffer = pack(c.in, group.device);
   std::vector<at::Tensor> io{buffer};
   c10d::BroadcastOptions opts;
-  opts.rootRank = c.i[0];
+  opts.rootRank = c.i[K::i_root];
   finish(group.pg->broadcast(io, opts), "broadcast", buffer.nbytes());
   unpack(buffer, c.in, c.out);
 }
