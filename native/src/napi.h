@@ -1,4 +1,4 @@
-// The N-API glue every native file shares (addon.cc, program.cc, dist.cc, cuda-graph.cc): reading
+// The N-API glue every native file shares (addon.cc, program-napi.cc, memory.cc, dist.cc, cuda-graph.cc): reading
 // the arguments, the try/catch that turns a C++ exception into a JS Error, and value conversions.
 #pragma once
 #include <c10/util/Exception.h>
