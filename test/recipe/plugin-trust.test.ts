@@ -66,7 +66,7 @@ describe("plugins run only after the recipe validates", () => {
 });
 
 describe("every command takes --no-plugins, and its help says whether it runs plugin code", () => {
-  const commands = ["build", "eval", "query", "validate", "render", "modules", "schema", "data", "report", "sweep", "compare", "doctor"];
+  const commands = ["build", "eval", "query", "index", "serve", "export", "validate", "render", "modules", "schema", "data", "report", "sweep", "compare", "doctor"];
   it.each(commands)("%s --help", async (command) => {
     const r = await sdfn(command, "--help");
     expect(r.code).toBe(0);

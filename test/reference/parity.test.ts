@@ -49,7 +49,9 @@ describe.skipIf(missing("pythonTorch"))("parity with the PyTorch reference (cpu 
   });
 
   it("accepts gradients moved only by a knife edge's side, naming the edge, and still fails a gradient 1% off", () => {
-    const r = python([join(ROOT, "bench/reference/kinks_selftest.py"), dirname(exported[0]!.weights)]);
+    // the small_cnn case: a ReLU knife edge there moves a gradient by 1.5e-3, and its float64 passes take a second
+    const small = CASES.findIndex((c) => c.name.startsWith("2 layers × CAM/GTM/CAM with the shared router"));
+    const r = python([join(ROOT, "bench/reference/kinks_selftest.py"), dirname(exported[small]!.weights)]);
     expect(r.status, r.output).toBe(0);
     expect(r.output).toMatch(/a knife edge flipped \(gradients moved by \S+\) was accepted, naming it; grad\.\S+ 1 % off was flagged/);
   });
