@@ -13,7 +13,7 @@ import type { SafeTensor } from "../io/safetensors.js";
 import type { ParamScope } from "../nn/scope.js";
 import type { PretrainedSource } from "../registry/kinds.js";
 import { PretrainedFileError } from "./pretrained.js";
-import { stripWrappers, variablesUnder } from "./torch-weights.js";
+import { assignAllOrNothing, variablesUnder } from "./torch-weights.js";
 
 /** Which of CLIP's towers a scope holds: its tensors' prefix in the file. */
 export type ClipTower = "visual" | "text";
@@ -60,37 +60,19 @@ export function loadClipWeights(scope: ParamScope, file: string, tower: ClipTowe
     throw err;
   }
   const { tensors, format, sha256, bytes } = read;
-  const byName = new Map([...tensors].map(([k, t]) => [stripWrappers(k), t]));
   const prefix = FILE_PREFIX[tower];
-  const missing: string[] = [];
-  const wrong: string[] = [];
-  const assignments: [tf.Variable, tf.Tensor][] = [];
-  for (const [name, variable] of variablesUnder(scope)) {
-    const t = byName.get(prefix + name);
+  const result = assignAllOrNothing(scope, tensors, (name, variable) => {
     const layout = layoutOf(name, variable.rank);
-    const expected = theirShape(layout, variable.shape);
-    if (!t) missing.push(prefix + name);
-    else if (t.shape.join(",") !== expected.join(",")) wrong.push(`${prefix + name}: file [${t.shape}], expected [${expected}]`);
-    else if (!(t.data instanceof Float32Array)) wrong.push(`${prefix + name}: file ${t.dtype}, expected a float tensor`);
-    else assignments.push([variable, fromTorch(layout, t)]);
-  }
-  if (missing.length || wrong.length) {
-    for (const [, t] of assignments) t.dispose();
-    const problems = [
-      missing.length ? `${missing.length} missing (e.g. ${missing.slice(0, 3).join(", ")})` : "",
-      wrong.length ? `${wrong.length} of another shape or type (${wrong.slice(0, 3).join("; ")})` : "",
-    ].filter(Boolean);
+    return { key: prefix + name, shape: theirShape(layout, variable.shape), fromFile: (t) => fromTorch(layout, t) };
+  });
+  if ("problems" in result) {
     throw new PretrainedFileError(
       param,
-      `${file}: does not fit CLIP's ${tower === "visual" ? "image" : "text"} tower ${scope.path}: ${problems.join(", ")} (the file has ${tensors.size} tensors, e.g. ${[...tensors.keys()].slice(0, 3).join(", ")}); ` +
+      `${file}: does not fit CLIP's ${tower === "visual" ? "image" : "text"} tower ${scope.path}: ${result.problems}; ` +
         `check the encoder type and its width, layers, patch and image_resolution (or context_length and vocab_size) against the file (docs/weights.md)`,
     );
   }
-  for (const [variable, t] of assignments) {
-    variable.assign(t);
-    t.dispose();
-  }
-  return { param, file, sha256, bytes, loaded: `${scope.path}: ${assignments.length} tensors (${format})` };
+  return { param, file, sha256, bytes, loaded: `${scope.path}: ${result.assigned} tensors (${format})` };
 }
 
 /** The variables under `scope` in OpenAI's names and layouts (for tests and the PyTorch reference). */

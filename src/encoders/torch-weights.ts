@@ -35,28 +35,35 @@ export function variablesUnder(scope: ParamScope): [string, tf.Variable][] {
 /** timm and torchvision ResNets share these names; the option names the convention for errors. */
 export type Naming = "torchvision" | "timm";
 
+/** Where one of our variables sits in a state dict: its key, its shape there, and how its tensor becomes ours. */
+export interface FilePlace {
+  key: string;
+  shape: readonly number[];
+  fromFile: (t: SafeTensor) => tf.Tensor;
+}
+
 /**
- * Assigns every variable under `scope` from `file` (PyTorch names and layout) as the `param`
- * of its encoder. Throws PretrainedFileError listing the missing or mis-shaped names; unused
- * keys (the fc head, num_batches_tracked) are ignored.
+ * Assigns every variable under `scope` from a state dict's `tensors` (keys stripped of wrapper
+ * prefixes), each at `placeOf(its local name, it)`; all or nothing. Returns the count assigned, or
+ * the problems (missing keys, tensors of another shape or type, and what the file has instead)
+ * with nothing assigned. Keys no variable asks for (a classifier head, the other tower) are ignored.
  */
-export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming, param = "weights"): PretrainedSource {
-  const { tensors, format, sha256, bytes } = readStateDict(file);
-  const byName = new Map([...tensors].map(([k, t]) => [stripWrappers(k), t]));
+export function assignAllOrNothing(
+  scope: ParamScope,
+  tensors: ReadonlyMap<string, SafeTensor>,
+  placeOf: (name: string, variable: tf.Variable) => FilePlace,
+): { assigned: number } | { problems: string } {
+  const byKey = new Map([...tensors].map(([k, t]) => [stripWrappers(k), t]));
   const missing: string[] = [];
   const wrong: string[] = [];
   const assignments: [tf.Variable, tf.Tensor][] = [];
   for (const [name, variable] of variablesUnder(scope)) {
-    const t = byName.get(name);
-    if (!t) {
-      missing.push(name);
-      continue;
-    }
-    const ours = variable.shape;
-    const theirs = ours.length === 4 ? [ours[3]!, ours[2]!, ours[0]!, ours[1]!] : ours;
-    if (t.shape.join(",") !== theirs.join(",")) wrong.push(`${name}: file [${t.shape}], expected [${theirs}]`);
-    else if (!(t.data instanceof Float32Array)) wrong.push(`${name}: file ${t.dtype}, expected a float tensor`);
-    else assignments.push([variable, fromTorch(t)]);
+    const place = placeOf(name, variable);
+    const t = byKey.get(place.key);
+    if (!t) missing.push(place.key);
+    else if (t.shape.join(",") !== place.shape.join(",")) wrong.push(`${place.key}: file [${t.shape}], expected [${place.shape}]`);
+    else if (!(t.data instanceof Float32Array)) wrong.push(`${place.key}: file ${t.dtype}, expected a float tensor`);
+    else assignments.push([variable, place.fromFile(t)]);
   }
   if (missing.length || wrong.length) {
     for (const [, t] of assignments) t.dispose();
@@ -64,17 +71,33 @@ export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming
       missing.length ? `${missing.length} missing (e.g. ${missing.slice(0, 3).join(", ")})` : "",
       wrong.length ? `${wrong.length} of another shape or type (${wrong.slice(0, 3).join("; ")})` : "",
     ].filter(Boolean);
-    throw new PretrainedFileError(
-      param,
-      `${file}: does not fit ${scope.path} with ${naming} names: ${problems.join(", ")} (the file has ${tensors.size} tensors, e.g. ${[...tensors.keys()].slice(0, 3).join(", ")}); ` +
-        `check the encoder type (depth) and naming (docs/weights.md)`,
-    );
+    return { problems: `${problems.join(", ")} (the file has ${tensors.size} tensors, e.g. ${[...tensors.keys()].slice(0, 3).join(", ")})` };
   }
   for (const [variable, t] of assignments) {
     variable.assign(t);
     t.dispose();
   }
-  return { param, file, sha256, bytes, loaded: `${scope.path}: ${assignments.length} tensors (${format})` };
+  return { assigned: assignments.length };
+}
+
+/**
+ * Assigns every variable under `scope` from `file` (PyTorch names and layout) as the `param`
+ * of its encoder. Throws PretrainedFileError listing the missing or mis-shaped names; unused
+ * keys (the fc head, num_batches_tracked) are ignored.
+ */
+export function loadTorchWeights(scope: ParamScope, file: string, naming: Naming, param = "weights"): PretrainedSource {
+  const { tensors, format, sha256, bytes } = readStateDict(file);
+  const result = assignAllOrNothing(scope, tensors, (name, variable) => {
+    const ours = variable.shape;
+    return { key: name, shape: ours.length === 4 ? [ours[3]!, ours[2]!, ours[0]!, ours[1]!] : ours, fromFile: fromTorch };
+  });
+  if ("problems" in result) {
+    throw new PretrainedFileError(
+      param,
+      `${file}: does not fit ${scope.path} with ${naming} names: ${result.problems}; check the encoder type (depth) and naming (docs/weights.md)`,
+    );
+  }
+  return { param, file, sha256, bytes, loaded: `${scope.path}: ${result.assigned} tensors (${format})` };
 }
 
 /** A PyTorch-layout tensor as ours (conv [out, in, kh, kw] → [kh, kw, in, out]). */

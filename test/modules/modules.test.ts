@@ -8,9 +8,10 @@ import { createRegistry } from "../../src/builtins.js";
 import { jrm } from "../../src/modules/jrm.js";
 import { rcm } from "../../src/modules/rcm.js";
 import { normal, ParamStore } from "../../src/nn/scope.js";
-import type { FusionInput, FusionModule } from "../../src/registry/kinds.js";
+import type { FusionModule } from "../../src/registry/kinds.js";
 import {
   addRow,
+  fusionInput,
   evalFc,
   expectClose,
   layerNormRows,
@@ -25,18 +26,7 @@ import {
 
 const D = 8;
 
-function input(): FusionInput {
-  return {
-    tokens: randn([2, 3, D], 1) as tf.Tensor3D,
-    words: randn([2, 4, D], 2) as tf.Tensor3D,
-    wordMask: tf.tensor2d([
-      [1, 1, 1, 1],
-      [1, 1, 0, 0],
-    ]),
-    sentence: randn([2, D], 3) as tf.Tensor2D,
-    pooled: randn([2, D], 4) as tf.Tensor2D,
-  };
-}
+const input = () => fusionInput(D);
 
 /** Fills every variable with N(0, 0.5²) so biases and norms are exercised too. */
 function scramble(store: ParamStore): void {

@@ -7,23 +7,12 @@ import { artemis } from "../../src/modules/artemis.js";
 import { combiner } from "../../src/modules/combiner.js";
 import { tirg } from "../../src/modules/tirg.js";
 import { normal, ParamStore } from "../../src/nn/scope.js";
-import type { FusionInput, FusionModule } from "../../src/registry/kinds.js";
-import { addRow, evalFc, expectClose, matmul, randn, sigmoid, softmax, toArray, value, type Mat } from "../nn/helpers.js";
+import type { FusionModule } from "../../src/registry/kinds.js";
+import { addRow, fusionInput, evalFc, expectClose, matmul, randn, sigmoid, softmax, toArray, value, type Mat } from "../nn/helpers.js";
 
 const D = 6;
 
-function input(): FusionInput {
-  return {
-    tokens: randn([2, 3, D], 1) as tf.Tensor3D,
-    words: randn([2, 4, D], 2) as tf.Tensor3D,
-    wordMask: tf.tensor2d([
-      [1, 1, 1, 1],
-      [1, 1, 0, 0],
-    ]),
-    sentence: randn([2, D], 3) as tf.Tensor2D,
-    pooled: randn([2, D], 4) as tf.Tensor2D,
-  };
-}
+const input = () => fusionInput(D);
 
 function build(decl: { params: any; build: (p: any, ctx: any) => FusionModule }, params: object) {
   const store = new ParamStore(5);

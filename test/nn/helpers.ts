@@ -2,7 +2,7 @@
 // references, and tensor ↔ nested array conversion.
 import * as tf from "@tensorflow/tfjs";
 import { expect } from "vitest";
-import type { ForwardContext } from "../../src/registry/kinds.js";
+import type { ForwardContext, FusionInput } from "../../src/registry/kinds.js";
 import { Rng } from "../../src/util/rng.js";
 
 tf.env().set("IS_TEST", true);
@@ -19,6 +19,20 @@ export type Mat = number[][];
 export function randn(shape: number[], seed = 1): tf.Tensor {
   const rng = new Rng(seed);
   return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+}
+
+/** A seeded fusion-module input at width d: 2 samples, 3 region tokens, 4 words (the second sample's last two padding). */
+export function fusionInput(d: number): FusionInput {
+  return {
+    tokens: randn([2, 3, d], 1) as tf.Tensor3D,
+    words: randn([2, 4, d], 2) as tf.Tensor3D,
+    wordMask: tf.tensor2d([
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]),
+    sentence: randn([2, d], 3) as tf.Tensor2D,
+    pooled: randn([2, d], 4) as tf.Tensor2D,
+  };
 }
 
 export const toArray = (t: tf.Tensor): any => t.arraySync();
